@@ -1,0 +1,236 @@
+"""Blobs in any S3-compatible store (MinIO, Ceph RGW, AWS S3) through the `minio` client.
+
+Each PATCH of an upload becomes one staging object; completion composes them server-side
+(S3 multipart copy) when S3's 5 MiB part rule allows it, and otherwise streams them into one
+multipart upload. Memory stays bounded either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import urllib3
+from minio import Minio
+from minio.commonconfig import ComposeSource
+from minio.error import MinioException, S3Error
+
+from storage.base import BlobNotFound, BlobStore, StagingWriter, StorageUnavailable
+
+PART_SIZE = 16 * 1024 * 1024
+MIN_COMPOSE_PART = 5 * 1024 * 1024
+MAX_COMPOSE_PARTS = 10_000
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+_STAGING = "staging/"
+_BLOBS = "blobs/"
+_NOT_FOUND = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
+
+
+def _unavailable(exc: Exception) -> StorageUnavailable:
+    return StorageUnavailable(f"{type(exc).__name__}")
+
+
+class _S3StagingWriter(StagingWriter):
+    def __init__(self, store: S3BlobStore, upload_id: str, offset: int) -> None:
+        self._store = store
+        self._name = f"{_STAGING}{upload_id}/{offset:015d}"
+        self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        self._offset = offset
+
+    def write(self, chunk: bytes) -> None:
+        self._spool.write(chunk)
+
+    def close(self) -> int:
+        length = self._spool.tell()
+        try:
+            if length:
+                self._spool.seek(0)
+                self._store._call(
+                    "put_object",
+                    self._store.bucket,
+                    self._name,
+                    self._spool,
+                    length,
+                    part_size=PART_SIZE,
+                )
+        finally:
+            self._spool.close()
+        return self._offset + length
+
+
+class _ConcatenatedReader:
+    """Reads several staging objects one after the other, as one stream."""
+
+    def __init__(self, store: S3BlobStore, names: list[str]) -> None:
+        self._chunks = (chunk for name in names for chunk in store._iter_object(name))
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            try:
+                self._buffer += next(self._chunks)
+            except StopIteration:
+                break
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+
+class _IteratorReader:
+    def __init__(self, source: Iterator[bytes]) -> None:
+        self._source = source
+        self._buffer = b""
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            try:
+                self._buffer += next(self._source)
+            except StopIteration:
+                break
+        data, self._buffer = (
+            (self._buffer, b"") if size < 0 else (self._buffer[:size], self._buffer[size:])
+        )
+        self.count += len(data)
+        return data
+
+
+class S3BlobStore(BlobStore):
+    name = "s3"
+
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        secure: bool = True,
+        region: str | None = None,
+    ) -> None:
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=3, read=60),
+            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503]),
+            maxsize=20,
+        )
+        self.client = Minio(
+            endpoint,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=secure,
+            region=region or None,
+            http_client=http,
+        )
+        self.bucket = bucket
+        self._bucket_ready = False
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        self._ensure_bucket()
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except S3Error as exc:
+            if exc.code in _NOT_FOUND:
+                raise BlobNotFound(str(args[1] if len(args) > 1 else "")) from exc
+            raise _unavailable(exc) from exc
+        except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise _unavailable(exc) from exc
+
+    def _ensure_bucket(self) -> None:
+        if self._bucket_ready:
+            return
+        try:
+            if not self.client.bucket_exists(self.bucket):
+                with contextlib.suppress(S3Error):  # another replica may have won the race
+                    self.client.make_bucket(self.bucket)
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        self._bucket_ready = True
+
+    def check(self) -> None:
+        self._bucket_ready = False
+        self._ensure_bucket()
+
+    def _staging_parts(self, upload_id: str) -> list[tuple[str, int]]:
+        objects = self._call("list_objects", self.bucket, prefix=f"{_STAGING}{upload_id}/")
+        try:
+            parts = [(obj.object_name, obj.size) for obj in objects]
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        return sorted(parts)
+
+    def open_staging(self, upload_id: str, offset: int) -> StagingWriter:
+        self._ensure_bucket()
+        # Parts that start at or past the acknowledged offset were never acknowledged.
+        for name, _size in self._staging_parts(upload_id):
+            if int(name.rsplit("/", 1)[1]) >= offset:
+                self._call("remove_object", self.bucket, name)
+        return _S3StagingWriter(self, upload_id, offset)
+
+    def staged_size(self, upload_id: str) -> int:
+        return sum(size for _name, size in self._staging_parts(upload_id))
+
+    def commit_staging(self, upload_id: str, blob_key: str) -> None:
+        parts = self._staging_parts(upload_id)
+        target = _BLOBS + blob_key
+        composable = (
+            parts
+            and len(parts) <= MAX_COMPOSE_PARTS
+            and all(size >= MIN_COMPOSE_PART for _name, size in parts[:-1])
+        )
+        if composable:
+            sources = [ComposeSource(self.bucket, name) for name, _size in parts]
+            self._call("compose_object", self.bucket, target, sources)
+        else:
+            total = sum(size for _name, size in parts)
+            reader = _ConcatenatedReader(self, [name for name, _size in parts])
+            self._call("put_object", self.bucket, target, reader, total, part_size=PART_SIZE)
+        self.discard_staging(upload_id)
+
+    def discard_staging(self, upload_id: str) -> None:
+        for name, _size in self._staging_parts(upload_id):
+            self._call("remove_object", self.bucket, name)
+
+    def list_staging(self) -> Iterator[tuple[str, datetime]]:
+        newest: dict[str, datetime] = {}
+        for obj in self._call("list_objects", self.bucket, prefix=_STAGING, recursive=True):
+            upload_id = obj.object_name[len(_STAGING) :].split("/", 1)[0]
+            if upload_id not in newest or obj.last_modified > newest[upload_id]:
+                newest[upload_id] = obj.last_modified
+        yield from newest.items()
+
+    def put(self, blob_key: str, source: Iterator[bytes]) -> int:
+        reader = _IteratorReader(iter(source))
+        self._call("put_object", self.bucket, _BLOBS + blob_key, reader, -1, part_size=PART_SIZE)
+        return reader.count
+
+    def _iter_object(self, name: str, offset: int = 0) -> Iterator[bytes]:
+        response = self._call("get_object", self.bucket, name, offset=offset)
+        return self._stream(response)
+
+    @staticmethod
+    def _stream(response: Any) -> Iterator[bytes]:
+        try:
+            yield from response.stream(READ_CHUNK)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        finally:
+            response.close()
+            response.release_conn()
+
+    def open_read(self, blob_key: str, offset: int = 0) -> Iterator[bytes]:
+        return self._iter_object(_BLOBS + blob_key, offset)
+
+    def size(self, blob_key: str) -> int:
+        return self._call("stat_object", self.bucket, _BLOBS + blob_key).size
+
+    def delete(self, blob_key: str) -> None:
+        self._call("remove_object", self.bucket, _BLOBS + blob_key)
+
+    def list_blobs(self) -> Iterator[tuple[str, datetime]]:
+        for obj in self._call("list_objects", self.bucket, prefix=_BLOBS, recursive=True):
+            yield obj.object_name[len(_BLOBS) :], obj.last_modified

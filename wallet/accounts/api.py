@@ -1,0 +1,122 @@
+from datetime import timedelta
+
+from fastapi import APIRouter, Response, status
+
+from wallet.accounts import service
+from wallet.accounts.models import Account, AuthSession
+from wallet.accounts.schemas import (
+    AccountCreate,
+    AccountDelete,
+    AccountOut,
+    KdfParams,
+    LoginRequest,
+    NewAccountParams,
+    PassphraseChange,
+    PreloginRequest,
+    RecoverRequest,
+    RecoverySessionOut,
+    SessionInfo,
+    SessionOut,
+)
+from wallet.deps import DB, Address, AnyCaller, AppSettings, FullCaller, Store
+from wallet.errors import NotFound
+
+router = APIRouter(tags=["accounts"])
+
+
+def _account_out(account: Account) -> AccountOut:
+    return AccountOut.model_validate(account, from_attributes=True)
+
+
+def _session_out(token: str, session: AuthSession, account: Account) -> SessionOut:
+    return SessionOut(
+        token=token, kind=session.kind, expires_at=session.expires_at, account=_account_out(account)
+    )
+
+
+@router.get("/accounts/params", response_model=NewAccountParams)
+def new_account_params(settings: AppSettings) -> NewAccountParams:
+    return NewAccountParams(
+        opslimit=settings.kdf_opslimit,
+        memlimit=settings.kdf_memlimit,
+        suggested_handle=service.suggest_handle(),
+    )
+
+
+@router.post("/accounts", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
+def create_account(data: AccountCreate, db: DB, settings: AppSettings) -> SessionOut:
+    account = service.create_account(db, settings, data)
+    token, session = service.start_session(
+        db, account, "full", timedelta(hours=settings.session_ttl_hours)
+    )
+    return _session_out(token, session, account)
+
+
+@router.post("/auth/prelogin", response_model=KdfParams)
+def prelogin(data: PreloginRequest, db: DB, settings: AppSettings) -> KdfParams:
+    salt, opslimit, memlimit = service.prelogin(db, settings, data.handle)
+    return KdfParams(salt=salt, opslimit=opslimit, memlimit=memlimit)
+
+
+@router.post("/auth/login", response_model=SessionOut)
+def login(data: LoginRequest, db: DB, settings: AppSettings, address: Address) -> SessionOut:
+    token, session, account = service.login(db, settings, data.handle, data.auth_key, address)
+    return _session_out(token, session, account)
+
+
+@router.post("/auth/recover", response_model=RecoverySessionOut)
+def recover(
+    data: RecoverRequest, db: DB, settings: AppSettings, address: Address
+) -> RecoverySessionOut:
+    token, session, account = service.recovery_login(
+        db, settings, data.handle, data.recovery_auth_key, address
+    )
+    base = _session_out(token, session, account)
+    return RecoverySessionOut(**base.model_dump(), keys_by_recovery=account.keys_by_recovery)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(caller: AnyCaller, db: DB) -> Response:
+    service.logout(db, caller.session)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/auth/sessions", response_model=list[SessionInfo])
+def sessions(caller: FullCaller, db: DB) -> list[SessionInfo]:
+    return [
+        SessionInfo(
+            id=s.id,
+            kind=s.kind,
+            created_at=s.created_at,
+            last_seen_at=s.last_seen_at,
+            expires_at=s.expires_at,
+            current=s.id == caller.session.id,
+        )
+        for s in service.list_sessions(db, caller.account)
+    ]
+
+
+@router.delete("/auth/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_session(session_id: str, caller: FullCaller, db: DB) -> Response:
+    if not service.revoke_session(db, caller.account, session_id):
+        raise NotFound()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/accounts/me", response_model=AccountOut)
+def me(caller: FullCaller) -> AccountOut:
+    return _account_out(caller.account)
+
+
+@router.put("/accounts/me/passphrase", response_model=SessionOut)
+def change_passphrase(
+    change: PassphraseChange, caller: AnyCaller, db: DB, settings: AppSettings
+) -> SessionOut:
+    token, session = service.change_passphrase(db, settings, caller.account, caller.session, change)
+    return _session_out(token, session, caller.account)
+
+
+@router.post("/accounts/me/delete", status_code=status.HTTP_204_NO_CONTENT)
+def delete_account(data: AccountDelete, caller: FullCaller, db: DB, store: Store) -> Response:
+    service.delete_account(db, store, caller.account, data.auth_key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

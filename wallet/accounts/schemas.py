@@ -1,0 +1,93 @@
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from wallet.types import B64, Handle
+
+
+class KdfParams(BaseModel):
+    algorithm: str = "argon2id"
+    salt: B64
+    opslimit: int
+    memlimit: int
+
+
+class NewAccountParams(BaseModel):
+    """What a client needs to create an account: the cost of the passphrase hash."""
+
+    algorithm: str = "argon2id"
+    opslimit: int
+    memlimit: int
+    suggested_handle: str
+
+
+class AccountCreate(BaseModel):
+    handle: Handle
+    kdf_salt: B64 = Field(description="16 random bytes")
+    kdf_opslimit: int = Field(ge=1)
+    kdf_memlimit: int = Field(ge=8192)
+    auth_key: B64
+    recovery_auth_key: B64
+    public_encryption_key: B64
+    public_signing_key: B64
+    keys_by_passphrase: B64
+    keys_by_recovery: B64
+
+
+class PreloginRequest(BaseModel):
+    handle: Handle
+
+
+class LoginRequest(BaseModel):
+    handle: Handle
+    auth_key: B64
+
+
+class RecoverRequest(BaseModel):
+    handle: Handle
+    recovery_auth_key: B64
+
+
+class AccountOut(BaseModel):
+    id: str
+    handle: str
+    key_id: str
+    public_encryption_key: B64
+    public_signing_key: B64
+    keys_by_passphrase: B64
+    created_at: datetime
+
+
+class SessionOut(BaseModel):
+    token: str
+    kind: str
+    expires_at: datetime
+    account: AccountOut
+
+
+class RecoverySessionOut(SessionOut):
+    keys_by_recovery: B64
+
+
+class PassphraseChange(BaseModel):
+    current_auth_key: B64 | None = Field(
+        default=None, description="Required unless the session comes from the recovery key"
+    )
+    kdf_salt: B64
+    kdf_opslimit: int = Field(ge=1)
+    kdf_memlimit: int = Field(ge=8192)
+    auth_key: B64
+    keys_by_passphrase: B64
+
+
+class AccountDelete(BaseModel):
+    auth_key: B64
+
+
+class SessionInfo(BaseModel):
+    id: str
+    kind: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool

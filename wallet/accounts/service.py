@@ -1,0 +1,327 @@
+"""Accounts, sessions and login throttling. The server only ever sees derived keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+import nacl.exceptions
+import nacl.pwhash
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, select
+
+from storage.base import BlobStore
+from wallet.accounts.models import Account, AuthSession, LoginThrottle
+from wallet.accounts.schemas import AccountCreate, PassphraseChange
+from wallet.crypto.wrap import key_id
+from wallet.db import utcnow
+from wallet.documents.models import Document, DocumentVersion
+from wallet.errors import Conflict, Invalid, TooManyAttempts, Unauthorized
+from wallet.settings import Settings
+from wallet.uploads.models import Upload
+
+# Auth keys are 256-bit random values, so a light Argon2id is enough to stop pass-the-hash.
+_AUTH_HASH_OPS = 2
+_AUTH_HASH_MEM = 16 * 1024 * 1024
+_DUMMY_HASH = nacl.pwhash.argon2id.str(
+    b"\0" * 32, opslimit=_AUTH_HASH_OPS, memlimit=_AUTH_HASH_MEM
+).decode()
+
+HANDLE_FREE_FAILURES = 5
+ADDRESS_FREE_FAILURES = 20
+# Capped delays: an attacker can slow the owner down, never lock them out for good.
+HANDLE_MAX_DELAY = 300
+ADDRESS_MAX_DELAY = 900
+THROTTLE_FORGET_AFTER = timedelta(hours=1)
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+WRONG_LOGIN = "Wrong handle or passphrase. Check both and try again."
+WRONG_RECOVERY = "Wrong handle or recovery key. Check the sheet and try again."
+
+_WORDS_A = (
+    "blue",
+    "green",
+    "quiet",
+    "brave",
+    "warm",
+    "bright",
+    "calm",
+    "kind",
+    "swift",
+    "happy",
+    "gentle",
+    "golden",
+    "silver",
+    "sunny",
+    "clever",
+    "proud",
+    "lucky",
+    "noble",
+    "merry",
+    "wise",
+)
+_WORDS_B = (
+    "river",
+    "forest",
+    "meadow",
+    "harbor",
+    "valley",
+    "garden",
+    "island",
+    "mountain",
+    "bridge",
+    "lantern",
+    "willow",
+    "sparrow",
+    "falcon",
+    "maple",
+    "cedar",
+    "pebble",
+    "comet",
+    "canyon",
+    "orchard",
+    "beacon",
+)
+
+
+def hash_secret(secret: bytes) -> str:
+    return nacl.pwhash.argon2id.str(
+        secret, opslimit=_AUTH_HASH_OPS, memlimit=_AUTH_HASH_MEM
+    ).decode()
+
+
+def secret_matches(stored_hash: str, secret: bytes) -> bool:
+    try:
+        return nacl.pwhash.verify(stored_hash.encode(), secret)
+    except nacl.exceptions.InvalidkeyError:
+        return False
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def suggest_handle() -> str:
+    return f"{secrets.choice(_WORDS_A)}-{secrets.choice(_WORDS_B)}-{secrets.randbelow(90) + 10}"
+
+
+def fake_salt(settings: Settings, handle: str) -> bytes:
+    """Stable per handle, so probing a handle twice cannot tell a real account from none."""
+    mac = hmac.new(settings.resolved_server_secret, b"prelogin|" + handle.encode(), "sha256")
+    return mac.digest()[: nacl.pwhash.argon2id.SALTBYTES]
+
+
+def find_by_handle(db: Session, handle: str) -> Account | None:
+    return db.exec(select(Account).where(Account.handle == handle)).first()
+
+
+def create_account(db: Session, settings: Settings, data: AccountCreate) -> Account:
+    if len(data.kdf_salt) != nacl.pwhash.argon2id.SALTBYTES:
+        raise Invalid("kdf_salt must be 16 bytes.")
+    if data.kdf_opslimit < settings.kdf_opslimit or data.kdf_memlimit < settings.kdf_memlimit:
+        raise Invalid("The passphrase protection is weaker than this server requires.")
+    if len(data.public_encryption_key) != 32 or len(data.public_signing_key) != 32:
+        raise Invalid("public keys must be 32 bytes.")
+    account = Account(
+        handle=data.handle,
+        kdf_salt=data.kdf_salt,
+        kdf_opslimit=data.kdf_opslimit,
+        kdf_memlimit=data.kdf_memlimit,
+        auth_hash=hash_secret(data.auth_key),
+        recovery_auth_hash=hash_secret(data.recovery_auth_key),
+        public_encryption_key=data.public_encryption_key,
+        public_signing_key=data.public_signing_key,
+        key_id=key_id(data.public_encryption_key),
+        keys_by_passphrase=data.keys_by_passphrase,
+        keys_by_recovery=data.keys_by_recovery,
+    )
+    db.add(account)
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise Conflict("This handle is taken. Pick another one.") from exc
+    return account
+
+
+def prelogin(db: Session, settings: Settings, handle: str) -> tuple[bytes, int, int]:
+    account = find_by_handle(db, handle)
+    if account is None:
+        return fake_salt(settings, handle), settings.kdf_opslimit, settings.kdf_memlimit
+    return account.kdf_salt, account.kdf_opslimit, account.kdf_memlimit
+
+
+# --- throttling -------------------------------------------------------------------------------
+
+
+def _throttle_keys(purpose: str, handle: str, address: str) -> list[tuple[str, int, int]]:
+    handle_digest = hashlib.sha256(handle.encode()).hexdigest()[:40]
+    return [
+        (f"{purpose}:h:{handle_digest}", HANDLE_FREE_FAILURES, HANDLE_MAX_DELAY),
+        (f"{purpose}:a:{address[:60]}", ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY),
+    ]
+
+
+def _check_throttle(db: Session, keys: list[tuple[str, int, int]], now: datetime) -> None:
+    for key, _free, _max in keys:
+        row = db.get(LoginThrottle, key)
+        if row and row.blocked_until and row.blocked_until > now:
+            raise TooManyAttempts(int((row.blocked_until - now).total_seconds()) + 1)
+
+
+def _record_failure(db: Session, keys: list[tuple[str, int, int]], now: datetime) -> None:
+    for key, free, max_delay in keys:
+        row = db.get(LoginThrottle, key) or LoginThrottle(key=key)
+        if row.failures and now - row.last_failure_at > THROTTLE_FORGET_AFTER:
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        if row.failures >= free:
+            delay = min(2 ** (row.failures - free), max_delay)
+            row.blocked_until = now + timedelta(seconds=delay)
+        db.add(row)
+    db.commit()
+
+
+def _clear_handle_throttle(db: Session, keys: list[tuple[str, int, int]]) -> None:
+    row = db.get(LoginThrottle, keys[0][0])
+    if row:
+        db.delete(row)
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def start_session(
+    db: Session, account: Account, kind: str, ttl: timedelta
+) -> tuple[str, AuthSession]:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session = AuthSession(
+        token_hash=token_hash(token), account_id=account.id, kind=kind, expires_at=now + ttl
+    )
+    db.add(session)
+    db.commit()
+    return token, session
+
+
+def authenticate(db: Session, token: str) -> tuple[Account, AuthSession]:
+    now = utcnow()
+    session = db.exec(
+        select(AuthSession).where(AuthSession.token_hash == token_hash(token))
+    ).first()
+    if session is None or session.expires_at <= now:
+        raise Unauthorized()
+    account = db.get(Account, session.account_id)
+    if account is None:
+        raise Unauthorized()
+    if now - session.last_seen_at > LAST_SEEN_RESOLUTION:
+        session.last_seen_at = now
+        db.add(session)
+        db.commit()
+    return account, session
+
+
+def login(
+    db: Session, settings: Settings, handle: str, auth_key: bytes, address: str
+) -> tuple[str, AuthSession, Account]:
+    now = utcnow()
+    keys = _throttle_keys("login", handle, address)
+    _check_throttle(db, keys, now)
+    account = find_by_handle(db, handle)
+    # Verify against a dummy hash for unknown handles so timing does not tell them apart.
+    ok = secret_matches(account.auth_hash if account else _DUMMY_HASH, auth_key)
+    if account is None or not ok:
+        _record_failure(db, keys, now)
+        raise Unauthorized(WRONG_LOGIN)
+    _clear_handle_throttle(db, keys)
+    token, session = start_session(db, account, "full", timedelta(hours=settings.session_ttl_hours))
+    return token, session, account
+
+
+def recovery_login(
+    db: Session, settings: Settings, handle: str, recovery_auth_key: bytes, address: str
+) -> tuple[str, AuthSession, Account]:
+    now = utcnow()
+    keys = _throttle_keys("recover", handle, address)
+    _check_throttle(db, keys, now)
+    account = find_by_handle(db, handle)
+    ok = secret_matches(account.recovery_auth_hash if account else _DUMMY_HASH, recovery_auth_key)
+    if account is None or not ok:
+        _record_failure(db, keys, now)
+        raise Unauthorized(WRONG_RECOVERY)
+    _clear_handle_throttle(db, keys)
+    ttl = timedelta(minutes=settings.recovery_session_minutes)
+    token, session = start_session(db, account, "recovery", ttl)
+    return token, session, account
+
+
+def logout(db: Session, session: AuthSession) -> None:
+    db.delete(session)
+    db.commit()
+
+
+def list_sessions(db: Session, account: Account) -> list[AuthSession]:
+    query = select(AuthSession).where(AuthSession.account_id == account.id)
+    return list(db.exec(query.order_by(col(AuthSession.created_at))))
+
+
+def revoke_session(db: Session, account: Account, session_id: str) -> bool:
+    session = db.get(AuthSession, session_id)
+    if session is None or session.account_id != account.id:
+        return False
+    db.delete(session)
+    db.commit()
+    return True
+
+
+def change_passphrase(
+    db: Session,
+    settings: Settings,
+    account: Account,
+    session: AuthSession,
+    change: PassphraseChange,
+) -> tuple[str, AuthSession]:
+    """Re-wraps the private keys under the new passphrase. Documents stay as they are."""
+    if session.kind == "full" and (
+        change.current_auth_key is None
+        or not secret_matches(account.auth_hash, change.current_auth_key)
+    ):
+        raise Unauthorized("Your current passphrase is not right. Nothing was changed.")
+    if change.kdf_opslimit < settings.kdf_opslimit or change.kdf_memlimit < settings.kdf_memlimit:
+        raise Invalid("The passphrase protection is weaker than this server requires.")
+    if len(change.kdf_salt) != nacl.pwhash.argon2id.SALTBYTES:
+        raise Invalid("kdf_salt must be 16 bytes.")
+    account.kdf_salt = change.kdf_salt
+    account.kdf_opslimit = change.kdf_opslimit
+    account.kdf_memlimit = change.kdf_memlimit
+    account.auth_hash = hash_secret(change.auth_key)
+    account.keys_by_passphrase = change.keys_by_passphrase
+    db.add(account)
+    # Every other session ends: whoever knew the old passphrase is logged out.
+    db.exec(delete(AuthSession).where(col(AuthSession.account_id) == account.id))
+    db.commit()
+    return start_session(db, account, "full", timedelta(hours=settings.session_ttl_hours))
+
+
+def delete_account(db: Session, store: BlobStore, account: Account, auth_key: bytes) -> None:
+    """Crypto-shredding: keys, wraps and blobs are gone; nothing can be decrypted afterwards."""
+    if not secret_matches(account.auth_hash, auth_key):
+        raise Unauthorized("Your passphrase is not right. Nothing was deleted.")
+    blob_keys = list(
+        db.exec(
+            select(DocumentVersion.blob_key)
+            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+            .where(Document.owner_id == account.id)
+        )
+    )
+    upload_ids = list(db.exec(select(Upload.id).where(Upload.account_id == account.id)))
+    db.delete(account)
+    db.commit()
+    # After the commit: a blob left behind by a failure here is an orphan the sweeper removes.
+    from wallet.sweeper import delete_blobs_quietly, discard_uploads_quietly
+
+    delete_blobs_quietly(store, blob_keys)
+    discard_uploads_quietly(store, upload_ids)

@@ -1,0 +1,217 @@
+"""The app factory. Lifespan objects (engine, blob store, sweeper) live on app.state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from storage.base import StorageUnavailable
+from storage.factory import make_store
+from wallet import __version__
+from wallet.accounts.api import router as accounts_router
+from wallet.db import is_empty, make_engine, migrate
+from wallet.documents.api import router as documents_router
+from wallet.errors import DATABASE_DOWN, STORAGE_DOWN, WalletError
+from wallet.health.api import router as health_router
+from wallet.logging import configure_logging
+from wallet.profile.api import router as profile_router
+from wallet.settings import Settings
+from wallet.sweeper import sweep
+from wallet.uploads.api import router as uploads_router
+
+log = structlog.get_logger(__name__)
+API_PREFIX = "/api/v1"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "wallet_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "wallet_http_request_seconds",
+            "HTTP request time",
+            ["method", "route"],
+            registry=self.registry,
+        )
+
+
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(
+        {"detail": message, "code": code, **extra}, status_code=status, headers=headers
+    )
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(WalletError)
+    async def wallet_error(_request: Request, exc: WalletError) -> JSONResponse:
+        return _error(exc.status_code, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": "body", "message": "not valid"}
+        message = f"The field '{first['field']}' is not valid: {first['message']}."
+        return _error(422, "invalid", message, errors=errors)
+
+    @app.exception_handler(StorageUnavailable)
+    async def storage_down(_request: Request, _exc: StorageUnavailable) -> JSONResponse:
+        log.warning("blob_store_unavailable")
+        return _error(503, "unavailable", STORAGE_DOWN, {"Retry-After": "30"})
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def database_down(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database_unavailable", error=type(exc).__name__)
+        return _error(503, "unavailable", DATABASE_DOWN, {"Retry-After": "30"})
+
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def observability_middleware(app: FastAPI, inner: Any) -> Any:
+    """Pure ASGI, so streamed uploads and downloads are not buffered."""
+
+    async def middleware(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await inner(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_wrapper(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await inner(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            metrics: Metrics = app.state.metrics
+            metrics.requests.labels(scope["method"], template, status_holder["status"]).inc()
+            metrics.latency.labels(scope["method"], template).observe(elapsed)
+            log.info(
+                "request",
+                method=scope["method"],
+                route=template,
+                status=status_holder["status"],
+                ms=round(elapsed * 1000, 1),
+            )
+
+    return middleware
+
+
+async def _sweep_forever(app: FastAPI, settings: Settings) -> None:
+    grace = timedelta(seconds=settings.orphan_grace_seconds)
+    while True:
+        await asyncio.sleep(settings.sweep_interval_seconds)
+        try:
+            await run_in_threadpool(sweep, app.state.engine, app.state.store, grace)
+        except Exception:  # noqa: BLE001 - a failed sweep is retried next time
+            log.exception("sweep_failed")
+
+
+def prepare_database(settings: Settings) -> None:
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        if is_empty(engine):
+            log.info("migrating_empty_database")
+            migrate(settings.resolved_database_url)
+    finally:
+        engine.dispose()
+
+
+def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate_empty:
+            await run_in_threadpool(prepare_database, settings)
+        sweeper = (
+            asyncio.create_task(_sweep_forever(app, settings))
+            if settings.sweep_interval_seconds > 0
+            else None
+        )
+        try:
+            yield
+        finally:
+            if sweeper:
+                sweeper.cancel()
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Personal document wallet",
+        version=__version__,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.resolved_database_url)
+    app.state.store = make_store(settings)
+    app.state.metrics = Metrics()
+
+    install_error_handlers(app)
+    app.include_router(health_router)
+    for router in (accounts_router, uploads_router, documents_router, profile_router):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(_ObservabilityMiddleware, app_ref=app)
+    return app
+
+
+class _ObservabilityMiddleware:
+    def __init__(self, inner: Any, app_ref: FastAPI) -> None:
+        self._handler = observability_middleware(app_ref, inner)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        await self._handler(scope, receive, send)

@@ -1,0 +1,134 @@
+"""Documents are standard age v1 files (pyrage, bindings to the Rust age implementation).
+
+Decryption always goes to a temporary file that is renamed only when the whole file has been
+authenticated, so a damaged or forged file never releases partial plaintext.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import pyrage
+
+ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
+_ASCII_WHITESPACE = b" \t\r\n"
+
+
+class IntegrityError(Exception):
+    """The file is damaged, was changed, or is not meant for this key."""
+
+
+class UnsupportedIdentity(IntegrityError):
+    """An identity type this wallet does not handle (for example age's post-quantum hybrid)."""
+
+
+def new_identity() -> pyrage.x25519.Identity:
+    return pyrage.x25519.Identity.generate()
+
+
+def parse_identity(text: str) -> pyrage.x25519.Identity:
+    if not text.startswith("AGE-SECRET-KEY-1"):
+        raise UnsupportedIdentity("only age X25519 identities are supported")
+    try:
+        return pyrage.x25519.Identity.from_str(text)
+    except pyrage.IdentityError as exc:
+        raise IntegrityError("this document key is damaged") from exc
+
+
+def parse_identities(texts: Sequence[str]) -> list[pyrage.x25519.Identity]:
+    """Keeps the identities this wallet can use; fails only if none is usable."""
+    usable = [parse_identity(t) for t in texts if t.startswith("AGE-SECRET-KEY-1")]
+    if texts and not usable:
+        raise UnsupportedIdentity("only age X25519 identities are supported")
+    return usable
+
+
+def recipient_of(identity: pyrage.x25519.Identity) -> pyrage.x25519.Recipient:
+    return identity.to_public()
+
+
+def encrypt_bytes(data: bytes, recipient: pyrage.x25519.Recipient) -> bytes:
+    return pyrage.encrypt(data, [recipient])
+
+
+def encrypt_stream(source: BinaryIO, target: BinaryIO, recipient: pyrage.x25519.Recipient) -> None:
+    pyrage.encrypt_io(source, target, [recipient])
+
+
+def decrypt_bytes(data: bytes, identities: Sequence[pyrage.x25519.Identity]) -> bytes:
+    try:
+        return pyrage.decrypt(_strip_armor_whitespace(data), list(identities))
+    except pyrage.DecryptError as exc:
+        raise IntegrityError(str(exc).splitlines()[0]) from exc
+
+
+def decrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
+    try:
+        return pyrage.passphrase.decrypt(_strip_armor_whitespace(data), passphrase)
+    except pyrage.DecryptError as exc:
+        raise IntegrityError(str(exc).splitlines()[0]) from exc
+
+
+def encrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
+    return pyrage.passphrase.encrypt(data, passphrase)
+
+
+def decrypt_to_path(
+    source: BinaryIO, target: Path, identities: Sequence[pyrage.x25519.Identity]
+) -> None:
+    """Streams `source` into `target`. On any failure, `target` is left untouched."""
+    target = Path(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=".partial-", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            head = source.read(len(ARMOR_BEGIN) + 64)
+            if head.lstrip(_ASCII_WHITESPACE).startswith(ARMOR_BEGIN):
+                tmp.write(decrypt_bytes(head + source.read(), identities))
+            else:
+                try:
+                    pyrage.decrypt_io(_Prefixed(head, source), tmp, list(identities))
+                except pyrage.DecryptError as exc:
+                    raise IntegrityError(str(exc).splitlines()[0]) from exc
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def _strip_armor_whitespace(data: bytes) -> bytes:
+    # The age spec allows whitespace around an armored file; rage is stricter than the spec.
+    stripped = data.strip(_ASCII_WHITESPACE)
+    return stripped + b"\n" if stripped.startswith(ARMOR_BEGIN) else data
+
+
+class _Prefixed:
+    """A read-only stream that first replays bytes already read for format detection."""
+
+    def __init__(self, prefix: bytes, rest: BinaryIO) -> None:
+        self._prefix = prefix
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self._prefix:
+            if size is None or size < 0:
+                data, self._prefix = self._prefix + self._rest.read(), b""
+                return data
+            data, self._prefix = self._prefix[:size], self._prefix[size:]
+            return data
+        return self._rest.read(size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True

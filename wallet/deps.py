@@ -1,0 +1,70 @@
+"""FastAPI dependencies: the app's lifespan objects and the caller's session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from storage.base import BlobStore
+from wallet.accounts import service as accounts
+from wallet.accounts.models import Account, AuthSession
+from wallet.errors import Unauthorized
+from wallet.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_store(request: Request) -> BlobStore:
+    return request.app.state.store
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@dataclass
+class Caller:
+    account: Account
+    session: AuthSession
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token.strip()
+    cookie = request.cookies.get("wallet_session")
+    if cookie:
+        return cookie
+    raise Unauthorized("Please log in first.")
+
+
+def any_caller(request: Request, db: Annotated[Session, Depends(get_db)]) -> Caller:
+    """Any valid session, including a recovery session (which may only set a new passphrase)."""
+    account, session = accounts.authenticate(db, _bearer_token(request))
+    return Caller(account, session)
+
+
+def full_caller(caller: Annotated[Caller, Depends(any_caller)]) -> Caller:
+    if caller.session.kind != "full":
+        raise Unauthorized("First choose a new passphrase, then log in with it.")
+    return caller
+
+
+DB = Annotated[Session, Depends(get_db)]
+Store = Annotated[BlobStore, Depends(get_store)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+FullCaller = Annotated[Caller, Depends(full_caller)]
+AnyCaller = Annotated[Caller, Depends(any_caller)]
+Address = Annotated[str, Depends(client_address)]

@@ -1,0 +1,44 @@
+from datetime import datetime
+
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from wallet.db import new_id, utcnow
+
+
+class Document(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    owner_id: str = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
+    current_version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DocumentVersion(SQLModel, table=True):
+    """One age file plus its encrypted metadata and the owner-signed manifest."""
+
+    __tablename__ = "document_version"
+    __table_args__ = (UniqueConstraint("document_id", "version"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    document_id: str = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
+    version: int
+    blob_key: str = Field(unique=True, max_length=80)
+    blob_size: int
+    encrypted_meta: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    manifest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class KeyWrap(SQLModel, table=True):
+    """A document version's key, sealed (HPKE) to one recipient's public key."""
+
+    __tablename__ = "key_wrap"
+    __table_args__ = (UniqueConstraint("version_id", "recipient_key_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    version_id: str = Field(foreign_key="document_version.id", index=True, ondelete="CASCADE")
+    recipient_key_id: str = Field(max_length=32, index=True)
+    wrapped_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,247 @@
+"""Documents and their versions. The server checks structure and signatures, never content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.base import BlobNotFound, BlobStore, StorageUnavailable
+from wallet.accounts.models import Account
+from wallet.crypto.signing import BadSignature, verify
+from wallet.db import new_id, utcnow
+from wallet.documents.models import Document, DocumentVersion, KeyWrap
+from wallet.documents.schemas import VersionCreate
+from wallet.errors import STORAGE_DOWN, Conflict, Invalid, NotFound, Unavailable
+from wallet.uploads.models import Upload
+
+MANIFEST_KIND = "document-version"
+LIST_DEFAULT_LIMIT = 1000
+LIST_MAX_LIMIT = 10_000
+
+
+@dataclass
+class VersionWithWrap:
+    version: DocumentVersion
+    wrapped_key: bytes
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_manifest(
+    account: Account, document_id: str, version: int, upload: Upload, data: VersionCreate
+) -> None:
+    """Refuses a version whose signed manifest does not match what is being stored."""
+    try:
+        verify(account.public_signing_key, data.manifest, data.signature)
+    except BadSignature as exc:
+        raise Invalid("The manifest signature does not match your signing key.") from exc
+    try:
+        manifest: dict[str, Any] = json.loads(data.manifest)
+    except ValueError as exc:
+        raise Invalid("The manifest is not valid JSON.") from exc
+    expected = {
+        "v": 1,
+        "kind": MANIFEST_KIND,
+        "document_id": document_id,
+        "version": version,
+        "blob_size": upload.length,
+        "meta_sha256": _sha256(data.encrypted_meta),
+        "wraps": [{"key_id": account.key_id, "sha256": _sha256(data.wrapped_key)}],
+    }
+    for field, value in expected.items():
+        if manifest.get(field) != value:
+            raise Invalid(f"The manifest field '{field}' does not match this upload.")
+    blob_hash = manifest.get("blob_sha256")
+    if not isinstance(blob_hash, str) or len(blob_hash) != 64:
+        raise Invalid("The manifest field 'blob_sha256' is missing.")
+
+
+def _finished_upload(db: Session, account: Account, upload_id: str) -> Upload:
+    upload = db.get(Upload, upload_id)
+    if upload is None or upload.account_id != account.id or upload.expires_at <= utcnow():
+        raise NotFound("This upload is gone or has expired. Start the upload again.")
+    if upload.offset != upload.length:
+        raise Conflict(
+            f"The upload is not finished: {upload.offset} of {upload.length} bytes arrived. "
+            "Resume it first."
+        )
+    return upload
+
+
+def owned_document(db: Session, account: Account, document_id: str) -> Document:
+    document = db.get(Document, document_id)
+    # Someone else's document and a missing one get the very same answer.
+    if document is None or document.owner_id != account.id:
+        raise NotFound()
+    return document
+
+
+def add_version(
+    db: Session,
+    store: BlobStore,
+    account: Account,
+    data: VersionCreate,
+    document_id: str,
+    new_document: bool,
+) -> DocumentVersion:
+    """Stores a finished upload as the next version, in one transaction.
+
+    The blob is moved into place first; if anything after that fails, the blob is an orphan
+    that no row points to, so nothing half-done is ever visible and the sweeper removes it.
+    """
+    upload = _finished_upload(db, account, data.upload_id)
+    if new_document:
+        if db.get(Document, document_id) is not None:
+            raise Conflict("A document with this id already exists.")
+        document = Document(id=document_id, owner_id=account.id, current_version=0)
+    else:
+        document = owned_document(db, account, document_id)
+    version_number = document.current_version + 1
+    check_manifest(account, document_id, version_number, upload, data)
+
+    blob_key = new_id()
+    try:
+        store.commit_staging(upload.id, blob_key)
+    except StorageUnavailable as exc:
+        raise Unavailable(STORAGE_DOWN) from exc
+
+    now = utcnow()
+    version = DocumentVersion(
+        document_id=document_id,
+        version=version_number,
+        blob_key=blob_key,
+        blob_size=upload.length,
+        encrypted_meta=data.encrypted_meta,
+        manifest=data.manifest,
+        signature=data.signature,
+        created_at=now,
+    )
+    document.current_version = version_number
+    document.updated_at = now
+    db.add(document)
+    db.add(version)
+    db.flush()
+    db.add(
+        KeyWrap(
+            version_id=version.id, recipient_key_id=account.key_id, wrapped_key=data.wrapped_key
+        )
+    )
+    db.delete(upload)
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        _delete_quietly(store, blob_key)
+        raise Conflict("This document changed at the same time. Try again.") from exc
+    return version
+
+
+def _delete_quietly(store: BlobStore, blob_key: str) -> None:
+    try:
+        store.delete(blob_key)
+    except (StorageUnavailable, BlobNotFound):
+        pass  # the sweeper collects it
+
+
+def list_page(
+    db: Session, account: Account, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One query, plain rows: this must stay fast for owners with many documents."""
+    limit = max(1, min(limit, LIST_MAX_LIMIT))
+    version_counts = (
+        select(DocumentVersion.document_id, func.count().label("versions"))
+        .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+        .where(Document.owner_id == account.id)
+        .group_by(col(DocumentVersion.document_id))
+        .subquery()
+    )
+    query = (
+        select(
+            Document.id,
+            Document.current_version,
+            Document.created_at,
+            Document.updated_at,
+            DocumentVersion.blob_size,
+            DocumentVersion.encrypted_meta,
+            KeyWrap.wrapped_key,
+            version_counts.c.versions,
+        )
+        .join(
+            DocumentVersion,
+            (col(DocumentVersion.document_id) == col(Document.id))
+            & (col(DocumentVersion.version) == col(Document.current_version)),
+        )
+        .join(
+            KeyWrap,
+            (col(KeyWrap.version_id) == col(DocumentVersion.id))
+            & (col(KeyWrap.recipient_key_id) == account.key_id),
+        )
+        .join(version_counts, version_counts.c.document_id == col(Document.id))
+        .where(Document.owner_id == account.id)
+        .order_by(col(Document.id))
+        .limit(limit + 1)
+    )
+    if cursor:
+        query = query.where(col(Document.id) > cursor)
+    rows = db.exec(query).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    page = [
+        {
+            "id": r[0],
+            "current_version": r[1],
+            "created_at": r[2],
+            "updated_at": r[3],
+            "size": r[4],
+            "encrypted_meta": r[5],
+            "wrapped_key": r[6],
+            "versions": r[7],
+        }
+        for r in rows
+    ]
+    return page, (rows[-1][0] if has_more else None)
+
+
+def get_document(
+    db: Session, account: Account, document_id: str
+) -> tuple[Document, list[VersionWithWrap]]:
+    document = owned_document(db, account, document_id)
+    rows = db.exec(
+        select(DocumentVersion, KeyWrap.wrapped_key)
+        .join(KeyWrap, col(KeyWrap.version_id) == col(DocumentVersion.id))
+        .where(DocumentVersion.document_id == document.id)
+        .where(KeyWrap.recipient_key_id == account.key_id)
+        .order_by(col(DocumentVersion.version))
+    ).all()
+    return document, [VersionWithWrap(v, w) for v, w in rows]
+
+
+def get_version(db: Session, account: Account, document_id: str, version: int) -> DocumentVersion:
+    document = owned_document(db, account, document_id)
+    row = db.exec(
+        select(DocumentVersion)
+        .where(DocumentVersion.document_id == document.id)
+        .where(DocumentVersion.version == version)
+    ).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def delete_document(db: Session, store: BlobStore, account: Account, document_id: str) -> None:
+    document = owned_document(db, account, document_id)
+    blob_keys = list(
+        db.exec(select(DocumentVersion.blob_key).where(DocumentVersion.document_id == document.id))
+    )
+    db.delete(document)
+    db.commit()
+    for blob_key in blob_keys:
+        _delete_quietly(store, blob_key)

@@ -1,0 +1,81 @@
+"""Domain errors. Services raise them; the app turns them into plain-language JSON answers."""
+
+from __future__ import annotations
+
+
+class WalletError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+
+class NotFound(WalletError):
+    status_code = 404
+    code = "not_found"
+
+    def __init__(
+        self, message: str = "We found nothing here. Check the address or the id."
+    ) -> None:
+        super().__init__(message)
+
+
+class Unauthorized(WalletError):
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str = "Your session has ended. Please log in again.") -> None:
+        super().__init__(message, {"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(WalletError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Conflict(WalletError):
+    status_code = 409
+    code = "conflict"
+
+
+class TooLarge(WalletError):
+    status_code = 413
+    code = "too_large"
+
+
+class Invalid(WalletError):
+    status_code = 422
+    code = "invalid"
+
+
+class TooManyAttempts(WalletError):
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, round(retry_after / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(
+            f"Too many tries. Wait {minutes} {unit}, then try again.",
+            {"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
+
+
+class Unavailable(WalletError):
+    status_code = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, retry_after: int = 30) -> None:
+        super().__init__(message, {"Retry-After": str(retry_after)})
+
+
+STORAGE_DOWN = (
+    "We cannot store or read files right now. Nothing was lost. Please try again in a few minutes."
+)
+DATABASE_DOWN = (
+    "The service cannot reach its database right now. Please try again in a few minutes."
+)

@@ -1,0 +1,19 @@
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from wallet.types import B64
+
+MAX_FIELD_BYTES = 16 * 1024
+
+
+class FieldPut(BaseModel):
+    ciphertext: B64 = Field(max_length=MAX_FIELD_BYTES)
+    wrapped_key: B64 = Field(max_length=1024)
+
+
+class FieldOut(BaseModel):
+    slot: str
+    ciphertext: B64
+    wrapped_key: B64
+    updated_at: datetime

@@ -1,0 +1,55 @@
+"""All settings in one place. Every field can be set with an environment variable WALLET_<NAME>."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WALLET_", extra="ignore")
+
+    data_dir: Path = Path("./wallet-data")
+    database_url: str = ""
+    storage_backend: Literal["filesystem", "s3"] = "filesystem"
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "wallet-blobs"
+    s3_secure: bool = True
+    s3_region: str = ""
+
+    max_upload_bytes: int = 100 * 1024 * 1024
+    upload_expiry_hours: int = 24
+    session_ttl_hours: int = 12
+    recovery_session_minutes: int = 15
+    server_secret: str = ""
+    # Argon2id cost for new accounts (libsodium units). About 0.7 s on a 2-core server.
+    kdf_opslimit: int = Field(default=3, ge=1)
+    kdf_memlimit: int = Field(default=64 * 1024 * 1024, ge=8192)
+    public_url: str = "http://127.0.0.1:8000"
+    sweep_interval_seconds: int = 600
+    orphan_grace_seconds: int = 3600
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'wallet.db').resolve()}"
+
+    @cached_property
+    def resolved_server_secret(self) -> bytes:
+        """Keeps fake login parameters stable across restarts when no secret is configured."""
+        if self.server_secret:
+            return self.server_secret.encode()
+        path = self.data_dir / "server-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_hex(32))
+        return path.read_text().strip().encode()

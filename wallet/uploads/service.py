@@ -1,0 +1,63 @@
+"""Resumable uploads (tus 1.0 core + creation, termination and expiration)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from wallet.accounts.models import Account
+from wallet.db import utcnow
+from wallet.errors import Conflict, Invalid, NotFound, TooLarge
+from wallet.settings import Settings
+from wallet.uploads.models import Upload
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,termination,expiration"
+
+
+def too_large_message(limit: int) -> str:
+    megabytes = limit // (1024 * 1024)
+    return f"This file is too big. The limit is {megabytes} MB. Try a smaller scan or photo."
+
+
+def create_upload(db: Session, settings: Settings, account: Account, length: int) -> Upload:
+    if length < 1:
+        raise Invalid("Upload-Length must be a positive number of bytes.")
+    if length > settings.max_upload_bytes:
+        raise TooLarge(too_large_message(settings.max_upload_bytes))
+    upload = Upload(
+        account_id=account.id,
+        length=length,
+        expires_at=utcnow() + timedelta(hours=settings.upload_expiry_hours),
+    )
+    db.add(upload)
+    db.commit()
+    return upload
+
+
+def get_upload(db: Session, account: Account, upload_id: str) -> Upload:
+    upload = db.get(Upload, upload_id)
+    if upload is None or upload.account_id != account.id or upload.expires_at <= utcnow():
+        raise NotFound("This upload is gone or has expired. Start the upload again.")
+    return upload
+
+
+def check_patch(upload: Upload, offset: int, content_length: int | None) -> None:
+    if offset != upload.offset:
+        raise Conflict(f"The upload is at byte {upload.offset}. Resume from there.")
+    if content_length is not None and offset + content_length > upload.length:
+        raise TooLarge("You sent more bytes than this upload announced.")
+
+
+def record_offset(db: Session, settings: Settings, upload: Upload, offset: int) -> None:
+    upload.offset = offset
+    # A phone on a slow network keeps its upload alive as long as bytes keep coming.
+    upload.expires_at = utcnow() + timedelta(hours=settings.upload_expiry_hours)
+    db.add(upload)
+    db.commit()
+
+
+def delete_upload(db: Session, upload: Upload) -> None:
+    db.delete(upload)
+    db.commit()
