@@ -20,6 +20,7 @@ from wallet.db import utcnow
 from wallet.documents.models import Document, DocumentVersion
 from wallet.errors import Conflict, Invalid, TooManyAttempts, Unauthorized
 from wallet.settings import Settings
+from wallet.sweeper import delete_blobs_quietly, discard_uploads_quietly
 from wallet.uploads.models import Upload
 
 # Auth keys are 256-bit random values, so a light Argon2id is enough to stop pass-the-hash.
@@ -321,7 +322,5 @@ def delete_account(db: Session, store: BlobStore, account: Account, auth_key: by
     db.delete(account)
     db.commit()
     # After the commit: a blob left behind by a failure here is an orphan the sweeper removes.
-    from wallet.sweeper import delete_blobs_quietly, discard_uploads_quietly
-
     delete_blobs_quietly(store, blob_keys)
     discard_uploads_quietly(store, upload_ids)

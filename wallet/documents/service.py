@@ -11,13 +11,14 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.base import BlobNotFound, BlobStore, StorageUnavailable
+from storage.base import BlobStore, StorageUnavailable
 from wallet.accounts.models import Account
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import new_id, utcnow
 from wallet.documents.models import Document, DocumentVersion, KeyWrap
 from wallet.documents.schemas import VersionCreate
 from wallet.errors import STORAGE_DOWN, Conflict, Invalid, NotFound, Unavailable
+from wallet.sweeper import delete_blobs_quietly
 from wallet.uploads.models import Upload
 
 MANIFEST_KIND = "document-version"
@@ -139,16 +140,9 @@ def add_version(
         db.commit()
     except IntegrityError as exc:
         db.rollback()
-        _delete_quietly(store, blob_key)
+        delete_blobs_quietly(store, [blob_key])
         raise Conflict("This document changed at the same time. Try again.") from exc
     return version
-
-
-def _delete_quietly(store: BlobStore, blob_key: str) -> None:
-    try:
-        store.delete(blob_key)
-    except (StorageUnavailable, BlobNotFound):
-        pass  # the sweeper collects it
 
 
 def list_page(
@@ -243,5 +237,4 @@ def delete_document(db: Session, store: BlobStore, account: Account, document_id
     )
     db.delete(document)
     db.commit()
-    for blob_key in blob_keys:
-        _delete_quietly(store, blob_key)
+    delete_blobs_quietly(store, blob_keys)

@@ -1,0 +1,114 @@
+"""Resumable transfers: tus uploads and ranged downloads that survive a dropped connection."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from wallet.client.api import ApiClient, ApiError, NetworkError, error_from
+
+CHUNK_BYTES = 8 * 1024 * 1024
+RETRIES = 8
+TUS = {"Tus-Resumable": "1.0.0"}
+Progress = Callable[[int, int], None]
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(0.25 * 2**attempt, 10))
+
+
+def _file_chunks(handle: BinaryIO, offset: int, length: int, block: int = 1024 * 1024):  # type: ignore[no-untyped-def]
+    handle.seek(offset)
+    remaining = length
+    while remaining > 0:
+        data = handle.read(min(block, remaining))
+        if not data:
+            break
+        remaining -= len(data)
+        yield data
+
+
+def upload_file(
+    api: ApiClient, path: Path, chunk_bytes: int = CHUNK_BYTES, progress: Progress | None = None
+) -> str:
+    """Uploads `path` (already ciphertext) with tus and returns the upload id."""
+    length = path.stat().st_size
+    response = api.api("POST", "/uploads", headers={**TUS, "Upload-Length": str(length)})
+    location = response.headers["location"]
+    upload_id = location.rstrip("/").rsplit("/", 1)[-1]
+    offset = 0
+    attempt = 0
+    with open(path, "rb") as handle:
+        while offset < length:
+            size = min(chunk_bytes, length - offset)
+            try:
+                response = api.request(
+                    "PATCH",
+                    location,
+                    content=_file_chunks(handle, offset, size),
+                    headers={
+                        **TUS,
+                        "Upload-Offset": str(offset),
+                        "Content-Type": "application/offset+octet-stream",
+                        "Content-Length": str(size),
+                    },
+                )
+                offset = int(response.headers["upload-offset"])
+                attempt = 0
+                if progress:
+                    progress(offset, length)
+            except ApiError as exc:
+                if not _retryable(exc) or attempt >= RETRIES:
+                    raise
+                _backoff(attempt)
+                attempt += 1
+                offset = _server_offset(api, location, offset)
+    return upload_id
+
+
+def _retryable(exc: ApiError) -> bool:
+    return isinstance(exc, NetworkError) or exc.status in (409, 502, 503, 504)
+
+
+def _server_offset(api: ApiClient, location: str, fallback: int) -> int:
+    try:
+        response = api.request("HEAD", location, headers=TUS)
+        return int(response.headers["upload-offset"])
+    except ApiError:
+        return fallback
+
+
+def download_to(api: ApiClient, path: str, target: BinaryIO, size: int) -> str:
+    """Streams a blob into `target`, resuming with Range after a drop. Returns its SHA-256."""
+    digest = hashlib.sha256()
+    received = 0
+    attempt = 0
+    while received < size:
+        headers = {"Range": f"bytes={received}-"} if received else {}
+        try:
+            with api.stream(path, headers=headers) as response:
+                if response.status_code not in (200, 206):
+                    response.read()
+                    raise error_from(response)
+                for chunk in response.iter_bytes(1024 * 1024):
+                    target.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+            attempt = 0
+        except (httpx.TransportError, ApiError) as exc:
+            if isinstance(exc, ApiError) and exc.status not in (502, 503, 504):
+                raise
+            if attempt >= RETRIES:
+                raise NetworkError(
+                    "The download kept failing. Check your network and try again."
+                ) from exc
+            _backoff(attempt)
+            attempt += 1
+        if received > size:
+            break
+    return digest.hexdigest()

@@ -1,0 +1,491 @@
+"""The owner's unlocked wallet: every encrypt, decrypt, wrap and signature happens here."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import mimetypes
+import os
+import re
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nacl.pwhash
+
+from wallet.client.api import ApiClient, ApiError
+from wallet.client.transfer import Progress, download_to, upload_file
+from wallet.crypto import age
+from wallet.crypto.encoding import b64d, b64e
+from wallet.crypto.kdf import derive_master_key, split_master_key, split_recovery_key
+from wallet.crypto.keys import AccountKeys, WrongKey
+from wallet.crypto.recovery import format_recovery_key, new_recovery_key, parse_recovery_key
+from wallet.crypto.signing import BadSignature, sign, verify
+from wallet.crypto.wrap import (
+    UnwrapError,
+    document_key_info,
+    open_sealed,
+    profile_field_info,
+    seal,
+)
+from wallet.documents.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
+
+META_VERSION = 1
+
+
+class VaultError(Exception):
+    """A plain-language problem the user can act on."""
+
+
+class IntegrityFailure(VaultError):
+    pass
+
+
+@dataclass
+class Credentials:
+    salt: bytes
+    opslimit: int
+    memlimit: int
+    auth_key: bytes
+    kek: bytes
+
+
+def derive_credentials(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> Credentials:
+    auth_key, kek = split_master_key(derive_master_key(passphrase, salt, opslimit, memlimit))
+    return Credentials(salt, opslimit, memlimit, auth_key, kek)
+
+
+def new_credentials(passphrase: str, opslimit: int, memlimit: int) -> Credentials:
+    salt = os.urandom(nacl.pwhash.argon2id.SALTBYTES)
+    return derive_credentials(passphrase, salt, opslimit, memlimit)
+
+
+@dataclass
+class DocumentInfo:
+    id: str
+    version: int
+    versions: int
+    size: int
+    created_at: str
+    updated_at: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title") or self.meta.get("file_name") or "")
+
+    @property
+    def type(self) -> str:
+        return str(self.meta.get("type", "other"))
+
+
+@dataclass
+class VersionInfo:
+    version: int
+    size: int
+    created_at: str
+    meta: dict[str, Any]
+    identity: Any
+    manifest: dict[str, Any]
+
+
+def _slug(text: str, limit: int = 60) -> str:
+    cleaned = re.sub(r"[^\w.-]+", "-", text, flags=re.UNICODE).strip("-._")
+    return cleaned[:limit] or "document"
+
+
+class Vault:
+    def __init__(self, api: ApiClient, keys: AccountKeys, account: dict[str, Any]) -> None:
+        self.api = api
+        self.keys = keys
+        self.account = account
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    @classmethod
+    def create_account(cls, api: ApiClient, handle: str, passphrase: str) -> tuple[Vault, str]:
+        """Returns the unlocked vault and the recovery key text, to show once."""
+        params = api.api("GET", "/accounts/params").json()
+        creds = new_credentials(passphrase, params["opslimit"], params["memlimit"])
+        keys = AccountKeys.generate()
+        recovery_key = new_recovery_key()
+        recovery_auth, recovery_kek = split_recovery_key(recovery_key)
+        body = {
+            "handle": handle,
+            "kdf_salt": b64e(creds.salt),
+            "kdf_opslimit": creds.opslimit,
+            "kdf_memlimit": creds.memlimit,
+            "auth_key": b64e(creds.auth_key),
+            "recovery_auth_key": b64e(recovery_auth),
+            "public_encryption_key": b64e(keys.public_encryption_key),
+            "public_signing_key": b64e(keys.public_signing_key),
+            "keys_by_passphrase": b64e(keys.lock(creds.kek)),
+            "keys_by_recovery": b64e(keys.lock(recovery_kek)),
+        }
+        session = api.api("POST", "/accounts", json=body).json()
+        api.token = session["token"]
+        return cls(api, keys, session["account"]), format_recovery_key(recovery_key)
+
+    @staticmethod
+    def _prelogin(api: ApiClient, handle: str, passphrase: str) -> Credentials:
+        params = api.api("POST", "/auth/prelogin", json={"handle": handle}).json()
+        return derive_credentials(
+            passphrase, b64d(params["salt"]), params["opslimit"], params["memlimit"]
+        )
+
+    @classmethod
+    def login(cls, api: ApiClient, handle: str, passphrase: str) -> Vault:
+        creds = cls._prelogin(api, handle, passphrase)
+        session = api.api(
+            "POST", "/auth/login", json={"handle": handle, "auth_key": b64e(creds.auth_key)}
+        ).json()
+        api.token = session["token"]
+        account = session["account"]
+        keys = AccountKeys.unlock(creds.kek, b64d(account["keys_by_passphrase"]))
+        vault = cls(api, keys, account)
+        vault._check_served_keys(account)
+        return vault
+
+    @classmethod
+    def recover(cls, api: ApiClient, handle: str, recovery_text: str, new_passphrase: str) -> Vault:
+        try:
+            recovery_key = parse_recovery_key(recovery_text)
+        except ValueError as exc:
+            raise VaultError(str(exc)) from exc
+        recovery_auth, recovery_kek = split_recovery_key(recovery_key)
+        session = api.api(
+            "POST",
+            "/auth/recover",
+            json={"handle": handle, "recovery_auth_key": b64e(recovery_auth)},
+        ).json()
+        api.token = session["token"]
+        try:
+            keys = AccountKeys.unlock(recovery_kek, b64d(session["keys_by_recovery"]))
+        except WrongKey as exc:
+            raise VaultError("This recovery key does not open the wallet.") from exc
+        vault = cls(api, keys, session["account"])
+        vault._set_passphrase(new_passphrase, current_auth_key=None)
+        return vault
+
+    def _check_served_keys(self, account: dict[str, Any]) -> None:
+        # The server must hand back the public keys that belong to our private keys.
+        if (
+            b64d(account["public_encryption_key"]) != self.keys.public_encryption_key
+            or b64d(account["public_signing_key"]) != self.keys.public_signing_key
+        ):
+            raise IntegrityFailure("The server sent keys that are not yours. Stop and report this.")
+
+    def _set_passphrase(self, new_passphrase: str, current_auth_key: bytes | None) -> None:
+        params = self.api.api("GET", "/accounts/params").json()
+        creds = new_credentials(new_passphrase, params["opslimit"], params["memlimit"])
+        body = {
+            "current_auth_key": b64e(current_auth_key) if current_auth_key else None,
+            "kdf_salt": b64e(creds.salt),
+            "kdf_opslimit": creds.opslimit,
+            "kdf_memlimit": creds.memlimit,
+            "auth_key": b64e(creds.auth_key),
+            "keys_by_passphrase": b64e(self.keys.lock(creds.kek)),
+        }
+        session = self.api.api("PUT", "/accounts/me/passphrase", json=body).json()
+        self.api.token = session["token"]
+        self.account = session["account"]
+
+    def current_auth_key(self, passphrase: str) -> bytes:
+        """Checks the passphrase against this account and returns its auth key."""
+        creds = self._prelogin(self.api, self.account["handle"], passphrase)
+        try:
+            AccountKeys.unlock(creds.kek, b64d(self.account["keys_by_passphrase"]))
+        except WrongKey as exc:
+            raise VaultError("This passphrase is not right. Nothing was changed.") from exc
+        return creds.auth_key
+
+    def change_passphrase(self, current: str, new: str) -> None:
+        self._set_passphrase(new, current_auth_key=self.current_auth_key(current))
+
+    def delete_account(self, passphrase: str) -> None:
+        auth_key = self.current_auth_key(passphrase)
+        self.api.api("POST", "/accounts/me/delete", json={"auth_key": b64e(auth_key)})
+        self.api.token = None
+
+    def logout(self) -> None:
+        with contextlib.suppress(ApiError):
+            self.api.api("POST", "/auth/logout")
+        self.api.token = None
+
+    # --- documents --------------------------------------------------------------------------
+
+    def _seal_document_key(self, identity: Any, document_id: str, version: int) -> bytes:
+        info = document_key_info(document_id, version, self.keys.key_id)
+        return seal(self.keys.public_encryption_key, str(identity).encode(), info)
+
+    def _open_document_key(self, wrapped: bytes, document_id: str, version: int) -> Any:
+        info = document_key_info(document_id, version, self.keys.key_id)
+        try:
+            return age.parse_identity(open_sealed(self.keys.encryption_key, wrapped, info).decode())
+        except UnwrapError as exc:
+            raise IntegrityFailure(
+                "A document key was changed on the server. Do not trust this document."
+            ) from exc
+
+    def upload(
+        self,
+        path: Path,
+        doc_type: str = "other",
+        title: str | None = None,
+        *,
+        issuer: str | None = None,
+        issue_date: str | None = None,
+        expiry_date: str | None = None,
+        tags: list[str] | None = None,
+        label: str | None = None,
+        media_type: str | None = None,
+        replace: str | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[str, int]:
+        path = Path(path)
+        if doc_type not in DOCUMENT_TYPES:
+            raise VaultError(f"'{doc_type}' is not a document type. See 'wallet types'.")
+        if replace:
+            current = self.api.api("GET", f"/documents/{replace}").json()
+            document_id, version = replace, current["current_version"] + 1
+        else:
+            document_id, version = uuid.uuid4().hex, 1
+        meta = {
+            "v": META_VERSION,
+            "type": doc_type,
+            "title": title or path.stem,
+            "label": label,
+            "issuer": issuer,
+            "issue_date": issue_date,
+            "expiry_date": expiry_date,
+            "tags": tags or [],
+            "file_name": path.name,
+            "media_type": media_type
+            or mimetypes.guess_type(path.name)[0]
+            or "application/octet-stream",
+        }
+        identity = age.new_identity()
+        recipient = age.recipient_of(identity)
+        encrypted_meta = age.encrypt_bytes(json.dumps(meta).encode(), recipient)
+        wrapped_key = self._seal_document_key(identity, document_id, version)
+
+        with tempfile.TemporaryDirectory(prefix="wallet-up-") as workdir:
+            ciphertext = Path(workdir) / "blob.age"
+            with open(path, "rb") as source, open(ciphertext, "wb") as target:
+                age.encrypt_stream(source, target, recipient)
+            blob_sha256 = _file_sha256(ciphertext)
+            blob_size = ciphertext.stat().st_size
+            upload_id = upload_file(self.api, ciphertext, progress=progress)
+
+        manifest, signature = sign(
+            self.keys.signing_key,
+            {
+                "v": 1,
+                "kind": "document-version",
+                "document_id": document_id,
+                "version": version,
+                "blob_sha256": blob_sha256,
+                "blob_size": blob_size,
+                "meta_sha256": hashlib.sha256(encrypted_meta).hexdigest(),
+                "wraps": [
+                    {"key_id": self.keys.key_id, "sha256": hashlib.sha256(wrapped_key).hexdigest()}
+                ],
+                "signed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+        body = {
+            "upload_id": upload_id,
+            "encrypted_meta": b64e(encrypted_meta),
+            "wrapped_key": b64e(wrapped_key),
+            "manifest": b64e(manifest),
+            "signature": b64e(signature),
+        }
+        if replace:
+            result = self.api.api("POST", f"/documents/{document_id}/versions", json=body).json()
+        else:
+            result = self.api.api(
+                "POST", "/documents", json={**body, "document_id": document_id}
+            ).json()
+        return result["id"], result["version"]
+
+    def _decrypt_meta(self, encrypted_meta: bytes, identity: Any) -> dict[str, Any]:
+        try:
+            return json.loads(age.decrypt_bytes(encrypted_meta, [identity]))
+        except (age.IntegrityError, ValueError) as exc:
+            raise IntegrityFailure("A document's details were changed on the server.") from exc
+
+    def list_documents(self) -> list[DocumentInfo]:
+        documents: list[DocumentInfo] = []
+        cursor = None
+        while True:
+            params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+            page = self.api.api("GET", "/documents", params=params).json()
+            for row in page["documents"]:
+                identity = self._open_document_key(
+                    b64d(row["wrapped_key"]), row["id"], row["current_version"]
+                )
+                documents.append(
+                    DocumentInfo(
+                        id=row["id"],
+                        version=row["current_version"],
+                        versions=row["versions"],
+                        size=row["size"],
+                        created_at=row["created_at"],
+                        updated_at=row["updated_at"],
+                        meta=self._decrypt_meta(b64d(row["encrypted_meta"]), identity),
+                    )
+                )
+            cursor = page["next_cursor"]
+            if not cursor:
+                return documents
+
+    def versions(self, document_id: str) -> list[VersionInfo]:
+        """All versions, each checked against the owner's signature."""
+        try:
+            detail = self.api.api("GET", f"/documents/{document_id}").json()
+        except ApiError as exc:
+            if exc.status == 404:
+                raise VaultError(
+                    f"No document {document_id}. Check the id with 'wallet ls'."
+                ) from exc
+            raise
+        result = []
+        for item in detail["versions"]:
+            manifest_bytes = b64d(item["manifest"])
+            encrypted_meta = b64d(item["encrypted_meta"])
+            wrapped_key = b64d(item["wrapped_key"])
+            manifest = self._verified_manifest(manifest_bytes, b64d(item["signature"]))
+            expected_wrap = {
+                "key_id": self.keys.key_id,
+                "sha256": hashlib.sha256(wrapped_key).hexdigest(),
+            }
+            if (
+                manifest.get("document_id") != document_id
+                or manifest.get("version") != item["version"]
+                or manifest.get("meta_sha256") != hashlib.sha256(encrypted_meta).hexdigest()
+                or expected_wrap not in manifest.get("wraps", [])
+            ):
+                raise IntegrityFailure("A document was changed on the server. Do not trust it.")
+            identity = self._open_document_key(wrapped_key, document_id, item["version"])
+            result.append(
+                VersionInfo(
+                    version=item["version"],
+                    size=item["size"],
+                    created_at=item["created_at"],
+                    meta=self._decrypt_meta(encrypted_meta, identity),
+                    identity=identity,
+                    manifest=manifest,
+                )
+            )
+        return result
+
+    def _verified_manifest(self, manifest_bytes: bytes, signature: bytes) -> dict[str, Any]:
+        try:
+            verify(self.keys.public_signing_key, manifest_bytes, signature)
+        except BadSignature as exc:
+            raise IntegrityFailure(
+                "A document's signature does not match. Do not trust it."
+            ) from exc
+        return json.loads(manifest_bytes)
+
+    def download(self, document_id: str, target: Path, version: int | None = None) -> VersionInfo:
+        """Writes the plaintext to `target` only if every check passes."""
+        versions = self.versions(document_id)
+        chosen = (
+            versions[-1]
+            if version is None
+            else next((v for v in versions if v.version == version), None)
+        )
+        if chosen is None:
+            raise VaultError(f"This document has no version {version}.")
+        self.fetch_version(document_id, chosen, Path(target))
+        return chosen
+
+    def fetch_version(self, document_id: str, version: VersionInfo, target: Path) -> None:
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent) as ciphertext:
+            self.fetch_ciphertext(document_id, version, ciphertext)
+            ciphertext.seek(0)
+            try:
+                age.decrypt_to_path(ciphertext, target, [version.identity])
+            except age.IntegrityError as exc:
+                raise IntegrityFailure(
+                    "This file is damaged or was changed. Nothing was saved."
+                ) from exc
+
+    def fetch_ciphertext(self, document_id: str, version: VersionInfo, target: Any) -> None:
+        path = f"/documents/{document_id}/versions/{version.version}/blob"
+        digest = download_to(self.api, path, target, version.size)
+        if digest != version.manifest.get("blob_sha256"):
+            raise IntegrityFailure("This file is damaged or was changed. Nothing was saved.")
+
+    def delete(self, document_id: str) -> None:
+        try:
+            self.api.api("DELETE", f"/documents/{document_id}")
+        except ApiError as exc:
+            if exc.status == 404:
+                raise VaultError(
+                    f"No document {document_id}. Check the id with 'wallet ls'."
+                ) from exc
+            raise
+
+    # --- profile ----------------------------------------------------------------------------
+
+    def set_profile_field(self, name: str, value: str) -> None:
+        if name not in PROFILE_FIELDS:
+            raise VaultError(
+                f"'{name}' is not a profile field. Use one of: {', '.join(PROFILE_FIELDS)}."
+            )
+        slot = self.keys.profile_slot(name)
+        identity = age.new_identity()
+        record = {"v": 1, "name": name, "value": value}
+        ciphertext = age.encrypt_bytes(json.dumps(record).encode(), age.recipient_of(identity))
+        wrapped = seal(
+            self.keys.public_encryption_key,
+            str(identity).encode(),
+            profile_field_info(slot, self.keys.key_id),
+        )
+        self.api.api(
+            "PUT",
+            f"/profile/{slot}",
+            json={"ciphertext": b64e(ciphertext), "wrapped_key": b64e(wrapped)},
+        )
+
+    def profile(self) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        for row in self.api.api("GET", "/profile").json():
+            info = profile_field_info(row["slot"], self.keys.key_id)
+            try:
+                identity_text = open_sealed(
+                    self.keys.encryption_key, b64d(row["wrapped_key"]), info
+                )
+                identity = age.parse_identity(identity_text.decode())
+                record = json.loads(age.decrypt_bytes(b64d(row["ciphertext"]), [identity]))
+            except (UnwrapError, age.IntegrityError, ValueError) as exc:
+                raise IntegrityFailure("A profile field was changed on the server.") from exc
+            # The slot must be the one this name maps to, or the server swapped two fields.
+            if self.keys.profile_slot(record["name"]) != row["slot"]:
+                raise IntegrityFailure("A profile field was moved on the server.")
+            fields[record["name"]] = record["value"]
+        return fields
+
+    def remove_profile_field(self, name: str) -> None:
+        try:
+            self.api.api("DELETE", f"/profile/{self.keys.profile_slot(name)}")
+        except ApiError as exc:
+            if exc.status == 404:
+                raise VaultError(f"Your profile has no '{name}'.") from exc
+            raise
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
