@@ -464,3 +464,7 @@ def profile_rm(name: str) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
