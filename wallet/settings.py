@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     orphan_grace_seconds: int = 3600
     log_level: str = "INFO"
     log_json: bool = False
+
+    @field_validator("server_secret")
+    @classmethod
+    def _no_placeholder_secret(cls, value: str) -> str:
+        if value.startswith("change-me"):
+            raise ValueError("WALLET_SERVER_SECRET is still a placeholder: set a random value")
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything the tests need and runs the whole suite: on SQLite, then on PostgreSQL
+# when WALLET_TEST_DATABASE_URL is set (.ci/run sets it). Fails if no test ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v age >/dev/null 2>&1 || need_apt+=(age)
+command -v pg_dump >/dev/null 2>&1 || need_apt+=(postgresql-client)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "Please install: ${need_apt[*]} (Debian packages)" >&2
+    exit 1
+  fi
+fi
+scripts/install.sh test
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+run_suite() {
+  local label="$1"; shift
+  local report
+  report="$(mktemp)"
+  echo "== Test suite on ${label}"
+  set +e
+  .venv/bin/python -m pytest -q --junitxml="$report" "$@"
+  local status=$?
+  set -e
+  local ran
+  ran=$(.venv/bin/python -c "import sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); s=r if r.tag=='testsuite' else r.find('testsuite'); print(int(s.get('tests'))-int(s.get('skipped')))" "$report")
+  rm -f "$report"
+  if [ "$status" -ne 0 ]; then
+    echo "Tests failed on ${label} (pytest exit code ${status})." >&2
+    exit "$status"
+  fi
+  if [ "$ran" -lt 1 ]; then
+    echo "No test ran on ${label}: this counts as a failure." >&2
+    exit 1
+  fi
+}
+
+run_suite "SQLite" "$@"
+if [ -n "${WALLET_TEST_DATABASE_URL:-}" ]; then
+  if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+  fi
+  WALLET_TEST_DATABASE_URL="$WALLET_TEST_DATABASE_URL" run_suite "PostgreSQL" "$@"
+fi
