@@ -22,7 +22,10 @@ def test_compose_config_validates() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WALLET_", "POSTGRES_"))}
     result = subprocess.run(
         [str(compose_binary()), "-f", str(DEPLOY / "compose.yaml"), "config", "--format", "json"],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     import json
@@ -42,7 +45,9 @@ def test_compose_rejects_a_broken_file(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(broken))
     result = subprocess.run(
         [str(compose_binary()), "-f", str(path), "config", "-q"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
 

@@ -201,6 +201,15 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     for router in (accounts_router, uploads_router, documents_router, profile_router):
         app.include_router(router, prefix=API_PREFIX)
 
+    @app.get("/", include_in_schema=False)
+    def root() -> dict[str, str]:
+        return {
+            "service": "Personal document wallet",
+            "status": "running",
+            "api": API_PREFIX,
+            "openapi": "/openapi.json",
+        }
+
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
