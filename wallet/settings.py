@@ -29,9 +29,10 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 12
     recovery_session_minutes: int = 15
     server_secret: str = ""
-    # Argon2id cost for new accounts (libsodium units). About 0.7 s on a 2-core server.
-    kdf_opslimit: int = Field(default=3, ge=1)
-    kdf_memlimit: int = Field(default=64 * 1024 * 1024, ge=8192)
+    # Argon2id cost for new accounts (libsodium units): about 0.75 s per login on a 2-core
+    # server (benchmarks/login_kdf.py). 128 MiB still fits the browser of a cheap phone.
+    kdf_opslimit: int = Field(default=7, ge=1)
+    kdf_memlimit: int = Field(default=128 * 1024 * 1024, ge=8192)
     public_url: str = "http://127.0.0.1:8000"
     sweep_interval_seconds: int = 600
     orphan_grace_seconds: int = 3600

@@ -1,0 +1,295 @@
+"""Shared helpers for the benchmarks: a live `wallet serve` on 127.0.0.1, temp dirs, RSS.
+
+Every helper cleans up after itself: servers are stopped by their own pid, temp dirs removed.
+Nothing here asserts on time; the benchmarks only print figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+VENV_BIN = Path(sys.executable).parent
+WALLET_BIN = VENV_BIN / "wallet"
+if not WALLET_BIN.exists():
+    WALLET_BIN = ROOT / ".venv" / "bin" / "wallet"
+
+MB = 1_000_000  # all MB figures are decimal megabytes (10^6 bytes)
+MiB = 1024 * 1024
+PASSPHRASE = "correct horse battery staple benchmark"
+FAST_KDF = {"WALLET_KDF_OPSLIMIT": "1", "WALLET_KDF_MEMLIMIT": "8192"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def temp_dir(prefix: str = "wallet-bench-") -> Iterator[Path]:
+    """A temp dir under the system temp dir (same disk as the server's data dir)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_random_file(path: Path, size: int, block: int = 8 * MiB) -> None:
+    with open(path, "wb") as handle:
+        remaining = size
+        while remaining > 0:
+            n = min(block, remaining)
+            handle.write(os.urandom(n))
+            remaining -= n
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# --- process memory ------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    task_dir = Path(f"/proc/{pid}/task")
+    try:
+        tasks = list(task_dir.iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        with contextlib.suppress(OSError, ValueError):
+            found += [int(x) for x in (task / "children").read_text().split()]
+    return found
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants."""
+    result, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        result.append(current)
+        todo += _children(current)
+    return result
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS of one process, in bytes (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Sum of VmRSS over pid and all its descendants."""
+    return sum(rss_bytes(p) for p in process_tree(pid))
+
+
+class RssSampler:
+    """Samples the RSS of a process tree every `interval` seconds in a background thread."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(tree_rss_bytes(self.pid))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(tree_rss_bytes(self.pid))
+
+    @property
+    def peak(self) -> int:
+        return max(self.samples) if self.samples else 0
+
+
+# --- live server ---------------------------------------------------------------------------
+
+
+class LiveServer:
+    """`wallet serve` on a free 127.0.0.1 port with its own data dir."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.data_dir.parent / f"server-{self.port}.log"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("WALLET_") or k in ("WALLET_HOME",)
+        }
+        env.update(
+            {
+                "WALLET_DATA_DIR": str(self.data_dir),
+                "WALLET_LOG_LEVEL": "WARNING",
+                "WALLET_SWEEP_INTERVAL_SECONDS": "0",
+                "WALLET_PUBLIC_URL": self.url,
+                **self.extra_env,
+            }
+        )
+        log = open(self.log_path, "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [str(WALLET_BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"wallet serve exited early:\n{self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                    return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"wallet serve did not answer /healthz:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        family = [p for p in process_tree(self.proc.pid) if p != self.proc.pid]
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        # Anything it had started and left behind (uvicorn with --workers N), by pid only.
+        for child in family:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child, signal.SIGKILL)
+
+    def metrics_text(self) -> str:
+        return httpx.get(f"{self.url}/metrics", timeout=10).text
+
+    def __enter__(self) -> LiveServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def live_server(
+    env: dict[str, str] | None = None, prefix: str = "wallet-bench-"
+) -> Iterator[tuple[LiveServer, Path]]:
+    """Yields (server, work dir). The server's data dir is work/data; all removed at the end."""
+    with temp_dir(prefix) as work, LiveServer(work / "data", env) as server:
+        yield server, work
+
+
+def histogram_sum_count(metrics: str, name: str, method: str, route: str) -> tuple[float, float]:
+    """(sum, count) of one Prometheus histogram series from /metrics text.
+
+    `route` is matched on its end: the server labels routes without the /api/v1 prefix.
+    """
+    total = count = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("#"):
+            continue
+        for suffix in ("_sum", "_count"):
+            prefix = f"{name}{suffix}{{"
+            if line.startswith(prefix):
+                inner = line[len(prefix) : line.rindex("}")]
+                labels = dict(part.split("=", 1) for part in inner.split(",") if "=" in part)
+                label_route = labels.get("route", "").strip('"')
+                if labels.get("method", "").strip('"') == method and (
+                    label_route == route or (bool(label_route) and route.endswith(label_route))
+                ):
+                    value = float(line.rsplit(" ", 1)[1])
+                    if suffix == "_sum":
+                        total = value
+                    else:
+                        count = value
+    return total, count
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def timed(func, *args, **kwargs):  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    result = func(*args, **kwargs)
+    return time.perf_counter() - started, result

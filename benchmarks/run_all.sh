@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every benchmark in sequence; each prints its own figures and cleans up after itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-.venv/bin/python}"
+for bench in throughput ingest_memory list_documents login_kdf; do
+  echo "=== ${bench} ==="
+  "$PYTHON" "benchmarks/${bench}.py"
+  echo
+done
