@@ -6,8 +6,11 @@ authenticated, so a damaged or forged file never releases partial plaintext.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +20,12 @@ import pyrage
 
 ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 _ASCII_WHITESPACE = b" \t\r\n"
+# How much of a file is read to check its header before pyrage sees it.
+_HEADER_PEEK = 64 * 1024
+# Go age's default limit. pyrage has none of its own beyond a timing guess, so a crafted file
+# could make the client run scrypt with gigabytes of memory for minutes.
+MAX_SCRYPT_WORK_FACTOR = 22
+_STANZA_BODY_LINE = re.compile(rb"[A-Za-z0-9+/]{0,64}")
 
 
 class IntegrityError(Exception):
@@ -61,6 +70,7 @@ def encrypt_stream(source: BinaryIO, target: BinaryIO, recipient: pyrage.x25519.
 
 
 def decrypt_bytes(data: bytes, identities: Sequence[pyrage.x25519.Identity]) -> bytes:
+    _check_header(data)
     try:
         return pyrage.decrypt(_strip_armor_whitespace(data), list(identities))
     except pyrage.DecryptError as exc:
@@ -68,6 +78,7 @@ def decrypt_bytes(data: bytes, identities: Sequence[pyrage.x25519.Identity]) -> 
 
 
 def decrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
+    _check_header(data)
     try:
         return pyrage.passphrase.decrypt(_strip_armor_whitespace(data), passphrase)
     except pyrage.DecryptError as exc:
@@ -86,13 +97,20 @@ def decrypt_to_path(
     fd, tmp_name = tempfile.mkstemp(prefix=".partial-", dir=target.parent or ".")
     try:
         with os.fdopen(fd, "wb") as tmp:
-            head = source.read(len(ARMOR_BEGIN) + 64)
+            head = source.read(_HEADER_PEEK)
             if head.lstrip(_ASCII_WHITESPACE).startswith(ARMOR_BEGIN):
                 tmp.write(decrypt_bytes(head + source.read(), identities))
             else:
+                _check_header(head)
                 try:
                     pyrage.decrypt_io(_Prefixed(head, source), tmp, list(identities))
                 except pyrage.DecryptError as exc:
+                    raise IntegrityError(str(exc).splitlines()[0]) from exc
+                except OSError as exc:
+                    # pyrage reports a damaged payload (bad tag, truncation, trailing data) as
+                    # an OSError without errno; real file system errors carry one.
+                    if exc.errno is not None:
+                        raise
                     raise IntegrityError(str(exc).splitlines()[0]) from exc
             tmp.flush()
             os.fsync(tmp.fileno())
@@ -101,6 +119,38 @@ def decrypt_to_path(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def _check_header(data: bytes) -> None:
+    """Header rules of the age spec that pyrage 1.4 does not enforce.
+
+    It accepts stanzas without a final short body line (kept by rage for pre-1.0 files, never
+    written by this wallet) and any scrypt work factor its timing guess allows.
+    """
+    head = data[:_HEADER_PEEK]
+    stripped = head.lstrip(_ASCII_WHITESPACE)
+    if stripped.startswith(ARMOR_BEGIN):
+        encoded = b"".join(stripped.split(b"\n")[1:]).replace(b"\r", b"")
+        encoded = encoded.split(b"-", 1)[0]
+        try:
+            head = base64.b64decode(encoded[: len(encoded) // 4 * 4], validate=True)
+        except binascii.Error:
+            return  # not valid armor; pyrage rejects it
+    lines = head.split(b"\n")[1:-1]  # skip the version line and an unfinished last line
+    in_body = False
+    for line in lines:
+        if in_body:
+            if not _STANZA_BODY_LINE.fullmatch(line):
+                raise IntegrityError("the file header is damaged: a stanza has no final line")
+            in_body = len(line) == 64
+        elif line.startswith(b"-> "):
+            args = line[3:].split(b" ")
+            work_factor = args[2] if args[0] == b"scrypt" and len(args) == 3 else b""
+            if work_factor.isdigit() and int(work_factor) > MAX_SCRYPT_WORK_FACTOR:
+                raise IntegrityError("the passphrase work factor is too high")
+            in_body = True
+        else:
+            return  # the MAC line, or something pyrage rejects
 
 
 def _strip_armor_whitespace(data: bytes) -> bytes:
