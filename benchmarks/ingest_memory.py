@@ -126,13 +126,16 @@ def main() -> None:
         warm = work / "warm.bin"
         write_random_file(warm, 1024)
         complete(
-            vault, upload_file(vault.api, warm), warm, hashlib.sha256(warm.read_bytes()).hexdigest()
+            vault,
+            upload_file(vault.api, warm)[0],
+            warm,
+            hashlib.sha256(warm.read_bytes()).hexdigest(),
         )
 
         idle = idle_rss(server.pid)
         started = time.perf_counter()
         with RssSampler(server.pid, 0.02) as up:
-            upload_id = upload_file(vault.api, source)
+            upload_id, _sha = upload_file(vault.api, source)
         up_seconds = time.perf_counter() - started
         after_upload = idle_rss(server.pid, 0.5)
 

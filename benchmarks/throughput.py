@@ -172,7 +172,7 @@ def main() -> None:
         for _ in range(repeat):
             document_id, body = prepare_completion(vault, ciphertext)
             started = time.perf_counter()
-            upload_id = upload_file(vault.api, ciphertext)
+            upload_id, _sha = upload_file(vault.api, ciphertext)
             tus_done = time.perf_counter()
             vault.api.api("POST", "/documents", json={**body, "upload_id": upload_id})
             done = time.perf_counter()

@@ -88,10 +88,16 @@ def test_testkit_has_every_vector() -> None:
     assert hybrid_success == HYBRID_SUCCESS
 
 
-def _decrypt_identities(vector: Vector, out_dir: Path) -> Path:
+def _decrypt_identities(vector: Vector, out_dir: Path, path_kind: str) -> Path:
     target = out_dir / "out"
     identities = age.parse_identities(vector.identities)
-    age.decrypt_to_path(io.BytesIO(vector.body), target, identities)
+    if path_kind == "file":
+        # The native pyrage path the client uses for downloaded files.
+        source = out_dir.parent / "source.age"
+        source.write_bytes(vector.body)
+        age.decrypt_file_to_path(source, target, identities)
+    else:
+        age.decrypt_to_path(io.BytesIO(vector.body), target, identities)
     return target
 
 
@@ -100,8 +106,9 @@ def _assert_nothing_written(out_dir: Path) -> None:
     assert list(out_dir.iterdir()) == []
 
 
+@pytest.mark.parametrize("path_kind", ["stream", "file"])
 @pytest.mark.parametrize("path", vector_files(), ids=lambda p: p.name)
-def test_vector(path: Path, tmp_path: Path) -> None:
+def test_vector(path: Path, path_kind: str, tmp_path: Path) -> None:
     vector = load_vector(path)
     # `empty` and `armor_empty` carry neither: they go through the identity path with none.
     use_identities = bool(vector.identities) or vector.passphrase is None
@@ -112,14 +119,14 @@ def test_vector(path: Path, tmp_path: Path) -> None:
         # Known limitation: ML-KEM hybrid identities are refused, and nothing is written.
         assert vector.expect == "success"
         with pytest.raises(age.UnsupportedIdentity):
-            _decrypt_identities(vector, out_dir)
+            _decrypt_identities(vector, out_dir, path_kind)
         _assert_nothing_written(out_dir)
         return
 
     if vector.expect == "success":
         assert vector.payload, f"{vector.name}: success without payload hash"
         if use_identities:
-            target = _decrypt_identities(vector, out_dir)
+            target = _decrypt_identities(vector, out_dir, path_kind)
             assert hashlib.sha256(target.read_bytes()).hexdigest() == vector.payload
             assert [p.name for p in out_dir.iterdir()] == ["out"]
         if vector.passphrase is not None:
@@ -131,7 +138,7 @@ def test_vector(path: Path, tmp_path: Path) -> None:
     # and leaves nothing behind, not even partly decrypted chunks.
     if use_identities:
         with pytest.raises(age.IntegrityError):
-            _decrypt_identities(vector, out_dir)
+            _decrypt_identities(vector, out_dir, path_kind)
         _assert_nothing_written(out_dir)
     if vector.passphrase is not None:
         with pytest.raises(age.IntegrityError):

@@ -147,7 +147,7 @@ def test_recovery_key_format() -> None:
     text = format_recovery_key(key)
     groups = text.split("-")
     assert groups[0] == "WR1"
-    assert len(groups) == 14
+    assert len(groups) == 15
     assert all(len(group) == 4 for group in groups[1:])
     assert parse_recovery_key(text) == key
 
@@ -169,15 +169,24 @@ def test_recovery_key_tolerates_how_people_type_it() -> None:
     ("change", "message"),
     [
         pytest.param(lambda t: t[:-1] + "9", "typing mistake", id="invalid-letter"),
-        pytest.param(lambda t: t[:-5], "52 letters", id="missing-group"),
-        pytest.param(lambda t: t + "A", "52 letters", id="extra-letter"),
-        pytest.param(lambda t: "", "52 letters", id="empty"),
+        pytest.param(lambda t: t[:-5], "56 letters", id="missing-group"),
+        pytest.param(lambda t: t + "A", "56 letters", id="extra-letter"),
+        pytest.param(lambda t: "", "56 letters", id="empty"),
     ],
 )
 def test_recovery_key_typos_are_reported(change, message: str) -> None:  # type: ignore[no-untyped-def]
     text = format_recovery_key(secrets.token_bytes(32))
     with pytest.raises(ValueError, match=message):
         parse_recovery_key(change(text))
+
+
+def test_recovery_key_check_catches_one_swapped_letter() -> None:
+    text = format_recovery_key(secrets.token_bytes(32))
+    for position in (4, 20, len(text) - 1):
+        swapped = "C" if text[position] != "C" else "D"
+        mistyped = text[:position] + swapped + text[position + 1 :]
+        with pytest.raises(ValueError, match="typing mistake"):
+            parse_recovery_key(mistyped)
 
 
 # --- signatures ----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,21 +22,33 @@ def _backoff(attempt: int) -> None:
     time.sleep(min(0.25 * 2**attempt, 10))
 
 
-def _file_chunks(handle: BinaryIO, offset: int, length: int, block: int = 1024 * 1024):  # type: ignore[no-untyped-def]
-    handle.seek(offset)
-    remaining = length
-    while remaining > 0:
-        data = handle.read(min(block, remaining))
-        if not data:
-            break
-        remaining -= len(data)
-        yield data
+class _HashedReader:
+    """Reads byte ranges of a file and hashes each byte exactly once, even across retries."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.hashed_upto = 0
+
+    def chunks(self, offset: int, length: int, block: int = 1024 * 1024) -> Iterator[bytes]:
+        self.handle.seek(offset)
+        position, remaining = offset, length
+        while remaining > 0:
+            data = self.handle.read(min(block, remaining))
+            if not data:
+                break
+            if position <= self.hashed_upto < position + len(data):
+                self.digest.update(data[self.hashed_upto - position :])
+                self.hashed_upto = position + len(data)
+            position += len(data)
+            remaining -= len(data)
+            yield data
 
 
 def upload_file(
     api: ApiClient, path: Path, chunk_bytes: int = CHUNK_BYTES, progress: Progress | None = None
-) -> str:
-    """Uploads `path` (already ciphertext) with tus and returns the upload id."""
+) -> tuple[str, str]:
+    """Uploads `path` (already ciphertext) with tus. Returns the upload id and the SHA-256."""
     length = path.stat().st_size
     response = api.api("POST", "/uploads", headers={**TUS, "Upload-Length": str(length)})
     location = response.headers["location"]
@@ -44,13 +56,14 @@ def upload_file(
     offset = 0
     attempt = 0
     with open(path, "rb") as handle:
+        reader = _HashedReader(handle)
         while offset < length:
             size = min(chunk_bytes, length - offset)
             try:
                 response = api.request(
                     "PATCH",
                     location,
-                    content=_file_chunks(handle, offset, size),
+                    content=reader.chunks(offset, size),
                     headers={
                         **TUS,
                         "Upload-Offset": str(offset),
@@ -68,7 +81,9 @@ def upload_file(
                 _backoff(attempt)
                 attempt += 1
                 offset = _server_offset(api, location, offset)
-    return upload_id
+    if reader.hashed_upto != length:
+        raise NetworkError("The upload did not send the whole file. Try again.")
+    return upload_id, reader.digest.hexdigest()
 
 
 def _retryable(exc: ApiError) -> bool:

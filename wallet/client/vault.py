@@ -275,11 +275,9 @@ class Vault:
 
         with tempfile.TemporaryDirectory(prefix="wallet-up-") as workdir:
             ciphertext = Path(workdir) / "blob.age"
-            with open(path, "rb") as source, open(ciphertext, "wb") as target:
-                age.encrypt_stream(source, target, recipient)
-            blob_sha256 = _file_sha256(ciphertext)
+            age.encrypt_file(path, ciphertext, recipient)
             blob_size = ciphertext.stat().st_size
-            upload_id = upload_file(self.api, ciphertext, progress=progress)
+            upload_id, blob_sha256 = upload_file(self.api, ciphertext, progress=progress)
 
         manifest, signature = sign(
             self.keys.signing_key,
@@ -408,11 +406,11 @@ class Vault:
     def fetch_version(self, document_id: str, version: VersionInfo, target: Path) -> None:
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=target.parent) as ciphertext:
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".download-") as ciphertext:
             self.fetch_ciphertext(document_id, version, ciphertext)
-            ciphertext.seek(0)
+            ciphertext.flush()
             try:
-                age.decrypt_to_path(ciphertext, target, [version.identity])
+                age.decrypt_file_to_path(Path(ciphertext.name), target, [version.identity])
             except age.IntegrityError as exc:
                 raise IntegrityFailure(
                     "This file is damaged or was changed. Nothing was saved."
@@ -481,11 +479,3 @@ class Vault:
             if exc.status == 404:
                 raise VaultError(f"Your profile has no '{name}'.") from exc
             raise
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
