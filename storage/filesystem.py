@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +67,8 @@ class FilesystemBlobStore(BlobStore):
 
     def check(self) -> None:
         self._ensure_dirs()
-        probe = self.root / ".probe"
+        # A name of its own: concurrent checks must not unlink each other's probe.
+        probe = self.root / f".probe-{uuid.uuid4().hex}"
         try:
             probe.write_bytes(b"ok")
             probe.unlink()
@@ -101,8 +103,12 @@ class FilesystemBlobStore(BlobStore):
             raise StorageUnavailable(str(exc)) from exc
 
     def discard_staging(self, upload_id: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             self._staging_path(upload_id).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StorageUnavailable(str(exc)) from exc
 
     def list_staging(self) -> Iterator[tuple[str, datetime]]:
         if not self.staging_dir.is_dir():
@@ -145,10 +151,16 @@ class FilesystemBlobStore(BlobStore):
             return self._blob_path(blob_key).stat().st_size
         except FileNotFoundError as exc:
             raise BlobNotFound(blob_key) from exc
+        except OSError as exc:
+            raise StorageUnavailable(str(exc)) from exc
 
     def delete(self, blob_key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             self._blob_path(blob_key).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StorageUnavailable(str(exc)) from exc
 
     def list_blobs(self) -> Iterator[tuple[str, datetime]]:
         if not self.blob_dir.is_dir():

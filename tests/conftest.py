@@ -69,7 +69,9 @@ def fresh_database(tmp: Path) -> Iterator[Database]:
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield Database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False), None)
+        yield Database(
+            make_url(PG_URL).set(database=name).render_as_string(hide_password=False), None
+        )
     finally:
         with admin.connect() as connection:
             connection.execute(
@@ -243,7 +245,9 @@ def cli_env(live_server: LiveServer, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def run_cli(env: dict[str, str], *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    env: dict[str, str], *args: str, check: bool = True, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "wallet.cli", *args],
         env=env,

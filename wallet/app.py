@@ -84,6 +84,10 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = errors[0] if errors else {"field": "body", "message": "not valid"}
         message = f"The field '{first['field']}' is not valid: {first['message']}."
+        if exc.errors() and exc.errors()[0].get("type") == "json_invalid":
+            # Its location is a character position, not a field: "The field '14'" helps nobody.
+            errors[0] = {"field": "body", "message": "not valid JSON"}
+            message = "The request body is not valid JSON. Check what your app sends."
         return _error(422, "invalid", message, errors=errors)
 
     @app.exception_handler(StorageUnavailable)

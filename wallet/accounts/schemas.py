@@ -1,8 +1,19 @@
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-from wallet.types import B64, Handle
+from wallet.types import B64
+from wallet.types import Handle as _StrictHandle
+
+
+def _normalise_handle(value: Any) -> Any:
+    # pydantic checks the pattern before `to_lower`, so "Alice-River" (a phone keyboard's
+    # automatic capital) was refused instead of being read as "alice-river".
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+Handle = Annotated[_StrictHandle, BeforeValidator(_normalise_handle)]
 
 
 class KdfParams(BaseModel):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import orjson
+import structlog
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
@@ -21,6 +22,20 @@ from wallet.documents.schemas import (
 from wallet.errors import STORAGE_DOWN, NotFound, Unavailable, WalletError
 
 router = APIRouter(tags=["documents"])
+log = structlog.get_logger(__name__)
+
+
+class DamagedBlob(WalletError):
+    status_code = 500
+    code = "damaged"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The stored copy of this file is damaged, so it was not sent. "
+            "Tell the service's operator; your other documents are not affected."
+        )
+
+
 _RANGE = re.compile(r"^bytes=(\d+)-$")
 
 
@@ -86,6 +101,8 @@ async def download_blob(
     document_id: str, version: int, request: Request, caller: FullCaller, db: DB, store: Store
 ) -> StreamingResponse:
     row = await run_in_threadpool(service.get_version, db, caller.account, document_id, version)
+    # No database transaction stays open while the file streams out.
+    await run_in_threadpool(db.commit)
     offset = 0
     range_header = request.headers.get("range")
     if range_header:
@@ -94,6 +111,11 @@ async def download_blob(
             raise WalletError("This byte range is not valid for this file.")
         offset = int(match.group(1))
     try:
+        stored_size = await run_in_threadpool(store.size, row.blob_key)
+        if stored_size != row.blob_size:
+            # A damaged or swapped file: never send a body that contradicts Content-Length.
+            log.error("blob_size_mismatch", blob_key=row.blob_key)
+            raise DamagedBlob()
         chunks = await run_in_threadpool(store.open_read, row.blob_key, offset)
     except BlobNotFound as exc:
         raise NotFound() from exc

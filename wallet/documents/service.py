@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session, col, delete, select
 
 from storage.base import BlobStore, StorageUnavailable
 from wallet.accounts.models import Account
@@ -22,6 +23,10 @@ from wallet.sweeper import delete_blobs_quietly
 from wallet.uploads.models import Upload
 
 MANIFEST_KIND = "document-version"
+DOCUMENT_EXISTS = "A document with this id already exists."
+STALE_VERSION = (
+    "This document got a new version at the same time. Reload it and upload the file again."
+)
 LIST_DEFAULT_LIMIT = 1000
 LIST_MAX_LIMIT = 10_000
 
@@ -58,7 +63,11 @@ def check_manifest(
         "wraps": [{"key_id": account.key_id, "sha256": _sha256(data.wrapped_key)}],
     }
     for field, value in expected.items():
-        if manifest.get(field) != value:
+        signed = manifest.get(field)
+        if field == "version" and isinstance(signed, int) and 0 < signed < version:
+            # Signed for a version that a concurrent upload has taken meanwhile.
+            raise Conflict(STALE_VERSION)
+        if signed != value:
             raise Invalid(f"The manifest field '{field}' does not match this upload.")
     blob_hash = manifest.get("blob_sha256")
     if not isinstance(blob_hash, str) or len(blob_hash) != 64:
@@ -101,7 +110,7 @@ def add_version(
     upload = _finished_upload(db, account, data.upload_id)
     if new_document:
         if db.get(Document, document_id) is not None:
-            raise Conflict("A document with this id already exists.")
+            raise Conflict(DOCUMENT_EXISTS)
         document = Document(id=document_id, owner_id=account.id, current_version=0)
     else:
         document = owned_document(db, account, document_id)
@@ -129,20 +138,32 @@ def add_version(
     document.updated_at = now
     db.add(document)
     db.add(version)
-    db.flush()
-    db.add(
-        KeyWrap(
-            version_id=version.id, recipient_key_id=account.key_id, wrapped_key=data.wrapped_key
-        )
-    )
-    db.delete(upload)
     try:
+        # The flush already writes: a concurrent completion that won fails it, not the commit.
+        db.flush()
+        db.add(
+            KeyWrap(
+                version_id=version.id,
+                recipient_key_id=account.key_id,
+                wrapped_key=data.wrapped_key,
+            )
+        )
+        db.delete(upload)
         db.commit()
     except IntegrityError as exc:
         db.rollback()
         delete_blobs_quietly(store, [blob_key])
-        raise Conflict("This document changed at the same time. Try again.") from exc
+        # Its bytes went with the blob: a retry must get "start again", not a broken version.
+        _forget_upload(db, upload.id)
+        raise Conflict(STALE_VERSION if not new_document else DOCUMENT_EXISTS) from exc
     return version
+
+
+def _forget_upload(db: Session, upload_id: str) -> None:
+    with contextlib.suppress(SQLAlchemyError):
+        db.exec(delete(Upload).where(col(Upload.id) == upload_id))
+        db.commit()
+    db.rollback()
 
 
 def list_page(

@@ -8,6 +8,7 @@ from starlette.requests import ClientDisconnect
 
 from wallet.deps import DB, AppSettings, FullCaller, Store
 from wallet.errors import Invalid, TooLarge, WalletError
+from wallet.sweeper import discard_uploads_quietly
 from wallet.uploads import service
 from wallet.uploads.service import TUS_EXTENSIONS, TUS_VERSION
 
@@ -41,10 +42,14 @@ def create_upload(
     caller: FullCaller,
     db: DB,
     settings: AppSettings,
+    store: Store,
     upload_length: int | None = Header(default=None),
 ) -> Response:
     if upload_length is None:
         raise Invalid("The Upload-Length header is missing. Say how many bytes you will send.")
+    service.check_length(settings, upload_length)
+    # Storage down: say so now, before an upload row exists that no byte can ever reach.
+    store.check()
     upload = service.create_upload(db, settings, caller.account, upload_length)
     location = str(request.url_for("upload_status", upload_id=upload.id).path)
     headers = _tus_headers(Location=location, **{"Upload-Expires": _http_date(upload.expires_at)})
@@ -78,6 +83,8 @@ async def upload_chunk(
     if content_type.split(";")[0].strip() != OFFSET_CONTENT_TYPE:
         raise WalletError(f"Send the bytes with Content-Type: {OFFSET_CONTENT_TYPE}.")
     upload = await run_in_threadpool(service.get_upload, db, caller.account, upload_id)
+    # No database transaction stays open while the body streams in.
+    await run_in_threadpool(db.commit)
     declared = request.headers.get("content-length")
     service.check_patch(upload, upload_offset, int(declared) if declared else None)
 
@@ -108,5 +115,6 @@ async def upload_chunk(
 def cancel_upload(upload_id: str, caller: FullCaller, db: DB, store: Store) -> Response:
     upload = service.get_upload(db, caller.account, upload_id)
     service.delete_upload(db, upload)
-    store.discard_staging(upload.id)
+    # The row is gone: staged bytes the store cannot drop now are left to the sweeper.
+    discard_uploads_quietly(store, [upload.id])
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_tus_headers())

@@ -17,15 +17,21 @@ TUS_EXTENSIONS = "creation,termination,expiration"
 
 
 def too_large_message(limit: int) -> str:
-    megabytes = limit // (1024 * 1024)
-    return f"This file is too big. The limit is {megabytes} MB. Try a smaller scan or photo."
+    # Below 1 MB, say it in KB: "The limit is 0 MB" helps nobody.
+    mib = 1024 * 1024
+    size = f"{limit // mib} MB" if limit >= mib else f"{max(1, limit // 1024)} KB"
+    return f"This file is too big. The limit is {size}. Try a smaller scan or photo."
 
 
-def create_upload(db: Session, settings: Settings, account: Account, length: int) -> Upload:
+def check_length(settings: Settings, length: int) -> None:
     if length < 1:
         raise Invalid("Upload-Length must be a positive number of bytes.")
     if length > settings.max_upload_bytes:
         raise TooLarge(too_large_message(settings.max_upload_bytes))
+
+
+def create_upload(db: Session, settings: Settings, account: Account, length: int) -> Upload:
+    check_length(settings, length)
     upload = Upload(
         account_id=account.id,
         length=length,
