@@ -92,6 +92,8 @@ class FilesystemBlobStore(BlobStore):
             return self._staging_path(upload_id).stat().st_size
         except FileNotFoundError:
             return 0
+        except OSError as exc:
+            raise StorageUnavailable(str(exc)) from exc
 
     def commit_staging(self, upload_id: str, blob_key: str) -> None:
         target = self._blob_path(blob_key)

@@ -105,6 +105,7 @@ def download_to(api: ApiClient, path: str, target: BinaryIO, size: int) -> str:
     attempt = 0
     while received < size:
         headers = {"Range": f"bytes={received}-"} if received else {}
+        before = received
         try:
             with api.stream(path, headers=headers) as response:
                 if response.status_code not in (200, 206):
@@ -124,6 +125,12 @@ def download_to(api: ApiClient, path: str, target: BinaryIO, size: int) -> str:
                 ) from exc
             _backoff(attempt)
             attempt += 1
+            continue
+        if received == before:
+            # A server that keeps ending the body early must not keep us here forever.
+            attempt += 1
+            if attempt > RETRIES:
+                raise NetworkError("The download kept stopping early. Try again later.")
         if received > size:
             break
     return digest.hexdigest()

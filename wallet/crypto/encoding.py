@@ -11,7 +11,8 @@ def b64d(text: str) -> bytes:
     """Decodes unpadded URL-safe base64; raises ValueError on anything else."""
     if not isinstance(text, str) or any(c in text for c in "+/= \n"):
         raise ValueError("not unpadded url-safe base64")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # validate=True: a character outside the alphabet is an error, not silently dropped.
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 
 def canonical_json(value: Any) -> bytes:

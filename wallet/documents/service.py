@@ -119,6 +119,9 @@ def add_version(
 
     blob_key = new_id()
     try:
+        if store.staged_size(upload.id) != upload.length:
+            _forget_upload(db, upload.id)
+            raise Conflict("The bytes of this upload are gone. Start the upload again.")
         store.commit_staging(upload.id, blob_key)
     except StorageUnavailable as exc:
         raise Unavailable(STORAGE_DOWN) from exc

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from wallet.accounts.models import Account
 from wallet.db import utcnow
@@ -57,11 +58,21 @@ def check_patch(upload: Upload, offset: int, content_length: int | None) -> None
 
 
 def record_offset(db: Session, settings: Settings, upload: Upload, offset: int) -> None:
-    upload.offset = offset
+    """Moves the offset only from where this request started: of two PATCHes sent at the same
+    offset at once, one wins and the other gets 409."""
     # A phone on a slow network keeps its upload alive as long as bytes keep coming.
-    upload.expires_at = utcnow() + timedelta(hours=settings.upload_expiry_hours)
-    db.add(upload)
+    expires_at = utcnow() + timedelta(hours=settings.upload_expiry_hours)
+    moved = db.execute(
+        update(Upload)
+        .where(col(Upload.id) == upload.id)
+        .where(col(Upload.offset) == upload.offset)
+        .values(offset=offset, expires_at=expires_at)
+    ).rowcount
     db.commit()
+    if moved != 1:
+        raise Conflict("This upload moved on meanwhile. Ask for its offset and resume from there.")
+    upload.offset = offset
+    upload.expires_at = expires_at
 
 
 def delete_upload(db: Session, upload: Upload) -> None:
