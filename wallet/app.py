@@ -21,8 +21,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from sharing.grants.api import router as grants_router
+from sharing.links.api import pages as link_pages
+from sharing.links.api import router as links_router
 from storage.base import StorageUnavailable
 from storage.factory import make_store
 from wallet import __version__
@@ -31,6 +34,7 @@ from wallet.db import is_empty, make_engine, migrate
 from wallet.documents.api import router as documents_router
 from wallet.errors import DATABASE_DOWN, STORAGE_DOWN, WalletError
 from wallet.health.api import router as health_router
+from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
 from wallet.profile.api import router as profile_router
 from wallet.settings import Settings
@@ -94,6 +98,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def storage_down(_request: Request, _exc: StorageUnavailable) -> JSONResponse:
         log.warning("blob_store_unavailable")
         return _error(503, "unavailable", STORAGE_DOWN, {"Retry-After": "30"})
+
+    @app.exception_handler(IntegrityError)
+    async def conflict(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # Two requests changed the same thing at once; the database kept one of them.
+        log.warning("integrity_conflict", error=type(exc.orig).__name__)
+        return _error(409, "conflict", "This changed at the same time. Reload and try again.")
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
@@ -202,8 +212,17 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
 
     install_error_handlers(app)
     app.include_router(health_router)
-    for router in (accounts_router, uploads_router, documents_router, profile_router):
+    for router in (
+        accounts_router,
+        uploads_router,
+        documents_router,
+        profile_router,
+        links_router,
+        grants_router,
+        journal_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(link_pages)
 
     @app.get("/", include_in_schema=False)
     def root() -> dict[str, str]:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from wallet.cli_sharing import register as register_sharing
+from wallet.cli_sharing import safety_code_command
 from wallet.client import state
 from wallet.client.api import ApiClient, ApiError
 from wallet.client.export import export_wallet
@@ -460,6 +462,10 @@ def profile_rm(name: str) -> None:
     """Remove one field from your profile."""
     _open_vault().remove_profile_field(name)
     typer.echo(f"Removed {name}.")
+
+
+register_sharing(app, _open_vault, friendly)
+account_app.command("safety-code")(friendly(safety_code_command(_open_vault)))
 
 
 def main() -> None:

@@ -1,12 +1,22 @@
 """Imports every table so SQLModel.metadata (and Alembic) sees the whole schema."""
 
+from sharing.grants.models import Grant, GrantFieldWrap
+from sharing.links.models import LinkChallenge, LinkDownloadSession, LinkItem, ShareLink
 from wallet.accounts.models import Account, AuthSession, LoginThrottle
 from wallet.documents.models import Document, DocumentVersion, KeyWrap
+from wallet.journal.models import JournalEntry
 from wallet.profile.models import ProfileField
 from wallet.uploads.models import Upload
 
 __all__ = [
     "Account",
+    "Grant",
+    "GrantFieldWrap",
+    "JournalEntry",
+    "LinkChallenge",
+    "LinkDownloadSession",
+    "LinkItem",
+    "ShareLink",
     "AuthSession",
     "Document",
     "DocumentVersion",

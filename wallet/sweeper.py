@@ -10,6 +10,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
+from sharing.links.models import LinkChallenge, LinkDownloadSession
 from storage.base import BlobNotFound, BlobStore, StorageUnavailable
 from wallet.db import utcnow
 from wallet.documents.models import DocumentVersion
@@ -51,6 +52,9 @@ def sweep(engine: Engine, store: BlobStore, grace: timedelta) -> SweepReport:
             db.commit()
         discard_uploads_quietly(store, expired)
         report.expired_uploads = len(expired)
+        db.exec(delete(LinkChallenge).where(col(LinkChallenge.expires_at) <= now))
+        db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.expires_at) <= now))
+        db.commit()
 
         live_uploads = set(db.exec(select(Upload.id)))
         for upload_id, modified in store.list_staging():

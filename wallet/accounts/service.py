@@ -19,6 +19,7 @@ from wallet.crypto.wrap import key_id
 from wallet.db import utcnow
 from wallet.documents.models import Document, DocumentVersion
 from wallet.errors import Conflict, Invalid, TooManyAttempts, Unauthorized
+from wallet.journal import service as journal
 from wallet.settings import Settings
 from wallet.sweeper import delete_blobs_quietly, discard_uploads_quietly
 from wallet.uploads.models import Upload
@@ -144,6 +145,8 @@ def create_account(db: Session, settings: Settings, data: AccountCreate) -> Acco
     except IntegrityError as exc:
         db.rollback()
         raise Conflict("This handle is taken. Pick another one.") from exc
+    journal.append(db, account.id, "account_created")
+    db.commit()
     return account
 
 
@@ -172,7 +175,15 @@ def _check_throttle(db: Session, keys: list[tuple[str, int, int]], now: datetime
             raise TooManyAttempts(int((row.blocked_until - now).total_seconds()) + 1)
 
 
-def _record_failure(db: Session, keys: list[tuple[str, int, int]], now: datetime) -> None:
+def _record_failure(
+    db: Session,
+    keys: list[tuple[str, int, int]],
+    now: datetime,
+    account: Account | None = None,
+    event: str = "login_failed",
+) -> None:
+    if account is not None:
+        journal.append(db, account.id, event, actor_kind="unknown")
     for key, free, max_delay in keys:
         row = db.get(LoginThrottle, key) or LoginThrottle(key=key)
         if row.failures and now - row.last_failure_at > THROTTLE_FORGET_AFTER:
@@ -204,6 +215,14 @@ def start_session(
         token_hash=token_hash(token), account_id=account.id, kind=kind, expires_at=now + ttl
     )
     db.add(session)
+    journal.append(
+        db,
+        account.id,
+        "session_started",
+        subject_kind="session",
+        subject_id=session.id,
+        details={"kind": kind},
+    )
     db.commit()
     return token, session
 
@@ -235,7 +254,7 @@ def login(
     # Verify against a dummy hash for unknown handles so timing does not tell them apart.
     ok = secret_matches(account.auth_hash if account else _DUMMY_HASH, auth_key)
     if account is None or not ok:
-        _record_failure(db, keys, now)
+        _record_failure(db, keys, now, account)
         raise Unauthorized(WRONG_LOGIN)
     _clear_handle_throttle(db, keys)
     token, session = start_session(db, account, "full", timedelta(hours=settings.session_ttl_hours))
@@ -251,7 +270,7 @@ def recovery_login(
     account = find_by_handle(db, handle)
     ok = secret_matches(account.recovery_auth_hash if account else _DUMMY_HASH, recovery_auth_key)
     if account is None or not ok:
-        _record_failure(db, keys, now)
+        _record_failure(db, keys, now, account, "recovery_failed")
         raise Unauthorized(WRONG_RECOVERY)
     _clear_handle_throttle(db, keys)
     ttl = timedelta(minutes=settings.recovery_session_minutes)
@@ -303,6 +322,9 @@ def change_passphrase(
     db.add(account)
     # Every other session ends: whoever knew the old passphrase is logged out.
     db.exec(delete(AuthSession).where(col(AuthSession.account_id) == account.id))
+    journal.append(
+        db, account.id, "passphrase_changed", details={"with_recovery_key": session.kind != "full"}
+    )
     db.commit()
     return start_session(db, account, "full", timedelta(hours=settings.session_ttl_hours))
 

@@ -308,6 +308,15 @@ class Vault:
             result = self.api.api(
                 "POST", "/documents", json={**body, "document_id": document_id}
             ).json()
+        from wallet.client.grants import wrap_new_version
+
+        # Standing grants keep up: a new payslip reaches every grant that covers payslips.
+        manifest_dict = json.loads(manifest)
+        wrap_new_version(
+            self,
+            document_id,
+            VersionInfo(version, blob_size, "", meta, identity, manifest_dict),
+        )
         return result["id"], result["version"]
 
     def _decrypt_meta(self, encrypted_meta: bytes, identity: Any) -> dict[str, Any]:
@@ -453,9 +462,22 @@ class Vault:
             f"/profile/{slot}",
             json={"ciphertext": b64e(ciphertext), "wrapped_key": b64e(wrapped)},
         )
+        from wallet.client.grants import rewrap_profile_field
+
+        # A new value has a new key: grants that include this field get it too.
+        rewrap_profile_field(self, name)
 
     def profile(self) -> dict[str, str]:
-        fields: dict[str, str] = {}
+        return {name: value for name, (_slot, _identity, value) in self._profile_records().items()}
+
+    def profile_identities(self) -> dict[str, tuple[str, Any]]:
+        """Each field's slot and key, to share single fields."""
+        return {
+            name: (slot, identity) for name, (slot, identity, _v) in self._profile_records().items()
+        }
+
+    def _profile_records(self) -> dict[str, tuple[str, Any, str]]:
+        fields: dict[str, tuple[str, Any, str]] = {}
         for row in self.api.api("GET", "/profile").json():
             info = profile_field_info(row["slot"], self.keys.key_id)
             try:
@@ -469,7 +491,7 @@ class Vault:
             # The slot must be the one this name maps to, or the server swapped two fields.
             if self.keys.profile_slot(record["name"]) != row["slot"]:
                 raise IntegrityFailure("A profile field was moved on the server.")
-            fields[record["name"]] = record["value"]
+            fields[record["name"]] = (row["slot"], identity, record["value"])
         return fields
 
     def remove_profile_field(self, name: str) -> None:

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from storage.base import BlobNotFound, StorageUnavailable
+from storage.base import BlobNotFound, BlobStore, StorageUnavailable
 from wallet.crypto.encoding import b64e
 from wallet.deps import DB, FullCaller, Store
 from wallet.documents import service
+from wallet.documents.models import DocumentVersion
 from wallet.documents.schemas import (
     DocumentCreate,
     DocumentOut,
@@ -103,6 +104,13 @@ async def download_blob(
     row = await run_in_threadpool(service.get_version, db, caller.account, document_id, version)
     # No database transaction stays open while the file streams out.
     await run_in_threadpool(db.commit)
+    return await stream_blob(request, store, row)
+
+
+async def stream_blob(
+    request: Request, store: BlobStore, row: DocumentVersion
+) -> StreamingResponse:
+    """Streams a version's age file, honouring `Range: bytes=N-` so downloads can resume."""
     offset = 0
     range_header = request.headers.get("range")
     if range_header:

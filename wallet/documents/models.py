@@ -32,13 +32,24 @@ class DocumentVersion(SQLModel, table=True):
 
 
 class KeyWrap(SQLModel, table=True):
-    """A document version's key, sealed (HPKE) to one recipient's public key."""
+    """A document version's key, sealed (HPKE) to one recipient's public key.
+
+    The owner's own wrap has no grant. A grantee's wrap belongs to one grant (deleted with it)
+    and carries the owner's signed statement binding it to the version's blob.
+    """
 
     __tablename__ = "key_wrap"
-    __table_args__ = (UniqueConstraint("version_id", "recipient_key_id"),)
+    __table_args__ = (UniqueConstraint("version_id", "recipient_key_id", "grant_id"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     version_id: str = Field(foreign_key="document_version.id", index=True, ondelete="CASCADE")
     recipient_key_id: str = Field(max_length=32, index=True)
+    grant_id: str | None = Field(
+        default=None, foreign_key="grant.id", index=True, ondelete="CASCADE", max_length=32
+    )
     wrapped_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    statement: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    statement_signature: bytes | None = Field(
+        default=None, sa_column=Column(LargeBinary, nullable=True)
+    )
     created_at: datetime = Field(default_factory=utcnow)

@@ -19,6 +19,7 @@ from wallet.db import new_id, utcnow
 from wallet.documents.models import Document, DocumentVersion, KeyWrap
 from wallet.documents.schemas import VersionCreate
 from wallet.errors import STORAGE_DOWN, Conflict, Invalid, NotFound, Unavailable
+from wallet.journal import service as journal
 from wallet.sweeper import delete_blobs_quietly
 from wallet.uploads.models import Upload
 
@@ -152,6 +153,14 @@ def add_version(
             )
         )
         db.delete(upload)
+        journal.append(
+            db,
+            account.id,
+            "document_added" if new_document else "version_added",
+            subject_kind="document",
+            subject_id=document_id,
+            details={"version": version_number},
+        )
         db.commit()
     except IntegrityError as exc:
         db.rollback()
@@ -260,5 +269,8 @@ def delete_document(db: Session, store: BlobStore, account: Account, document_id
         db.exec(select(DocumentVersion.blob_key).where(DocumentVersion.document_id == document.id))
     )
     db.delete(document)
+    journal.append(
+        db, account.id, "document_deleted", subject_kind="document", subject_id=document_id
+    )
     db.commit()
     delete_blobs_quietly(store, blob_keys)

@@ -5,6 +5,7 @@ from sqlmodel import Session, col, select
 from wallet.accounts.models import Account
 from wallet.db import utcnow
 from wallet.errors import NotFound
+from wallet.journal import service as journal
 from wallet.profile.models import ProfileField
 
 
@@ -25,6 +26,7 @@ def put_field(
     row.wrapped_key = wrapped_key
     row.updated_at = utcnow()
     db.add(row)
+    journal.append(db, account.id, "profile_changed", subject_kind="profile", subject_id=slot)
     db.commit()
     return row
 
@@ -38,4 +40,5 @@ def delete_field(db: Session, account: Account, slot: str) -> None:
     if row is None:
         raise NotFound()
     db.delete(row)
+    journal.append(db, account.id, "profile_removed", subject_kind="profile", subject_id=slot)
     db.commit()

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from sharing.grants import service
+from sharing.grants.models import Grant
+from sharing.grants.schemas import (
+    GrantCreate,
+    GrantOut,
+    GrantWrapsAdd,
+    PublicKeys,
+    ReceivedDocument,
+    ReceivedField,
+)
+from wallet.accounts.models import Account
+from wallet.deps import DB, FullCaller, Store
+from wallet.documents.api import stream_blob
+from wallet.types import Handle
+
+router = APIRouter(tags=["grants"])
+
+
+def _keys(account: Account) -> PublicKeys:
+    return PublicKeys(
+        handle=account.handle,
+        key_id=account.key_id,
+        public_encryption_key=account.public_encryption_key,
+        public_signing_key=account.public_signing_key,
+    )
+
+
+def _out(grant: Grant, owner: Account, grantee: Account, sealed: bytes, documents: int) -> GrantOut:
+    return GrantOut(
+        id=grant.id,
+        state=service.state_of(grant),
+        owner=_keys(owner),
+        grantee=_keys(grantee),
+        sealed=sealed,
+        signature=grant.signature,
+        expires_at=grant.expires_at,
+        revoked_at=grant.revoked_at,
+        created_at=grant.created_at,
+        documents=documents,
+    )
+
+
+@router.get("/people/{handle}", response_model=PublicKeys)
+def person(handle: Handle, caller: FullCaller, db: DB) -> PublicKeys:
+    """Public keys of an account, to give it a grant. Compare the safety code in person."""
+    return _keys(service.lookup(db, handle))
+
+
+@router.post("/grants", status_code=status.HTTP_201_CREATED)
+def create_grant(data: GrantCreate, caller: FullCaller, db: DB) -> dict[str, str]:
+    return {"id": service.create_grant(db, caller.account, data).id}
+
+
+@router.get("/grants", response_model=list[GrantOut])
+def grants_given(caller: FullCaller, db: DB) -> list[GrantOut]:
+    return [
+        _out(grant, caller.account, grantee, grant.sealed_for_owner, count)
+        for grant, grantee, count in service.grants_given(db, caller.account)
+    ]
+
+
+@router.post("/grants/{grant_id}/wraps")
+def add_wraps(grant_id: str, data: GrantWrapsAdd, caller: FullCaller, db: DB) -> dict[str, int]:
+    return {"added": service.add_wraps(db, caller.account, grant_id, data.wraps, data.field_wraps)}
+
+
+@router.post("/grants/{grant_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_grant(grant_id: str, caller: FullCaller, db: DB) -> Response:
+    service.revoke_grant(db, caller.account, grant_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/received", response_model=list[GrantOut])
+def grants_received(caller: FullCaller, db: DB) -> list[GrantOut]:
+    return [
+        _out(grant, owner, caller.account, grant.sealed_for_grantee, count)
+        for grant, owner, count in service.grants_received(db, caller.account)
+    ]
+
+
+@router.get("/received/{grant_id}/documents", response_model=list[ReceivedDocument])
+def received_documents(grant_id: str, caller: FullCaller, db: DB) -> list[ReceivedDocument]:
+    return [
+        ReceivedDocument(
+            document_id=version.document_id,
+            version=version.version,
+            size=version.blob_size,
+            encrypted_meta=version.encrypted_meta,
+            wrapped_key=wrap.wrapped_key,
+            statement=wrap.statement or b"",
+            statement_signature=wrap.statement_signature or b"",
+        )
+        for version, wrap in service.received_documents(db, caller.account, grant_id)
+    ]
+
+
+@router.get("/received/{grant_id}/profile", response_model=list[ReceivedField])
+def received_profile(grant_id: str, caller: FullCaller, db: DB) -> list[ReceivedField]:
+    return [
+        ReceivedField(slot=field.slot, ciphertext=field.ciphertext, wrapped_key=wrap.wrapped_key)
+        for field, wrap in service.received_fields(db, caller.account, grant_id)
+    ]
+
+
+@router.get("/received/{grant_id}/documents/{document_id}/versions/{version}/blob")
+async def received_blob(
+    grant_id: str,
+    document_id: str,
+    version: int,
+    request: Request,
+    caller: FullCaller,
+    db: DB,
+    store: Store,
+) -> StreamingResponse:
+    row = await run_in_threadpool(
+        service.received_version, db, caller.account, grant_id, document_id, version
+    )
+    return await stream_blob(request, store, row)

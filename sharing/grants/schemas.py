@@ -1,0 +1,75 @@
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from wallet.types import B64, Handle, HexId
+
+MAX_GRANT_WRAPS = 2000
+
+
+class GrantWrapIn(BaseModel):
+    """A document version's key sealed to the grantee, with the owner's signed statement."""
+
+    document_id: HexId
+    version: int = Field(ge=1)
+    wrapped_key: B64 = Field(max_length=1024)
+    statement: B64 = Field(max_length=4096)
+    statement_signature: B64 = Field(min_length=64, max_length=64)
+
+
+class FieldWrapIn(BaseModel):
+    slot: str = Field(pattern=r"^[0-9a-f]{32}$")
+    wrapped_key: B64 = Field(max_length=1024)
+
+
+class GrantCreate(BaseModel):
+    grant_id: HexId
+    grantee_handle: Handle
+    grantee_key_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    sealed_for_owner: B64 = Field(max_length=64 * 1024)
+    sealed_for_grantee: B64 = Field(max_length=64 * 1024)
+    signature: B64 = Field(min_length=64, max_length=64)
+    expires_at: datetime | None = None
+    wraps: list[GrantWrapIn] = Field(default_factory=list, max_length=MAX_GRANT_WRAPS)
+    field_wraps: list[FieldWrapIn] = Field(default_factory=list, max_length=32)
+
+
+class GrantWrapsAdd(BaseModel):
+    wraps: list[GrantWrapIn] = Field(default_factory=list, max_length=MAX_GRANT_WRAPS)
+    field_wraps: list[FieldWrapIn] = Field(default_factory=list, max_length=32)
+
+
+class PublicKeys(BaseModel):
+    handle: str
+    key_id: str
+    public_encryption_key: B64
+    public_signing_key: B64
+
+
+class GrantOut(BaseModel):
+    id: str
+    state: str
+    owner: PublicKeys
+    grantee: PublicKeys
+    sealed: B64 = Field(description="sealed for whoever asks: the owner or the grantee")
+    signature: B64
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+    documents: int
+
+
+class ReceivedDocument(BaseModel):
+    document_id: str
+    version: int
+    size: int
+    encrypted_meta: B64
+    wrapped_key: B64
+    statement: B64
+    statement_signature: B64
+
+
+class ReceivedField(BaseModel):
+    slot: str
+    ciphertext: B64
+    wrapped_key: B64

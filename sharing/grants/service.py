@@ -1,0 +1,273 @@
+"""Standing grants: scoped, revocable access for another account.
+
+The server keeps who, until when, and which document keys are sealed to the grantee under the
+grant. Purpose and scope are sealed to owner and grantee. Revoking deletes the grant's wraps at
+once, so the next request from the grantee finds nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
+
+from sharing.grants.models import Grant, GrantFieldWrap
+from sharing.grants.schemas import FieldWrapIn, GrantCreate, GrantWrapIn
+from wallet.accounts.models import Account
+from wallet.accounts.service import find_by_handle
+from wallet.db import utcnow
+from wallet.documents.models import Document, DocumentVersion, KeyWrap
+from wallet.errors import Conflict, Invalid, NotFound
+from wallet.journal import service as journal
+from wallet.profile.models import ProfileField
+
+UNKNOWN_PERSON = "We know nobody with this handle. Check it with the person."
+
+
+def lookup(db: Session, handle: str) -> Account:
+    account = find_by_handle(db, handle)
+    if account is None:
+        raise NotFound(UNKNOWN_PERSON)
+    return account
+
+
+def state_of(grant: Grant) -> str:
+    if grant.revoked_at is not None:
+        return "revoked"
+    if grant.expires_at is not None and grant.expires_at <= utcnow():
+        return "expired"
+    return "active"
+
+
+def _add_wraps(
+    db: Session,
+    owner: Account,
+    grant: Grant,
+    wraps: list[GrantWrapIn],
+    field_wraps: list[FieldWrapIn],
+) -> int:
+    added = 0
+    for wrap in wraps:
+        version = db.exec(
+            select(DocumentVersion)
+            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+            .where(Document.owner_id == owner.id)
+            .where(DocumentVersion.document_id == wrap.document_id)
+            .where(DocumentVersion.version == wrap.version)
+        ).first()
+        if version is None:
+            raise NotFound(
+                f"Document {wrap.document_id} version {wrap.version} is not in your wallet."
+            )
+        exists = db.exec(
+            select(KeyWrap.id)
+            .where(KeyWrap.version_id == version.id)
+            .where(KeyWrap.grant_id == grant.id)
+        ).first()
+        if exists:
+            continue
+        db.add(
+            KeyWrap(
+                version_id=version.id,
+                recipient_key_id=grant.grantee_key_id,
+                grant_id=grant.id,
+                wrapped_key=wrap.wrapped_key,
+                statement=wrap.statement,
+                statement_signature=wrap.statement_signature,
+            )
+        )
+        added += 1
+    for field in field_wraps:
+        db.exec(
+            delete(GrantFieldWrap)
+            .where(col(GrantFieldWrap.grant_id) == grant.id)
+            .where(col(GrantFieldWrap.slot) == field.slot)
+        )
+        db.add(GrantFieldWrap(grant_id=grant.id, slot=field.slot, wrapped_key=field.wrapped_key))
+    return added
+
+
+def create_grant(db: Session, owner: Account, data: GrantCreate) -> Grant:
+    grantee = lookup(db, data.grantee_handle)
+    if grantee.id == owner.id:
+        raise Invalid("You cannot give a grant to yourself.")
+    if grantee.key_id != data.grantee_key_id:
+        raise Conflict("This person's key changed. Check their safety code again, then retry.")
+    if data.expires_at is not None and data.expires_at <= utcnow():
+        raise Invalid("The field 'expires_at' is in the past. Choose a later date.")
+    if db.get(Grant, data.grant_id) is not None:
+        raise Conflict("This grant id is already used. Create the grant again.")
+    grant = Grant(
+        id=data.grant_id,
+        owner_id=owner.id,
+        grantee_id=grantee.id,
+        grantee_key_id=grantee.key_id,
+        sealed_for_owner=data.sealed_for_owner,
+        sealed_for_grantee=data.sealed_for_grantee,
+        signature=data.signature,
+        expires_at=data.expires_at,
+    )
+    db.add(grant)
+    db.flush()
+    added = _add_wraps(db, owner, grant, data.wraps, data.field_wraps)
+    journal.append(
+        db,
+        owner.id,
+        "grant_created",
+        subject_kind="grant",
+        subject_id=grant.id,
+        details={"grantee": grantee.id, "documents": added, "fields": len(data.field_wraps)},
+    )
+    db.commit()
+    return grant
+
+
+def owned_grant(db: Session, owner: Account, grant_id: str) -> Grant:
+    grant = db.get(Grant, grant_id)
+    if grant is None or grant.owner_id != owner.id:
+        raise NotFound()
+    return grant
+
+
+def add_wraps(
+    db: Session,
+    owner: Account,
+    grant_id: str,
+    wraps: list[GrantWrapIn],
+    field_wraps: list[FieldWrapIn],
+) -> int:
+    grant = owned_grant(db, owner, grant_id)
+    if state_of(grant) != "active":
+        raise Conflict("This grant has ended. Create a new one.")
+    added = _add_wraps(db, owner, grant, wraps, field_wraps)
+    if added:
+        journal.append(
+            db,
+            owner.id,
+            "grant_extended",
+            subject_kind="grant",
+            subject_id=grant.id,
+            details={"documents": added},
+        )
+    db.commit()
+    return added
+
+
+def revoke_grant(db: Session, owner: Account, grant_id: str) -> None:
+    grant = owned_grant(db, owner, grant_id)
+    grant.revoked_at = grant.revoked_at or utcnow()
+    db.add(grant)
+    db.exec(delete(KeyWrap).where(col(KeyWrap.grant_id) == grant.id))
+    db.exec(delete(GrantFieldWrap).where(col(GrantFieldWrap.grant_id) == grant.id))
+    journal.append(db, owner.id, "grant_revoked", subject_kind="grant", subject_id=grant.id)
+    db.commit()
+
+
+def _counts(db: Session, grant_ids: list[str]) -> dict[str, int]:
+    if not grant_ids:
+        return {}
+    rows = db.exec(
+        select(KeyWrap.grant_id, func.count())
+        .where(col(KeyWrap.grant_id).in_(grant_ids))
+        .group_by(col(KeyWrap.grant_id))
+    ).all()
+    return {grant_id: count for grant_id, count in rows if grant_id}
+
+
+def grants_given(db: Session, owner: Account) -> list[tuple[Grant, Account, int]]:
+    grants = db.exec(
+        select(Grant, Account)
+        .join(Account, col(Account.id) == col(Grant.grantee_id))
+        .where(Grant.owner_id == owner.id)
+        .order_by(col(Grant.created_at))
+    ).all()
+    counts = _counts(db, [g.id for g, _ in grants])
+    return [(g, a, counts.get(g.id, 0)) for g, a in grants]
+
+
+def grants_received(db: Session, grantee: Account) -> list[tuple[Grant, Account, int]]:
+    grants = db.exec(
+        select(Grant, Account)
+        .join(Account, col(Account.id) == col(Grant.owner_id))
+        .where(Grant.grantee_id == grantee.id)
+        .where(col(Grant.revoked_at).is_(None))
+        .order_by(col(Grant.created_at))
+    ).all()
+    active = [(g, a) for g, a in grants if state_of(g) == "active"]
+    counts = _counts(db, [g.id for g, _ in active])
+    return [(g, a, counts.get(g.id, 0)) for g, a in active]
+
+
+def received_grant(db: Session, grantee: Account, grant_id: str) -> Grant:
+    """A revoked, expired, foreign or unknown grant: the very same 404."""
+    grant = db.get(Grant, grant_id)
+    if grant is None or grant.grantee_id != grantee.id or state_of(grant) != "active":
+        raise NotFound()
+    return grant
+
+
+def received_documents(
+    db: Session, grantee: Account, grant_id: str
+) -> list[tuple[DocumentVersion, KeyWrap]]:
+    grant = received_grant(db, grantee, grant_id)
+    rows = db.exec(
+        select(DocumentVersion, KeyWrap)
+        .join(KeyWrap, col(KeyWrap.version_id) == col(DocumentVersion.id))
+        .where(KeyWrap.grant_id == grant.id)
+        .order_by(col(DocumentVersion.document_id), col(DocumentVersion.version))
+    ).all()
+    return list(rows)
+
+
+def received_version(
+    db: Session, grantee: Account, grant_id: str, document_id: str, version: int
+) -> DocumentVersion:
+    grant = received_grant(db, grantee, grant_id)
+    row = db.exec(
+        select(DocumentVersion)
+        .join(KeyWrap, col(KeyWrap.version_id) == col(DocumentVersion.id))
+        .where(KeyWrap.grant_id == grant.id)
+        .where(DocumentVersion.document_id == document_id)
+        .where(DocumentVersion.version == version)
+    ).first()
+    if row is None:
+        raise NotFound()
+    journal.append(
+        db,
+        grant.owner_id,
+        "grant_download",
+        actor_kind="account",
+        actor_id=grantee.id,
+        subject_kind="document",
+        subject_id=document_id,
+        details={"version": version, "grant": grant.id},
+    )
+    db.commit()
+    return row
+
+
+def received_fields(
+    db: Session, grantee: Account, grant_id: str
+) -> list[tuple[ProfileField, GrantFieldWrap]]:
+    grant = received_grant(db, grantee, grant_id)
+    rows = db.exec(
+        select(ProfileField, GrantFieldWrap)
+        .join(
+            GrantFieldWrap,
+            (col(GrantFieldWrap.slot) == col(ProfileField.slot))
+            & (col(ProfileField.account_id) == grant.owner_id),
+        )
+        .where(GrantFieldWrap.grant_id == grant.id)
+    ).all()
+    if rows:
+        journal.append(
+            db,
+            grant.owner_id,
+            "grant_profile_read",
+            actor_kind="account",
+            actor_id=grantee.id,
+            subject_kind="grant",
+            subject_id=grant.id,
+            details={"fields": len(rows)},
+        )
+        db.commit()
+    return list(rows)

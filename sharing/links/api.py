@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from sharing.links import service
+from sharing.links.schemas import (
+    ChallengeOut,
+    LinkCreate,
+    LinkItemIn,
+    LinkOut,
+    LinkProof,
+    PreviewOut,
+    RedeemOut,
+    RedeemRequest,
+)
+from wallet.deps import DB, FullCaller, Store
+from wallet.documents.api import stream_blob
+from wallet.errors import Unauthorized
+
+router = APIRouter(tags=["links"])
+pages = APIRouter(tags=["pages"])
+LinkId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+
+
+@router.post("/links", status_code=status.HTTP_201_CREATED)
+def create_link(data: LinkCreate, caller: FullCaller, db: DB) -> dict[str, str]:
+    link = service.create_link(db, caller.account, data)
+    return {"id": link.id}
+
+
+@router.get("/links", response_model=list[LinkOut])
+def list_links(caller: FullCaller, db: DB) -> list[LinkOut]:
+    return [
+        LinkOut(
+            id=link.id,
+            state=service.state_of(link),
+            uses_total=link.uses_total,
+            uses_left=link.uses_left,
+            failed_pins=link.failed_pins,
+            pin=link.pin_check is not None,
+            expires_at=link.expires_at,
+            created_at=link.created_at,
+            revoked_at=link.revoked_at,
+            sealed_preview=link.sealed_preview,
+            items=[LinkItemIn(document_id=i.document_id, version=i.version) for i in items],
+        )
+        for link, items in service.list_links(db, caller.account)
+    ]
+
+
+@router.post("/links/{link_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_link(link_id: LinkId, caller: FullCaller, db: DB) -> Response:
+    service.revoke_link(db, caller.account, link_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/links/{link_id}/challenge", response_model=ChallengeOut)
+def challenge(link_id: LinkId, db: DB) -> ChallengeOut:
+    item = service.new_challenge(db, link_id)
+    return ChallengeOut(challenge_id=item.id, nonce=item.nonce, expires_at=item.expires_at)
+
+
+@router.post("/links/{link_id}/preview", response_model=PreviewOut)
+def preview(link_id: LinkId, data: LinkProof, db: DB) -> PreviewOut:
+    """Shows purpose and expiry (sealed) and the link's state. Never consumes a use."""
+    link, state = service.preview(db, link_id, data.challenge_id, data.proof)
+    return PreviewOut(
+        state=state,
+        message=service.state_message(state),
+        pin_required=link.pin_check is not None,
+        sealed_preview=link.sealed_preview,
+        expires_at=link.expires_at,
+    )
+
+
+@router.post("/links/{link_id}/redeem", response_model=RedeemOut)
+def redeem(link_id: LinkId, data: RedeemRequest, db: DB) -> RedeemOut:
+    result = service.redeem(db, link_id, data.challenge_id, data.proof, data.pin_check)
+    return RedeemOut(
+        server_share=result.server_share,
+        sealed_package=result.sealed_package,
+        descriptor=result.link.descriptor,
+        signature=result.link.signature,
+        download_token=result.download_token,
+        download_expires_at=result.download_expires_at,
+        uses_left=result.uses_left,
+    )
+
+
+@router.get("/links/files/{document_id}/versions/{version}")
+async def download(
+    document_id: str, version: int, request: Request, db: DB, store: Store
+) -> StreamingResponse:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized(service.DOWNLOAD_ENDED)
+    row = await run_in_threadpool(service.download_item, db, token.strip(), document_id, version)
+    return await stream_blob(request, store, row)
+
+
+LINK_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>Shared documents</title></head>
+<body>
+<main>
+<h1>Someone shared documents with you</h1>
+<p>Opening this page does not use the link. Nothing is opened until you choose to.</p>
+<p>To open the documents, use the wallet app, or on a computer:</p>
+<pre>wallet share open "THIS-PAGE-ADDRESS" -o my-folder</pre>
+<p>Copy the whole address, including the part after the # sign.</p>
+</main>
+</body></html>
+"""
+
+
+@pages.get("/s/{link_id}", response_class=HTMLResponse, include_in_schema=False)
+def link_page(link_id: str) -> HTMLResponse:
+    """The same page for every id: it reveals nothing and consumes nothing."""
+    return HTMLResponse(
+        LINK_PAGE,
+        headers={
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+            "X-Robots-Tag": "noindex",
+        },
+    )

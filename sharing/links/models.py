@@ -1,0 +1,65 @@
+from datetime import datetime
+
+from sqlalchemy import Column, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from wallet.db import new_id, utcnow
+
+
+class ShareLink(SQLModel, table=True):
+    """A link https://HOST/s/<id>#<secret>. The server never sees the secret or the PIN.
+
+    It holds: a public key to check the redeemer's proof of the secret, a hash of the PIN
+    verifier, its own key share (deleted at the last use, which kills the link for good),
+    and the package sealed under a key derived from secret + share (+ PIN).
+    """
+
+    __tablename__ = "share_link"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    owner_id: str = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
+    proof_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    pin_check: str | None = Field(default=None, max_length=64)
+    server_share: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    sealed_package: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    sealed_preview: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    descriptor: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uses_total: int
+    uses_left: int
+    failed_pins: int = 0
+    locked: bool = False
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LinkItem(SQLModel, table=True):
+    """A document version a link gives access to (ids only)."""
+
+    __tablename__ = "link_item"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    link_id: str = Field(foreign_key="share_link.id", index=True, ondelete="CASCADE")
+    document_id: str = Field(max_length=32)
+    version: int
+
+
+class LinkChallenge(SQLModel, table=True):
+    __tablename__ = "link_challenge"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    link_id: str = Field(max_length=32, index=True)
+    nonce: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    expires_at: datetime
+
+
+class LinkDownloadSession(SQLModel, table=True):
+    """About 15 minutes after a redeem, so a slow network does not cost a second use."""
+
+    __tablename__ = "link_download_session"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    link_id: str = Field(foreign_key="share_link.id", index=True, ondelete="CASCADE")
+    expires_at: datetime

@@ -1,0 +1,376 @@
+"""Share links: create, list, revoke, preview, redeem exactly once, download for 15 minutes.
+
+Holders of the URL prove they know the fragment secret by signing a server challenge with a key
+derived from it. Without that proof every answer is the same "this link does not work", so an
+unknown id, a used one and one that never existed look alike to anyone without the URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import case, delete, update
+from sqlmodel import Session, col, select
+
+from sharing.links.models import LinkChallenge, LinkDownloadSession, LinkItem, ShareLink
+from sharing.links.schemas import LinkCreate
+from wallet.accounts.models import Account
+from wallet.crypto.signing import BadSignature, verify
+from wallet.db import utcnow
+from wallet.documents.models import Document, DocumentVersion
+from wallet.errors import Forbidden, Invalid, NotFound, Unauthorized, WalletError
+from wallet.journal import service as journal
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 90
+PIN_MAX_FAILURES = 5
+CHALLENGE_TTL = timedelta(minutes=2)
+DOWNLOAD_TTL = timedelta(minutes=15)
+
+DOES_NOT_WORK = (
+    "This link does not work. Check that you copied all of it, or ask the person to send a new one."
+)
+USED = "This link was already used. Ask the person to send a new one."
+EXPIRED = "This link has expired. Ask the person to send a new one."
+REVOKED = "The person stopped sharing with this link. Ask them if you still need the documents."
+LOCKED = "This link is locked after too many wrong PINs. Ask the person to send a new one."
+DOWNLOAD_ENDED = "Your time to download has ended. Ask the person to send a new link."
+
+
+class LinkGone(WalletError):
+    status_code = 410
+    code = "link_gone"
+
+
+class LinkLocked(WalletError):
+    status_code = 423
+    code = "link_locked"
+
+
+class WrongPin(Forbidden):
+    code = "wrong_pin"
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def descriptor_fields(data: LinkCreate, owner_key_id: str) -> dict[str, Any]:
+    """What the owner's signature must cover; the client builds the same dict."""
+    return {
+        "v": 1,
+        "kind": "share-link",
+        "link_id": data.link_id,
+        "owner_key_id": owner_key_id,
+        "proof_key_sha256": _hash(data.proof_key),
+        "pin": data.pin_check is not None,
+        "uses": data.uses,
+        "package_sha256": _hash(data.sealed_package),
+        "preview_sha256": _hash(data.sealed_preview),
+        "items": sorted([i.document_id, i.version] for i in data.items),
+    }
+
+
+def create_link(db: Session, account: Account, data: LinkCreate) -> ShareLink:
+    now = utcnow()
+    expires_at = data.expires_at
+    if expires_at.tzinfo is None:
+        raise Invalid("The field 'expires_at' needs a time zone, for example 2027-01-31T12:00:00Z.")
+    if expires_at <= now:
+        raise Invalid("The field 'expires_at' is in the past. Choose a date after today.")
+    if expires_at > now + timedelta(days=MAX_DAYS, minutes=5):
+        raise Invalid(
+            f"The field 'expires_at' is too far away. A link lasts {MAX_DAYS} days at most."
+        )
+    try:
+        verify(account.public_signing_key, data.descriptor, data.signature)
+        signed = json.loads(data.descriptor)
+    except (BadSignature, ValueError) as exc:
+        raise Invalid("The link descriptor is not signed by you.") from exc
+    expected = descriptor_fields(data, account.key_id)
+    for name, value in expected.items():
+        if signed.get(name) != value:
+            raise Invalid(f"The signed link descriptor does not match the field '{name}'.")
+    for item in data.items:
+        owned = db.exec(
+            select(DocumentVersion.id)
+            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+            .where(Document.owner_id == account.id)
+            .where(DocumentVersion.document_id == item.document_id)
+            .where(DocumentVersion.version == item.version)
+        ).first()
+        if owned is None:
+            raise NotFound(
+                f"Document {item.document_id} version {item.version} is not in your wallet."
+            )
+    if db.get(ShareLink, data.link_id) is not None:
+        raise Invalid("This link id is already used. Create the link again.")
+    link = ShareLink(
+        id=data.link_id,
+        owner_id=account.id,
+        proof_key=data.proof_key,
+        pin_check=_hash(data.pin_check) if data.pin_check else None,
+        server_share=data.server_share,
+        sealed_package=data.sealed_package,
+        sealed_preview=data.sealed_preview,
+        descriptor=data.descriptor,
+        signature=data.signature,
+        uses_total=data.uses,
+        uses_left=data.uses,
+        expires_at=expires_at,
+    )
+    db.add(link)
+    db.flush()  # the link row first: its items refer to it
+    for item in data.items:
+        db.add(LinkItem(link_id=link.id, document_id=item.document_id, version=item.version))
+    db.flush()
+    journal.append(
+        db,
+        account.id,
+        "link_created",
+        subject_kind="link",
+        subject_id=link.id,
+        details={"uses": data.uses, "items": len(data.items), "pin": link.pin_check is not None},
+    )
+    db.commit()
+    return link
+
+
+def state_of(link: ShareLink) -> str:
+    if link.revoked_at is not None:
+        return "revoked"
+    if link.locked:
+        return "locked"
+    if link.expires_at <= utcnow():
+        return "expired"
+    if link.uses_left <= 0:
+        return "used"
+    return "active"
+
+
+_STATE_ERRORS: dict[str, tuple[type[WalletError], str]] = {
+    "revoked": (LinkGone, REVOKED),
+    "locked": (LinkLocked, LOCKED),
+    "expired": (LinkGone, EXPIRED),
+    "used": (LinkGone, USED),
+}
+
+
+def list_links(db: Session, account: Account) -> list[tuple[ShareLink, list[LinkItem]]]:
+    links = db.exec(
+        select(ShareLink)
+        .where(ShareLink.owner_id == account.id)
+        .order_by(col(ShareLink.created_at))
+    ).all()
+    result = []
+    for link in links:
+        items = db.exec(select(LinkItem).where(LinkItem.link_id == link.id)).all()
+        result.append((link, list(items)))
+    return result
+
+
+def revoke_link(db: Session, account: Account, link_id: str) -> None:
+    link = db.get(ShareLink, link_id)
+    if link is None or link.owner_id != account.id:
+        raise NotFound()
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+    # Revoked is dead for good: nothing left on the server could open the package.
+    link.server_share = None
+    link.sealed_package = None
+    db.add(link)
+    db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.link_id) == link.id))
+    journal.append(db, account.id, "link_revoked", subject_kind="link", subject_id=link.id)
+    db.commit()
+
+
+def new_challenge(db: Session, link_id: str) -> LinkChallenge:
+    """Answers the same for any id, known or not."""
+    now = utcnow()
+    db.exec(delete(LinkChallenge).where(col(LinkChallenge.expires_at) < now))
+    challenge = LinkChallenge(
+        link_id=link_id, nonce=secrets.token_bytes(32), expires_at=now + CHALLENGE_TTL
+    )
+    db.add(challenge)
+    db.commit()
+    return challenge
+
+
+def _proven_link(db: Session, link_id: str, challenge_id: str, proof: bytes) -> ShareLink:
+    from wallet.crypto.links import challenge_message
+
+    # Consuming the challenge is the transaction's first write: on SQLite it takes the write
+    # lock before anything is read, so concurrent redeems queue instead of racing.
+    nonce = db.exec(
+        delete(LinkChallenge)
+        .where(col(LinkChallenge.id) == challenge_id)
+        .where(col(LinkChallenge.link_id) == link_id)
+        .where(col(LinkChallenge.expires_at) > utcnow())
+        .returning(col(LinkChallenge.nonce))
+    ).scalar_one_or_none()
+    link = db.get(ShareLink, link_id)
+    key = link.proof_key if link is not None else bytes(32)
+    try:
+        verify(key, challenge_message(link_id, nonce or b""), proof)
+        proven = nonce is not None and link is not None
+    except BadSignature:
+        proven = False
+    if not proven:
+        db.commit()  # the challenge is spent either way
+        raise NotFound(DOES_NOT_WORK)
+    assert link is not None
+    return link
+
+
+def preview(db: Session, link_id: str, challenge_id: str, proof: bytes) -> tuple[ShareLink, str]:
+    link = _proven_link(db, link_id, challenge_id, proof)
+    db.commit()
+    return link, state_of(link)
+
+
+def state_message(state: str) -> str | None:
+    return _STATE_ERRORS[state][1] if state in _STATE_ERRORS else None
+
+
+@dataclass
+class Redeemed:
+    link: ShareLink
+    server_share: bytes
+    sealed_package: bytes
+    uses_left: int
+    download_token: str
+    download_expires_at: Any
+
+
+def redeem(
+    db: Session, link_id: str, challenge_id: str, proof: bytes, pin_check: bytes | None
+) -> Redeemed:
+    link = _proven_link(db, link_id, challenge_id, proof)
+    state = state_of(link)
+    if state != "active":
+        db.commit()
+        error, message = _STATE_ERRORS[state]
+        raise error(message)
+    if link.pin_check is not None and (pin_check is None or _hash(pin_check) != link.pin_check):
+        _count_wrong_pin(db, link)
+    now = utcnow()
+    claimed = db.execute(
+        update(ShareLink)
+        .where(col(ShareLink.id) == link.id)
+        .where(col(ShareLink.uses_left) > 0)
+        .where(col(ShareLink.revoked_at).is_(None))
+        .where(col(ShareLink.locked).is_(False))
+        .where(col(ShareLink.expires_at) > now)
+        .values(uses_left=ShareLink.uses_left - 1)
+        .returning(ShareLink.uses_left, ShareLink.server_share, ShareLink.sealed_package)
+    ).first()
+    if claimed is None or claimed[1] is None or claimed[2] is None:
+        db.rollback()
+        raise LinkGone(USED)
+    uses_left, server_share, sealed_package = claimed
+    if uses_left == 0:
+        # The last use: without this share, the database plus the URL can open nothing.
+        db.execute(
+            update(ShareLink)
+            .where(col(ShareLink.id) == link.id)
+            .values(server_share=None, sealed_package=None)
+        )
+    token = secrets.token_urlsafe(32)
+    session = LinkDownloadSession(
+        token_hash=_hash(token.encode()), link_id=link.id, expires_at=now + DOWNLOAD_TTL
+    )
+    db.add(session)
+    journal.append(
+        db,
+        link.owner_id,
+        "link_redeemed",
+        actor_kind="link",
+        actor_id=link.id,
+        subject_kind="link",
+        subject_id=link.id,
+        details={"uses_left": uses_left},
+    )
+    db.commit()
+    return Redeemed(link, server_share, sealed_package, uses_left, token, session.expires_at)
+
+
+def _count_wrong_pin(db: Session, link: ShareLink) -> None:
+    failures, locked = db.execute(
+        update(ShareLink)
+        .where(col(ShareLink.id) == link.id)
+        .values(
+            failed_pins=ShareLink.failed_pins + 1,
+            locked=case(
+                (ShareLink.failed_pins + 1 >= PIN_MAX_FAILURES, True), else_=ShareLink.locked
+            ),
+        )
+        .returning(ShareLink.failed_pins, ShareLink.locked)
+    ).one()
+    journal.append(
+        db,
+        link.owner_id,
+        "link_pin_failed",
+        actor_kind="link",
+        actor_id=link.id,
+        subject_kind="link",
+        subject_id=link.id,
+        details={"failures": failures},
+    )
+    if locked:
+        journal.append(
+            db,
+            link.owner_id,
+            "link_locked",
+            actor_kind="link",
+            actor_id=link.id,
+            subject_kind="link",
+            subject_id=link.id,
+        )
+    db.commit()
+    if locked:
+        raise LinkLocked(LOCKED)
+    left = PIN_MAX_FAILURES - failures
+    raise WrongPin(f"Wrong PIN. You have {left} {'try' if left == 1 else 'tries'} left.")
+
+
+def download_item(db: Session, token: str, document_id: str, version: int) -> DocumentVersion:
+    """Checks a download session and records the download in the owner's journal."""
+    now = utcnow()
+    session = db.exec(
+        select(LinkDownloadSession).where(LinkDownloadSession.token_hash == _hash(token.encode()))
+    ).first()
+    if session is None or session.expires_at <= now:
+        raise Unauthorized(DOWNLOAD_ENDED)
+    link = db.get(ShareLink, session.link_id)
+    if link is None or link.revoked_at is not None:
+        raise Unauthorized(DOWNLOAD_ENDED)
+    item = db.exec(
+        select(LinkItem)
+        .where(LinkItem.link_id == link.id)
+        .where(LinkItem.document_id == document_id)
+        .where(LinkItem.version == version)
+    ).first()
+    row = db.exec(
+        select(DocumentVersion)
+        .where(DocumentVersion.document_id == document_id)
+        .where(DocumentVersion.version == version)
+    ).first()
+    if item is None or row is None:
+        raise NotFound()
+    journal.append(
+        db,
+        link.owner_id,
+        "link_download",
+        actor_kind="link",
+        actor_id=link.id,
+        subject_kind="document",
+        subject_id=document_id,
+        details={"version": version},
+    )
+    db.commit()
+    return row

@@ -1,0 +1,373 @@
+"""Standing grants on the client: the owner gives, the grantee reads, keys are pinned."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wallet.client.transfer import download_to
+from wallet.client.vault import IntegrityFailure, Vault, VaultError
+from wallet.crypto import age
+from wallet.crypto.encoding import b64d, b64e
+from wallet.crypto.signing import BadSignature, sign, verify
+from wallet.crypto.wrap import UnwrapError, document_key_info, open_sealed, profile_field_info, seal
+from wallet.documents.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
+
+DOWNLOADED_COPIES = (
+    "Copies the person already downloaded cannot be taken back. Revoking stops new access only."
+)
+
+
+class KeyChanged(IntegrityFailure):
+    """The server served another key for a person this client already knows."""
+
+
+def fingerprint(public_encryption_key: bytes, public_signing_key: bytes) -> str:
+    return hashlib.sha256(
+        b"wallet/v1/safety-code" + public_encryption_key + public_signing_key
+    ).hexdigest()
+
+
+def safety_code(public_encryption_key: bytes, public_signing_key: bytes) -> str:
+    """Twelve digits two people read aloud to each other to check they see the same keys."""
+    number = int(fingerprint(public_encryption_key, public_signing_key)[:16], 16) % 10**12
+    digits = f"{number:012d}"
+    return " ".join(digits[i : i + 4] for i in range(0, 12, 4))
+
+
+class PinStore:
+    """Remembers each person's key fingerprint, and refuses a different one later."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.pins: dict[str, str] = json.loads(path.read_text()) if path and path.exists() else {}
+
+    def check(self, handle: str, keys: dict[str, Any], accept_new: bool = False) -> bool:
+        """Returns True the first time a person is seen. Raises KeyChanged on a changed key."""
+        seen = fingerprint(b64d(keys["public_encryption_key"]), b64d(keys["public_signing_key"]))
+        pinned = self.pins.get(handle)
+        if pinned is not None and pinned != seen and not accept_new:
+            raise KeyChanged(
+                f"WARNING: the server shows a NEW key for {handle}. This can mean someone is "
+                "trying to read what you share. Check the safety code with the person, face to "
+                "face, before you go on."
+            )
+        self.pins[handle] = seen
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.pins, indent=2))
+        return pinned is None
+
+
+def grant_info(grant_id: str, recipient_key_id: str) -> bytes:
+    return f"wallet/v1/grant|{grant_id}|{recipient_key_id}".encode()
+
+
+def _wrap_for(
+    vault: Vault, grant_id: str, grantee: dict[str, Any], document_id: str, version: Any
+) -> dict[str, Any]:
+    wrapped = seal(
+        b64d(grantee["public_encryption_key"]),
+        str(version.identity).encode(),
+        document_key_info(document_id, version.version, grantee["key_id"]),
+    )
+    statement, signature = sign(
+        vault.keys.signing_key,
+        {
+            "v": 1,
+            "kind": "grant-wrap",
+            "grant_id": grant_id,
+            "document_id": document_id,
+            "version": version.version,
+            "blob_sha256": version.manifest["blob_sha256"],
+            "blob_size": version.size,
+            "wrap_sha256": hashlib.sha256(wrapped).hexdigest(),
+        },
+    )
+    return {
+        "document_id": document_id,
+        "version": version.version,
+        "wrapped_key": b64e(wrapped),
+        "statement": b64e(statement),
+        "statement_signature": b64e(signature),
+    }
+
+
+def _field_wraps(vault: Vault, grantee: dict[str, Any], names: list[str]) -> list[dict[str, str]]:
+    identities = vault.profile_identities()
+    wraps = []
+    for name in names:
+        if name not in identities:
+            continue
+        slot, identity = identities[name]
+        wrapped = seal(
+            b64d(grantee["public_encryption_key"]),
+            str(identity).encode(),
+            profile_field_info(slot, grantee["key_id"]),
+        )
+        wraps.append({"slot": slot, "wrapped_key": b64e(wrapped)})
+    return wraps
+
+
+@dataclass
+class CreatedGrant:
+    id: str
+    grantee: str
+    safety_code: str
+    first_contact: bool
+    documents: int
+
+
+def person(
+    vault: Vault, handle: str, pins: PinStore, accept_new_key: bool = False
+) -> tuple[dict[str, Any], bool]:
+    keys = vault.api.api("GET", f"/people/{handle}").json()
+    first = pins.check(keys["handle"], keys, accept_new_key)
+    return keys, first
+
+
+def create_grant(
+    vault: Vault,
+    handle: str,
+    *,
+    purpose: str,
+    document_ids: list[str] | None = None,
+    types: list[str] | None = None,
+    fields: list[str] | None = None,
+    expires_at: datetime | None = None,
+    pins: PinStore,
+    accept_new_key: bool = False,
+) -> CreatedGrant:
+    if not purpose.strip():
+        raise VaultError("Say what the access is for (--purpose), in a few words.")
+    for doc_type in types or []:
+        if doc_type not in DOCUMENT_TYPES:
+            raise VaultError(f"'{doc_type}' is not a document type. See 'wallet types'.")
+    for name in fields or []:
+        if name not in PROFILE_FIELDS:
+            raise VaultError(
+                f"'{name}' is not a profile field. Use one of: {', '.join(PROFILE_FIELDS)}."
+            )
+    if not (document_ids or types or fields):
+        raise VaultError("Nothing to share. Name documents, --types or --fields.")
+    grantee, first = person(vault, handle, pins, accept_new_key)
+    grant_id = uuid.uuid4().hex
+    scope = {
+        "documents": sorted(set(document_ids or [])),
+        "types": sorted(set(types or [])),
+        "fields": sorted(set(fields or [])),
+    }
+    descriptor = {
+        "v": 1,
+        "kind": "grant",
+        "grant_id": grant_id,
+        "owner": vault.account["handle"],
+        "owner_key_id": vault.keys.key_id,
+        "grantee": grantee["handle"],
+        "grantee_key_id": grantee["key_id"],
+        "purpose": purpose,
+        "scope": scope,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    message, signature = sign(vault.keys.signing_key, descriptor)
+    chosen = list(scope["documents"])
+    if scope["types"]:
+        chosen += [
+            d.id for d in vault.list_documents() if d.type in scope["types"] and d.id not in chosen
+        ]
+    wraps = [
+        _wrap_for(vault, grant_id, grantee, doc_id, vault.versions(doc_id)[-1]) for doc_id in chosen
+    ]
+    vault.api.api(
+        "POST",
+        "/grants",
+        json={
+            "grant_id": grant_id,
+            "grantee_handle": grantee["handle"],
+            "grantee_key_id": grantee["key_id"],
+            "sealed_for_owner": b64e(
+                seal(
+                    vault.keys.public_encryption_key,
+                    message,
+                    grant_info(grant_id, vault.keys.key_id),
+                )
+            ),
+            "sealed_for_grantee": b64e(
+                seal(
+                    b64d(grantee["public_encryption_key"]),
+                    message,
+                    grant_info(grant_id, grantee["key_id"]),
+                )
+            ),
+            "signature": b64e(signature),
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "wraps": wraps,
+            "field_wraps": _field_wraps(vault, grantee, scope["fields"]),
+        },
+    )
+    code = safety_code(b64d(grantee["public_encryption_key"]), b64d(grantee["public_signing_key"]))
+    return CreatedGrant(grant_id, grantee["handle"], code, first, len(wraps))
+
+
+def _open_descriptor(vault: Vault, grant: dict[str, Any], signer_key: bytes) -> dict[str, Any]:
+    try:
+        message = open_sealed(
+            vault.keys.encryption_key,
+            b64d(grant["sealed"]),
+            grant_info(grant["id"], vault.keys.key_id),
+        )
+        verify(signer_key, message, b64d(grant["signature"]))
+    except (UnwrapError, BadSignature) as exc:
+        raise IntegrityFailure("A grant was changed on the server. Do not trust it.") from exc
+    descriptor = json.loads(message)
+    if descriptor.get("grant_id") != grant["id"]:
+        raise IntegrityFailure("A grant was changed on the server. Do not trust it.")
+    return descriptor
+
+
+def grants_given(vault: Vault) -> list[dict[str, Any]]:
+    result = []
+    for grant in vault.api.api("GET", "/grants").json():
+        descriptor = _open_descriptor(vault, grant, vault.keys.public_signing_key)
+        result.append({**grant, "descriptor": descriptor})
+    return result
+
+
+def revoke_grant(vault: Vault, grant_id: str) -> None:
+    vault.api.api("POST", f"/grants/{grant_id}/revoke")
+
+
+def wrap_new_version(vault: Vault, document_id: str, version: Any) -> int:
+    """Gives every active grant whose scope covers this document the new version's key."""
+    doc_type = version.meta.get("type")
+    count = 0
+    for grant in grants_given(vault):
+        scope = grant["descriptor"]["scope"]
+        if grant["state"] != "active":
+            continue
+        if doc_type not in scope["types"] and document_id not in scope["documents"]:
+            continue
+        wrap = _wrap_for(vault, grant["id"], grant["grantee"], document_id, version)
+        vault.api.api(
+            "POST", f"/grants/{grant['id']}/wraps", json={"wraps": [wrap], "field_wraps": []}
+        )
+        count += 1
+    return count
+
+
+def rewrap_profile_field(vault: Vault, name: str) -> None:
+    for grant in grants_given(vault):
+        if grant["state"] == "active" and name in grant["descriptor"]["scope"]["fields"]:
+            field_wraps = _field_wraps(vault, grant["grantee"], [name])
+            vault.api.api(
+                "POST",
+                f"/grants/{grant['id']}/wraps",
+                json={"wraps": [], "field_wraps": field_wraps},
+            )
+
+
+# --- the grantee's side ---------------------------------------------------------------------
+
+
+def received(vault: Vault, pins: PinStore) -> list[dict[str, Any]]:
+    result = []
+    for grant in vault.api.api("GET", "/received").json():
+        owner = grant["owner"]
+        pins.check(owner["handle"], owner)
+        descriptor = _open_descriptor(vault, grant, b64d(owner["public_signing_key"]))
+        result.append({**grant, "descriptor": descriptor})
+    return result
+
+
+@dataclass
+class ReceivedDocument:
+    document_id: str
+    version: int
+    size: int
+    meta: dict[str, Any]
+    identity: Any
+    blob_sha256: str
+
+
+def received_documents(
+    vault: Vault, grant_id: str, owner_signing_key: bytes
+) -> list[ReceivedDocument]:
+    """The newest version of each document under the grant, checked against the owner's signature."""
+    latest: dict[str, ReceivedDocument] = {}
+    for item in vault.api.api("GET", f"/received/{grant_id}/documents").json():
+        statement_bytes = b64d(item["statement"])
+        wrapped = b64d(item["wrapped_key"])
+        try:
+            verify(owner_signing_key, statement_bytes, b64d(item["statement_signature"]))
+        except BadSignature as exc:
+            raise IntegrityFailure("A shared document is not signed by its owner.") from exc
+        statement = json.loads(statement_bytes)
+        if (
+            statement.get("grant_id") != grant_id
+            or statement.get("document_id") != item["document_id"]
+            or statement.get("version") != item["version"]
+            or statement.get("wrap_sha256") != hashlib.sha256(wrapped).hexdigest()
+        ):
+            raise IntegrityFailure("A shared document was changed on the server.")
+        info = document_key_info(item["document_id"], item["version"], vault.keys.key_id)
+        try:
+            identity = age.parse_identity(
+                open_sealed(vault.keys.encryption_key, wrapped, info).decode()
+            )
+            meta = json.loads(age.decrypt_bytes(b64d(item["encrypted_meta"]), [identity]))
+        except (UnwrapError, age.IntegrityError, ValueError) as exc:
+            raise IntegrityFailure("A shared document was changed on the server.") from exc
+        current = latest.get(item["document_id"])
+        if current is None or current.version < item["version"]:
+            latest[item["document_id"]] = ReceivedDocument(
+                item["document_id"],
+                item["version"],
+                item["size"],
+                meta,
+                identity,
+                statement["blob_sha256"],
+            )
+    return list(latest.values())
+
+
+def received_get(vault: Vault, grant_id: str, document: ReceivedDocument, target: Path) -> None:
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path = f"/received/{grant_id}/documents/{document.document_id}/versions/{document.version}/blob"
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".download-") as ciphertext:
+        digest = download_to(vault.api, path, ciphertext, document.size)
+        ciphertext.flush()
+        if digest != document.blob_sha256:
+            raise IntegrityFailure("This file is damaged or was changed. Nothing was saved.")
+        try:
+            age.decrypt_file_to_path(Path(ciphertext.name), target, [document.identity])
+        except age.IntegrityError as exc:
+            raise IntegrityFailure(
+                "This file is damaged or was changed. Nothing was saved."
+            ) from exc
+
+
+def received_profile(vault: Vault, grant_id: str) -> dict[str, str]:
+    fields = {}
+    for row in vault.api.api("GET", f"/received/{grant_id}/profile").json():
+        info = profile_field_info(row["slot"], vault.keys.key_id)
+        try:
+            identity = age.parse_identity(
+                open_sealed(vault.keys.encryption_key, b64d(row["wrapped_key"]), info).decode()
+            )
+            record = json.loads(age.decrypt_bytes(b64d(row["ciphertext"]), [identity]))
+        except (UnwrapError, age.IntegrityError, ValueError) as exc:
+            raise IntegrityFailure("A shared profile field was changed on the server.") from exc
+        fields[record["name"]] = record["value"]
+    return fields
+
+
+def own_safety_code(vault: Vault) -> str:
+    return safety_code(vault.keys.public_encryption_key, vault.keys.public_signing_key)

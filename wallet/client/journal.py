@@ -1,0 +1,101 @@
+"""The owner's journal on the client: fetch, verify the hash chain, and say it in plain words."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from wallet.client.vault import Vault
+from wallet.journal.chain import ChainBroken, verify_chain
+
+SENTENCES = {
+    "account_created": "You created your wallet.",
+    "session_started": "Someone logged in to your wallet{how}.",
+    "login_failed": "A login to your wallet failed (wrong passphrase).",
+    "recovery_used": "Your recovery key was used.",
+    "recovery_failed": "A try with a wrong recovery key failed.",
+    "passphrase_changed": "Your passphrase was changed. Other sessions were logged out.",
+    "document_added": "You added {document}.",
+    "version_added": "You added a new version of {document}.",
+    "document_deleted": "You deleted {document}.",
+    "profile_changed": "You changed a field of your profile.",
+    "profile_removed": "You removed a field of your profile.",
+    "link_created": "You created the link {link}.",
+    "link_revoked": "You stopped the link {link}.",
+    "link_redeemed": "Someone opened your link {link}.",
+    "link_download": "Someone downloaded {document} through your link {link}.",
+    "link_pin_failed": "Someone typed a wrong PIN for your link {link}.",
+    "link_locked": "Your link {link} is locked after too many wrong PINs.",
+    "grant_created": "You gave {person} access ({grant}).",
+    "grant_extended": "New documents were added to the access of {grant}.",
+    "grant_revoked": "You ended the access {grant}.",
+    "grant_download": "{person} downloaded {document} ({grant}).",
+    "grant_profile_read": "{person} read your profile fields ({grant}).",
+}
+ALERTS = {"login_failed", "link_pin_failed", "link_locked", "recovery_failed"}
+
+
+def fetch_entries(vault: Vault) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = vault.api.api("GET", "/journal", params={"after": after}).json()
+        entries.extend(page["entries"])
+        if page["next_after"] is None:
+            return entries
+        after = page["next_after"]
+
+
+def verify(entries: list[dict[str, Any]]) -> tuple[bool, str]:
+    try:
+        count = verify_chain(entries)
+    except ChainBroken as exc:
+        return False, f"The journal was changed at entry {exc.seq}: {exc.reason}."
+    return True, f"The journal is intact: {count} entries checked."
+
+
+def render(vault: Vault, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adds a plain sentence to each entry, with titles and names only the owner's client knows."""
+    titles = {d.id: d.title for d in vault.list_documents()}
+    grantees = {g["id"]: g["grantee"]["handle"] for g in vault.api.api("GET", "/grants").json()}
+    rendered = []
+    for entry in entries:
+        details = json.loads(entry["details"])
+        subject = entry.get("subject_id") or ""
+        is_document = entry.get("subject_kind") == "document" and subject in titles
+        grant_id = details.get("grant") or (subject if entry.get("subject_kind") == "grant" else "")
+        link = (entry.get("actor_id") if entry.get("actor_kind") == "link" else subject) or ""
+        sentence = SENTENCES.get(entry["event"], entry["event"]).format(
+            document=f"'{titles[subject]}'" if is_document else "a document",
+            link=link[:8],
+            grant=f"grant {grant_id[:8]}",
+            person=grantees.get(grant_id, "someone"),
+            how=" with your recovery key" if details.get("kind") == "recovery" else "",
+        )
+        when = datetime.fromisoformat(entry["at"]).strftime("%a %d %b %Y %H:%M")
+        rendered.append(
+            {**entry, "when": when, "sentence": sentence, "alert": entry["event"] in ALERTS}
+        )
+    return rendered
+
+
+def to_csv(rendered: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    fields = [
+        "seq",
+        "at",
+        "event",
+        "sentence",
+        "actor_kind",
+        "actor_id",
+        "subject_kind",
+        "subject_id",
+        "hash",
+    ]
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rendered)
+    return buffer.getvalue()

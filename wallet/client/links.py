@@ -1,0 +1,315 @@
+"""Share links on the client: the owner creates them; anyone with the URL opens them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from wallet.client.api import ApiClient
+from wallet.client.transfer import download_to
+from wallet.client.vault import IntegrityFailure, Vault, VaultError, _slug
+from wallet.crypto import age
+from wallet.crypto import links as linkcrypto
+from wallet.crypto.encoding import b64d, b64e, canonical_json
+from wallet.crypto.signing import BadSignature, sign, verify
+from wallet.documents.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 90
+_DURATION = re.compile(r"^(\d+)([hdw])$")
+
+
+def parse_expiry(text: str | None, now: datetime | None = None) -> datetime:
+    """'7d', '12h', '2w' or a date 'YYYY-MM-DD' (end of that day, UTC)."""
+    now = now or datetime.now(UTC)
+    if not text:
+        return now + timedelta(days=DEFAULT_DAYS)
+    match = _DURATION.match(text.strip())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        delta = {
+            "h": timedelta(hours=amount),
+            "d": timedelta(days=amount),
+            "w": timedelta(weeks=amount),
+        }[unit]
+        moment = now + delta
+    else:
+        try:
+            day = datetime.fromisoformat(text.strip())
+        except ValueError as exc:
+            raise VaultError("Give the expiry as 7d, 12h, 2w or a date like 2027-01-31.") from exc
+        moment = (day if day.tzinfo else day.replace(tzinfo=UTC)).replace(hour=23, minute=59)
+    if moment <= now:
+        raise VaultError("The expiry is in the past. Choose a later date.")
+    if moment > now + timedelta(days=MAX_DAYS):
+        raise VaultError(f"A link can last {MAX_DAYS} days at most. Choose an earlier date.")
+    return moment
+
+
+@dataclass
+class CreatedLink:
+    id: str
+    url: str
+    expires_at: datetime
+    documents: int
+
+
+def create_link(
+    vault: Vault,
+    document_ids: list[str],
+    *,
+    types: list[str] | None = None,
+    fields: list[str] | None = None,
+    uses: int = 1,
+    expires: str | None = None,
+    pin: str | None = None,
+    purpose: str = "",
+    public_url: str | None = None,
+) -> CreatedLink:
+    for doc_type in types or []:
+        if doc_type not in DOCUMENT_TYPES:
+            raise VaultError(f"'{doc_type}' is not a document type. See 'wallet types'.")
+    for name in fields or []:
+        if name not in PROFILE_FIELDS:
+            raise VaultError(
+                f"'{name}' is not a profile field. Use one of: {', '.join(PROFILE_FIELDS)}."
+            )
+    if pin is not None and not re.fullmatch(r"\d{4,8}", pin):
+        raise VaultError("A PIN has 4 to 8 digits.")
+    if not 1 <= uses <= 100:
+        raise VaultError("A link can be used 1 to 100 times.")
+    expires_at = parse_expiry(expires)
+
+    chosen = list(dict.fromkeys(document_ids))
+    if types:
+        chosen += [d.id for d in vault.list_documents() if d.type in types and d.id not in chosen]
+    items = []
+    for document_id in chosen:
+        version = vault.versions(document_id)[-1]
+        items.append(
+            {
+                "document_id": document_id,
+                "version": version.version,
+                "identity": str(version.identity),
+                "blob_sha256": version.manifest["blob_sha256"],
+                "blob_size": version.size,
+                "meta": version.meta,
+            }
+        )
+    profile = {}
+    if fields:
+        values = vault.profile()
+        profile = {name: values[name] for name in fields if name in values}
+    if not items and not profile:
+        raise VaultError("Nothing to share. Name documents, types or profile fields.")
+
+    link_id = uuid.uuid4().hex
+    secret = linkcrypto.new_secret()
+    server_share = linkcrypto.new_server_share()
+    package = {
+        "v": 1,
+        "kind": "share-link-package",
+        "link_id": link_id,
+        "owner": {
+            "handle": vault.account["handle"],
+            "signing_key": b64e(vault.keys.public_signing_key),
+        },
+        "purpose": purpose,
+        "expires_at": expires_at.isoformat(),
+        "items": items,
+        "profile": profile,
+    }
+    preview = {"purpose": purpose, "owner": vault.account["handle"], "documents": len(items)}
+    sealed_package = linkcrypto.seal(
+        linkcrypto.link_key(secret, server_share, pin, link_id), canonical_json(package), link_id
+    )
+    sealed_preview = linkcrypto.seal(
+        linkcrypto.preview_key(secret, link_id), canonical_json(preview), link_id
+    )
+    proof_key = bytes(linkcrypto.proof_key(secret, link_id).verify_key)
+    pin_check = linkcrypto.pin_check(secret, link_id, pin) if pin is not None else None
+    descriptor = {
+        "v": 1,
+        "kind": "share-link",
+        "link_id": link_id,
+        "owner_key_id": vault.keys.key_id,
+        "proof_key_sha256": hashlib.sha256(proof_key).hexdigest(),
+        "pin": pin is not None,
+        "uses": uses,
+        "package_sha256": hashlib.sha256(sealed_package).hexdigest(),
+        "preview_sha256": hashlib.sha256(sealed_preview).hexdigest(),
+        "items": sorted([i["document_id"], i["version"]] for i in items),
+    }
+    descriptor_bytes, signature = sign(vault.keys.signing_key, descriptor)
+    vault.api.api(
+        "POST",
+        "/links",
+        json={
+            "link_id": link_id,
+            "proof_key": b64e(proof_key),
+            "pin_check": b64e(pin_check) if pin_check else None,
+            "server_share": b64e(server_share),
+            "sealed_package": b64e(sealed_package),
+            "sealed_preview": b64e(sealed_preview),
+            "descriptor": b64e(descriptor_bytes),
+            "signature": b64e(signature),
+            "uses": uses,
+            "expires_at": expires_at.isoformat(),
+            "items": [{"document_id": i["document_id"], "version": i["version"]} for i in items],
+        },
+    )
+    base = (public_url or vault.api.server).rstrip("/")
+    return CreatedLink(link_id, f"{base}/s/{link_id}#{b64e(secret)}", expires_at, len(items))
+
+
+@dataclass
+class ParsedLink:
+    server: str
+    link_id: str
+    secret: bytes
+
+
+def parse_link(url: str) -> ParsedLink:
+    parts = urlsplit(url.strip())
+    match = re.fullmatch(r"/s/([0-9a-f]{32})/?", parts.path)
+    if not parts.scheme or not parts.netloc or not match or not parts.fragment:
+        raise VaultError(
+            "This is not a full wallet link. Copy all of it, including the part after #."
+        )
+    try:
+        secret = b64d(parts.fragment)
+    except ValueError as exc:
+        raise VaultError(
+            "The end of this link (after #) is damaged. Copy the whole link again."
+        ) from exc
+    if len(secret) != linkcrypto.SECRET_BYTES:
+        raise VaultError("The end of this link (after #) is damaged. Copy the whole link again.")
+    return ParsedLink(f"{parts.scheme}://{parts.netloc}", match.group(1), secret)
+
+
+def _proof(api: ApiClient, link: ParsedLink) -> dict[str, str]:
+    challenge = api.api("POST", f"/links/{link.link_id}/challenge").json()
+    signer = linkcrypto.proof_key(link.secret, link.link_id)
+    message = linkcrypto.challenge_message(link.link_id, b64d(challenge["nonce"]))
+    return {
+        "challenge_id": challenge["challenge_id"],
+        "proof": b64e(signer.sign(message).signature),
+    }
+
+
+def preview_link(url: str, api: ApiClient | None = None) -> dict[str, Any]:
+    """Purpose, owner and state, without using the link."""
+    link = parse_link(url)
+    api = api or ApiClient(link.server)
+    answer = api.api("POST", f"/links/{link.link_id}/preview", json=_proof(api, link)).json()
+    try:
+        preview = json.loads(
+            linkcrypto.open_sealed(
+                linkcrypto.preview_key(link.secret, link.link_id),
+                b64d(answer["sealed_preview"]),
+                link.link_id,
+            )
+        )
+    except linkcrypto.LinkKeyError as exc:
+        raise IntegrityFailure("This link's details were changed on the server.") from exc
+    return {**preview, **{k: answer[k] for k in ("state", "message", "pin_required", "expires_at")}}
+
+
+@dataclass
+class OpenedLink:
+    purpose: str
+    owner: str
+    files: list[Path]
+    profile: dict[str, str]
+
+
+def open_link(
+    url: str, target_dir: Path, pin: str | None = None, api: ApiClient | None = None
+) -> OpenedLink:
+    """Redeems the link (one use) and writes the shared files, decrypted, into target_dir."""
+    link = parse_link(url)
+    api = api or ApiClient(link.server)
+    body = {**_proof(api, link)}
+    if pin is not None:
+        body["pin_check"] = b64e(linkcrypto.pin_check(link.secret, link.link_id, pin))
+    redeemed = api.api("POST", f"/links/{link.link_id}/redeem", json=body).json()
+    try:
+        package = json.loads(
+            linkcrypto.open_sealed(
+                linkcrypto.link_key(link.secret, b64d(redeemed["server_share"]), pin, link.link_id),
+                b64d(redeemed["sealed_package"]),
+                link.link_id,
+            )
+        )
+    except linkcrypto.LinkKeyError as exc:
+        raise IntegrityFailure("This link cannot be opened: it was changed or damaged.") from exc
+    _check_descriptor(package, redeemed)
+
+    target_dir = Path(target_dir)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    download = ApiClient(link.server, token=redeemed["download_token"], http=api.http)
+    files = []
+    used_names: set[str] = set()
+    for item in package["items"]:
+        name = _unique_name(item["meta"], used_names)
+        target = target_dir / name
+        with tempfile.NamedTemporaryFile(dir=target_dir, prefix=".download-") as ciphertext:
+            digest = download_to(
+                download,
+                f"/links/files/{item['document_id']}/versions/{item['version']}",
+                ciphertext,
+                item["blob_size"],
+            )
+            ciphertext.flush()
+            if digest != item["blob_sha256"]:
+                raise IntegrityFailure("A shared file is damaged or was changed. It was not saved.")
+            try:
+                age.decrypt_file_to_path(
+                    Path(ciphertext.name), target, [age.parse_identity(item["identity"])]
+                )
+            except age.IntegrityError as exc:
+                raise IntegrityFailure(
+                    "A shared file is damaged or was changed. It was not saved."
+                ) from exc
+        files.append(target)
+    if package.get("profile"):
+        profile_path = target_dir / "profile.json"
+        profile_path.write_text(json.dumps(package["profile"], indent=2, ensure_ascii=False))
+        files.append(profile_path)
+    return OpenedLink(
+        package.get("purpose", ""), package["owner"]["handle"], files, package.get("profile", {})
+    )
+
+
+def _check_descriptor(package: dict[str, Any], redeemed: dict[str, Any]) -> None:
+    """The owner's signature must cover exactly this package."""
+    descriptor = b64d(redeemed["descriptor"])
+    try:
+        verify(b64d(package["owner"]["signing_key"]), descriptor, b64d(redeemed["signature"]))
+    except BadSignature as exc:
+        raise IntegrityFailure("This link is not signed by the person who shared it.") from exc
+    signed = json.loads(descriptor)
+    if signed.get("package_sha256") != hashlib.sha256(b64d(redeemed["sealed_package"])).hexdigest():
+        raise IntegrityFailure("This link's content does not match what the person signed.")
+    if signed.get("link_id") != package["link_id"]:
+        raise IntegrityFailure("This link's content does not match what the person signed.")
+
+
+def _unique_name(meta: dict[str, Any], used: set[str]) -> str:
+    original = Path(str(meta.get("file_name") or "document"))
+    stem, suffix = _slug(original.stem), _slug(original.suffix.lstrip("."), 10)
+    name = f"{stem}.{suffix}" if suffix and suffix != "document" else stem
+    counter = 2
+    while name in used:
+        name = f"{stem}-{counter}.{suffix}" if suffix else f"{stem}-{counter}"
+        counter += 1
+    used.add(name)
+    return name
