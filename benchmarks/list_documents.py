@@ -72,7 +72,9 @@ def clone_documents(db_path, vault: Vault, document_id: str, copies: int) -> flo
         for _ in range(copies):
             new_document = uuid.uuid4().hex
             new_version = uuid.uuid4().hex
-            documents.append({**document, "id": new_document})
+            sealed = vault._seal_document_key(identity, new_document, version["version"])
+            # The listing reads the current version's wrap from the document row itself.
+            documents.append({**document, "id": new_document, "current_wrap": sealed})
             versions.append(
                 {
                     **version,
@@ -86,9 +88,7 @@ def clone_documents(db_path, vault: Vault, document_id: str, copies: int) -> flo
                     **wrap,
                     "id": uuid.uuid4().hex,
                     "version_id": new_version,
-                    "wrapped_key": vault._seal_document_key(
-                        identity, new_document, version["version"]
-                    ),
+                    "wrapped_key": sealed,
                 }
             )
         with connection:

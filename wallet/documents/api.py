@@ -9,7 +9,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from storage.base import BlobNotFound, BlobStore, StorageUnavailable
-from wallet.crypto.encoding import b64e
 from wallet.deps import DB, FullCaller, Store
 from wallet.documents import service
 from wallet.documents.models import DocumentVersion
@@ -67,10 +66,7 @@ def list_documents(
 ) -> Response:
     page, next_cursor = service.list_page(db, caller.account, limit, cursor)
     # Serialised by hand with orjson: pydantic costs too much for thousands of rows.
-    body = orjson.dumps(
-        {"documents": page, "next_cursor": next_cursor},
-        default=lambda value: b64e(value) if isinstance(value, bytes) else str(value),
-    )
+    body = orjson.dumps({"documents": page, "next_cursor": next_cursor})
     return Response(content=body, media_type="application/json")
 
 

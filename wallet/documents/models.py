@@ -1,15 +1,23 @@
 from datetime import datetime
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from wallet.db import new_id, utcnow
 
 
 class Document(SQLModel, table=True):
+    # Listing pages through one owner's documents in id order.
+    __table_args__ = (Index("ix_document_owner_id_id", "owner_id", "id"),)
+
     id: str = Field(primary_key=True, max_length=32)
     owner_id: str = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
     current_version: int = 1
+    # Copies of the current version's size, sealed metadata and the owner's wrap, so that a
+    # listing reads one row per document instead of joining three tables.
+    current_size: int = 0
+    current_meta: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+    current_wrap: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

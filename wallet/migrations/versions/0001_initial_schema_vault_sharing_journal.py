@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 04:01:35.843948
+Create Date: 2026-11-23 04:06:52.680972
 """
 
 from collections.abc import Sequence
@@ -89,6 +89,9 @@ def upgrade() -> None:
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("owner_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("current_version", sa.Integer(), nullable=False),
+        sa.Column("current_size", sa.Integer(), nullable=False),
+        sa.Column("current_meta", sa.LargeBinary(), nullable=False),
+        sa.Column("current_wrap", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -101,6 +104,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("document", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_document_owner_id"), ["owner_id"], unique=False)
+        batch_op.create_index("ix_document_owner_id_id", ["owner_id", "id"], unique=False)
 
     op.create_table(
         "grant",
@@ -397,6 +401,7 @@ def downgrade() -> None:
 
     op.drop_table("grant")
     with op.batch_alter_table("document", schema=None) as batch_op:
+        batch_op.drop_index("ix_document_owner_id_id")
         batch_op.drop_index(batch_op.f("ix_document_owner_id"))
 
     op.drop_table("document")
