@@ -28,6 +28,9 @@ class StagingWriter(ABC):
 
 class BlobStore(ABC):
     name: str
+    # True when bytes a staging writer acknowledged survive a power cut. When False, the
+    # upload offset is checked against what is really staged before anyone resumes.
+    durable_appends: bool = True
 
     @abstractmethod
     def check(self) -> None:

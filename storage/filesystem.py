@@ -34,9 +34,10 @@ class _FileStagingWriter(StagingWriter):
             raise StorageUnavailable(str(exc)) from exc
 
     def close(self) -> int:
+        # No fsync per request (it costs a quarter of the ingest speed): completion syncs the
+        # whole file once, and after a power cut the upload resumes from what is on disk.
         try:
             self._handle.flush()
-            os.fsync(self._handle.fileno())
             return self._handle.tell()
         except OSError as exc:
             raise StorageUnavailable(str(exc)) from exc
@@ -46,6 +47,7 @@ class _FileStagingWriter(StagingWriter):
 
 class FilesystemBlobStore(BlobStore):
     name = "filesystem"
+    durable_appends = False
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -97,9 +99,12 @@ class FilesystemBlobStore(BlobStore):
 
     def commit_staging(self, upload_id: str, blob_key: str) -> None:
         target = self._blob_path(blob_key)
+        staged = self._staging_path(upload_id)
         try:
+            with open(staged, "rb") as handle:
+                os.fsync(handle.fileno())
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self._staging_path(upload_id), target)
+            os.replace(staged, target)
             _fsync_dir(target.parent)
         except OSError as exc:
             raise StorageUnavailable(str(exc)) from exc

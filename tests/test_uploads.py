@@ -591,3 +591,27 @@ def test_oversize_is_refused_before_the_body_is_sent(tmp_path: Path) -> None:
         assert json.loads(body)["code"] == "too_large"
         offset = vault.api.request("HEAD", location, headers=TUS).headers["upload-offset"]
         assert offset == "1000"
+
+
+def test_offset_never_runs_ahead_of_the_staged_bytes(wallet_app) -> None:
+    """After a power cut the staged file may be shorter than the acknowledged offset (no fsync
+    per PATCH): HEAD and the next PATCH resume from what is really on disk."""
+    vault = wallet_app.new_vault()
+    headers = {"Authorization": f"Bearer {vault.api.token}", "Tus-Resumable": "1.0.0"}
+    created = wallet_app.client.post("/api/v1/uploads", headers={**headers, "Upload-Length": "10"})
+    location = created.headers["location"]
+    patch = {**headers, "Content-Type": "application/offset+octet-stream"}
+    sent = wallet_app.client.patch(
+        location, content=b"01234567", headers={**patch, "Upload-Offset": "0"}
+    )
+    assert sent.headers["upload-offset"] == "8"
+    upload_id = location.rsplit("/", 1)[-1]
+    staged = wallet_app.settings.data_dir / "staging" / f"{upload_id}.part"
+    staged.write_bytes(b"0123")  # what a power cut could leave behind
+    assert wallet_app.client.head(location, headers=headers).headers["upload-offset"] == "4"
+    resumed = wallet_app.client.patch(
+        location, content=b"456789", headers={**patch, "Upload-Offset": "4"}
+    )
+    assert resumed.status_code == 204
+    assert resumed.headers["upload-offset"] == "10"
+    assert staged.read_bytes() == b"0123456789"

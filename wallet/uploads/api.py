@@ -57,11 +57,12 @@ def create_upload(
 
 
 @router.head("/uploads/{upload_id}", name="upload_status")
-def upload_status(upload_id: str, caller: FullCaller, db: DB) -> Response:
+def upload_status(upload_id: str, caller: FullCaller, db: DB, store: Store) -> Response:
     upload = service.get_upload(db, caller.account, upload_id)
+    offset = service.resume_offset(db, store, upload)
     headers = _tus_headers(
         **{
-            "Upload-Offset": str(upload.offset),
+            "Upload-Offset": str(offset),
             "Upload-Length": str(upload.length),
             "Upload-Expires": _http_date(upload.expires_at),
         }
@@ -83,6 +84,7 @@ async def upload_chunk(
     if content_type.split(";")[0].strip() != OFFSET_CONTENT_TYPE:
         raise WalletError(f"Send the bytes with Content-Type: {OFFSET_CONTENT_TYPE}.")
     upload = await run_in_threadpool(service.get_upload, db, caller.account, upload_id)
+    await run_in_threadpool(service.resume_offset, db, store, upload)
     # No database transaction stays open while the body streams in.
     await run_in_threadpool(db.commit)
     declared = request.headers.get("content-length")

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from storage.base import BlobStore, StorageUnavailable
 from wallet.accounts.models import Account
 from wallet.db import utcnow
 from wallet.errors import Conflict, Invalid, NotFound, TooLarge
@@ -48,6 +49,20 @@ def get_upload(db: Session, account: Account, upload_id: str) -> Upload:
     if upload is None or upload.account_id != account.id or upload.expires_at <= utcnow():
         raise NotFound("This upload is gone or has expired. Start the upload again.")
     return upload
+
+
+def resume_offset(db: Session, store: BlobStore, upload: Upload) -> int:
+    """The offset to resume from: never past the bytes really staged."""
+    if not store.durable_appends:
+        try:
+            staged = store.staged_size(upload.id)
+        except StorageUnavailable:
+            return upload.offset  # cannot check now; a PATCH would fail with 503 anyway
+        if staged < upload.offset:
+            db.execute(update(Upload).where(col(Upload.id) == upload.id).values(offset=staged))
+            db.commit()
+            upload.offset = staged
+    return upload.offset
 
 
 def check_patch(upload: Upload, offset: int, content_length: int | None) -> None:
