@@ -32,7 +32,8 @@ _DUMMY_HASH = nacl.pwhash.argon2id.str(
 ).decode()
 
 HANDLE_FREE_FAILURES = 5
-ADDRESS_FREE_FAILURES = 20
+# A shelter or a welcome centre puts many people behind one address: be generous there.
+ADDRESS_FREE_FAILURES = 50
 # Capped delays: an attacker can slow the owner down, never lock them out for good.
 HANDLE_MAX_DELAY = 300
 ADDRESS_MAX_DELAY = 900
