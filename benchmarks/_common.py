@@ -17,8 +17,11 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -104,6 +107,20 @@ def rss_bytes(pid: int) -> int:
 def tree_rss_bytes(pid: int) -> int:
     """Sum of VmRSS over pid and all its descendants."""
     return sum(rss_bytes(p) for p in process_tree(pid))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far, in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of pid and all its live descendants."""
+    return sum(cpu_seconds(p) for p in process_tree(pid))
 
 
 class RssSampler:
@@ -254,6 +271,125 @@ def histogram_sum_count(metrics: str, name: str, method: str, route: str) -> tup
                     else:
                         count = value
     return total, count
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def postgres_available() -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str = "wallet_bench") -> Iterator[str]:
+    """A new, empty database on the local PostgreSQL; yields its WALLET_DATABASE_URL, drops it."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_SERVER_URL.format(name=name)
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- client request log --------------------------------------------------------------------
+
+
+@dataclass
+class RecordedCall:
+    method: str
+    path: str
+    seconds: float
+    sent: int  # request body bytes (Content-Length)
+    received: int  # response body bytes
+    status: int
+
+
+class RequestLog:
+    """Records every call an ApiClient makes while active: wall time (request sent to body read,
+    no JSON parsing) and body sizes; paths without the /api/v1 prefix. A context manager."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self.calls: list[RecordedCall] = []
+
+    def __enter__(self) -> RequestLog:
+        original = type(self.api).request
+
+        def recorded(method: str, path: str, **kwargs: Any) -> httpx.Response:
+            started = time.perf_counter()
+            response: httpx.Response | None = None
+            status = 0
+            try:
+                response = original(self.api, method, path, **kwargs)
+                status = response.status_code
+                return response
+            except Exception as exc:
+                status = getattr(exc, "status", 0)
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                sent = received = 0
+                if response is not None:
+                    sent = int(response.request.headers.get("content-length", 0))
+                    with contextlib.suppress(httpx.ResponseNotRead):
+                        received = len(response.content)
+                self.calls.append(
+                    RecordedCall(
+                        method, path.removeprefix("/api/v1"), elapsed, sent, received, status
+                    )
+                )
+
+        self.api.request = recorded  # shadows the method on this instance only
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.api.__dict__.pop("request", None)
+
+    def select(self, method: str | None = None, prefix: str = "") -> list[RecordedCall]:
+        return [
+            c
+            for c in self.calls
+            if (method is None or c.method == method) and c.path.startswith(prefix)
+        ]
+
+    def seconds(self, method: str | None = None, prefix: str = "") -> float:
+        return sum(c.seconds for c in self.select(method, prefix))
+
+
+def code_version() -> str:
+    """The measured code: git HEAD and how many tracked files differ from it (uncommitted)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "diff", "--name-only", "HEAD", "--", ".", ":!benchmarks"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+    return f"{head}" + (f" + uncommitted changes in {', '.join(dirty)}" if dirty else "")
 
 
 # --- output --------------------------------------------------------------------------------
