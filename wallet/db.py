@@ -29,6 +29,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso_utc(value: datetime | str) -> str:
+    """A timestamp read with raw SQL, as ISO 8601 with microseconds and +00:00.
+
+    SQLite gives the stored UTC text ("2026-11-23 04:02:26.519473"), PostgreSQL an aware
+    datetime; both end up exactly as `datetime.isoformat(timespec="microseconds")` writes them.
+    """
+    if isinstance(value, str):
+        return value.replace(" ", "T") + "+00:00"
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

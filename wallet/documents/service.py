@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import text
@@ -17,7 +16,7 @@ from sqlmodel import Session, col, delete, select
 from storage.base import BlobStore, StorageUnavailable
 from wallet.accounts.models import Account
 from wallet.crypto.signing import BadSignature, verify
-from wallet.db import new_id, utcnow
+from wallet.db import iso_utc, new_id, utcnow
 from wallet.documents.models import Document, DocumentVersion, KeyWrap
 from wallet.documents.schemas import VersionCreate
 from wallet.errors import STORAGE_DOWN, Conflict, Invalid, NotFound, Unavailable
@@ -194,14 +193,6 @@ _LIST_SQL = text(
 )
 
 
-def _timestamp(value: Any) -> str:
-    # Raw SQL skips the ORM's type processing (the costly part for thousands of rows):
-    # SQLite gives text in UTC, PostgreSQL an aware datetime.
-    if isinstance(value, str):
-        return value.replace(" ", "T") + "+00:00"
-    return value.astimezone(UTC).isoformat()
-
-
 def list_page(
     db: Session, account: Account, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -228,8 +219,8 @@ def list_page(
             "id": r[0],
             "current_version": r[1],
             "versions": r[1],
-            "created_at": _timestamp(r[2]),
-            "updated_at": _timestamp(r[3]),
+            "created_at": iso_utc(r[2]),
+            "updated_at": iso_utc(r[3]),
             "size": r[4],
             "encrypted_meta": _b64(r[5]),
             "wrapped_key": _b64(r[6]),

@@ -1,6 +1,5 @@
-from typing import Any
-
-from fastapi import APIRouter, Query
+import orjson
+from fastapi import APIRouter, Query, Response
 
 from wallet.deps import DB, FullCaller
 from wallet.journal import service
@@ -14,10 +13,9 @@ def journal(
     db: DB,
     after: int = Query(default=0, ge=0),
     limit: int = Query(default=service.MAX_PAGE, ge=1, le=service.MAX_PAGE),
-) -> dict[str, Any]:
+) -> Response:
     """The owner's journal, oldest first, with its hash chain for the client to verify."""
-    entries = service.entries(db, caller.account.id, after, limit)
-    return {
-        "entries": [service.as_dict(entry) for entry in entries],
-        "next_after": entries[-1].seq if len(entries) == limit else None,
-    }
+    entries, next_after = service.page(db, caller.account.id, after, limit)
+    return Response(
+        orjson.dumps({"entries": entries, "next_after": next_after}), media_type="application/json"
+    )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
 from wallet.accounts.models import Account
 from wallet.crypto.encoding import canonical_json
-from wallet.db import utcnow
+from wallet.db import iso_utc, utcnow
 from wallet.journal.chain import GENESIS, entry_hash
 from wallet.journal.models import JournalEntry
 
@@ -18,7 +18,7 @@ MAX_PAGE = 10_000
 
 
 def at_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return iso_utc(moment)
 
 
 def as_dict(entry: JournalEntry) -> dict[str, Any]:
@@ -76,15 +76,42 @@ def append(
     return entry
 
 
-def entries(
+_PAGE_SQL = text(
+    """
+    SELECT seq, at, event, actor_kind, actor_id, subject_kind, subject_id, details,
+           prev_hash, hash
+    FROM journal_entry
+    WHERE owner_id = :owner_id AND seq > :after
+    ORDER BY seq
+    LIMIT :limit
+    """
+)
+
+
+def page(
     db: Session, owner_id: str, after_seq: int = 0, limit: int = MAX_PAGE
-) -> list[JournalEntry]:
-    return list(
-        db.exec(
-            select(JournalEntry)
-            .where(JournalEntry.owner_id == owner_id)
-            .where(JournalEntry.seq > after_seq)
-            .order_by(col(JournalEntry.seq))
-            .limit(min(limit, MAX_PAGE))
-        )
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Entries after `after_seq` as plain dicts (raw SQL: 100,000 entries must page quickly),
+    and the seq to continue after, or None at the end."""
+    limit = max(1, min(limit, MAX_PAGE))
+    rows = (
+        db.connection()
+        .execute(_PAGE_SQL, {"owner_id": owner_id, "after": after_seq, "limit": limit + 1})
+        .all()
     )
+    result = [
+        {
+            "seq": r[0],
+            "at": iso_utc(r[1]),
+            "event": r[2],
+            "actor_kind": r[3],
+            "actor_id": r[4],
+            "subject_kind": r[5],
+            "subject_id": r[6],
+            "details": r[7],
+            "prev_hash": r[8],
+            "hash": r[9],
+        }
+        for r in rows[:limit]
+    ]
+    return result, (result[-1]["seq"] if len(rows) > limit else None)
