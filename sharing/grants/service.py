@@ -92,6 +92,8 @@ def create_grant(db: Session, owner: Account, data: GrantCreate) -> Grant:
         raise Invalid("You cannot give a grant to yourself.")
     if grantee.key_id != data.grantee_key_id:
         raise Conflict("This person's key changed. Check their safety code again, then retry.")
+    if data.expires_at is not None and data.expires_at.tzinfo is None:
+        raise Invalid("The field 'expires_at' needs a time zone, for example 2027-01-31T12:00:00Z.")
     if data.expires_at is not None and data.expires_at <= utcnow():
         raise Invalid("The field 'expires_at' is in the past. Choose a later date.")
     if db.get(Grant, data.grant_id) is not None:

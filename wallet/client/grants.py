@@ -16,7 +16,14 @@ from wallet.client.vault import IntegrityFailure, Vault, VaultError
 from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
-from wallet.crypto.wrap import UnwrapError, document_key_info, open_sealed, profile_field_info, seal
+from wallet.crypto.wrap import (
+    UnwrapError,
+    document_key_info,
+    key_id,
+    open_sealed,
+    profile_field_info,
+    seal,
+)
 from wallet.documents.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
 
 DOWNLOADED_COPIES = (
@@ -244,33 +251,59 @@ def revoke_grant(vault: Vault, grant_id: str) -> None:
     vault.api.api("POST", f"/grants/{grant_id}/revoke")
 
 
+def _grantee_key_is_signed(grant: dict[str, Any]) -> bool:
+    """The key the server serves now must be the one the owner signed the grant for: a server
+    that swaps a grantee's key must not receive the keys of later documents."""
+    served = key_id(b64d(grant["grantee"]["public_encryption_key"]))
+    return served == grant["grantee"]["key_id"] == grant["descriptor"]["grantee_key_id"]
+
+
+def _refuse_changed_keys(handles: list[str], what: str) -> None:
+    if handles:
+        raise KeyChanged(
+            f"WARNING: the server shows a NEW key for {', '.join(sorted(set(handles)))}. {what} "
+            "was saved for you but NOT shared with them. Check the safety code with the person, "
+            "face to face, then give the access again."
+        )
+
+
 def wrap_new_version(vault: Vault, document_id: str, version: Any) -> int:
     """Gives every active grant whose scope covers this document the new version's key."""
     doc_type = version.meta.get("type")
     count = 0
+    changed: list[str] = []
     for grant in grants_given(vault):
         scope = grant["descriptor"]["scope"]
         if grant["state"] != "active":
             continue
         if doc_type not in scope["types"] and document_id not in scope["documents"]:
             continue
+        if not _grantee_key_is_signed(grant):
+            changed.append(grant["grantee"]["handle"])
+            continue
         wrap = _wrap_for(vault, grant["id"], grant["grantee"], document_id, version)
         vault.api.api(
             "POST", f"/grants/{grant['id']}/wraps", json={"wraps": [wrap], "field_wraps": []}
         )
         count += 1
+    _refuse_changed_keys(changed, "The document")
     return count
 
 
 def rewrap_profile_field(vault: Vault, name: str) -> None:
+    changed: list[str] = []
     for grant in grants_given(vault):
         if grant["state"] == "active" and name in grant["descriptor"]["scope"]["fields"]:
+            if not _grantee_key_is_signed(grant):
+                changed.append(grant["grantee"]["handle"])
+                continue
             field_wraps = _field_wraps(vault, grant["grantee"], [name])
             vault.api.api(
                 "POST",
                 f"/grants/{grant['id']}/wraps",
                 json={"wraps": [], "field_wraps": field_wraps},
             )
+    _refuse_changed_keys(changed, "The profile field")
 
 
 # --- the grantee's side ---------------------------------------------------------------------
