@@ -576,3 +576,20 @@ def test_server_learns_no_purpose_title_or_field_from_grants(
     assert hits(stored, canary.lower()) == [] and hits(stored, canary.upper()) == []
     for title in ("Payslip March", "Lease 2026", "Housing subsidy file", "Rue Haute 1"):
         assert hits(stored, title) == [], title
+
+
+def test_no_wrap_can_be_added_to_a_revoked_grant(wallet_app) -> None:
+    from wallet.client.grants import PinStore, create_grant, revoke_grant
+
+    owner, worker = wallet_app.new_vault(), wallet_app.new_vault()
+    grant = create_grant(
+        owner, worker.account["handle"], purpose="Follow-up", types=["payslip"], pins=PinStore(None)
+    )
+    revoke_grant(owner, grant.id)
+    answer = wallet_app.client.post(
+        f"/api/v1/grants/{grant.id}/wraps",
+        json={"wraps": [], "field_wraps": []},
+        headers={"Authorization": f"Bearer {owner.api.token}"},
+    )
+    assert answer.status_code == 409
+    assert "ended" in answer.json()["detail"]

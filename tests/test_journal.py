@@ -48,6 +48,7 @@ STORY = [
     "link_redeemed",
     "link_download",
     "grant_created",
+    "grant_listed",
     "grant_download",
     "grant_revoked",
     "login_failed",
@@ -373,3 +374,45 @@ def test_cli_journal_exports_and_verify(
     assert listing.returncode != 0 and "changed at entry 3" in listing.stderr
     edit_entry(url, owner_id, 3, **old)
     assert run_cli(env, "journal", "--verify").returncode == 0
+
+
+def test_a_device_that_remembers_the_head_catches_a_rewritten_or_cut_journal(tmp_path) -> None:
+    from wallet.client.journal import check_head
+    from wallet.journal.chain import GENESIS, entry_hash
+
+    def chain(events: list[str]) -> list[dict[str, Any]]:
+        entries, prev = [], GENESIS
+        for seq, event in enumerate(events, start=1):
+            entry = {
+                "seq": seq,
+                "at": "2026-11-23T10:00:00.000000+00:00",
+                "event": event,
+                "actor_kind": "owner",
+                "actor_id": None,
+                "subject_kind": None,
+                "subject_id": None,
+                "details": "{}",
+                "prev_hash": prev,
+            }
+            entry["hash"] = entry_hash(prev, entry)
+            prev = entry["hash"]
+            entries.append(entry)
+        return entries
+
+    head = tmp_path / "head.json"
+    assert check_head(chain(["a", "b", "c"]), head) == (True, "")
+    assert check_head(chain(["a", "b", "c", "d"]), head) == (True, "")
+    # A whole new chain, valid on its own, from entry 2 on:
+    rewritten_ok, message = check_head(chain(["a", "x", "c", "d"]), head)
+    assert not rewritten_ok and "rewritten" in message
+    # Entries cut off the end:
+    assert check_head(chain(["a", "b"]), head)[0] is False
+
+
+def test_csv_export_never_hands_a_spreadsheet_a_formula() -> None:
+    from wallet.client.journal import to_csv
+
+    rows = [{"seq": 1, "at": "x", "event": '=HYPERLINK("http://evil")', "sentence": "@SUM(1)"}]
+    text = to_csv(rows)
+    assert "'=HYPERLINK" in text and "'@SUM(1)" in text
+    assert "\n=" not in text and ",=" not in text

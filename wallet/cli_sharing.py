@@ -275,6 +275,10 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
         vault = open_vault()
         entries = journallib.fetch_entries(vault)
         intact, message = journallib.verify(entries)
+        if intact:
+            head = state.wallet_home() / f"journal-head-{vault.account['id']}.json"
+            intact, rewritten = journallib.check_head(entries, head)
+            message = rewritten or message
         if verify_only:
             typer.echo(message)
             if not intact:

@@ -137,24 +137,29 @@ def add_wraps(
     wraps: list[GrantWrapIn],
     field_wraps: list[FieldWrapIn],
 ) -> int:
+    # Under the owner's lock: a revoke cannot slip in between the check and the writes.
+    journal.lock_owner(db, owner.id)
     grant = owned_grant(db, owner, grant_id)
+    db.refresh(grant)
     if state_of(grant) != "active":
+        db.rollback()
         raise Conflict("This grant has ended. Create a new one.")
     added = _add_wraps(db, owner, grant, wraps, field_wraps)
-    if added:
+    if added or field_wraps:
         journal.append(
             db,
             owner.id,
             "grant_extended",
             subject_kind="grant",
             subject_id=grant.id,
-            details={"documents": added},
+            details={"documents": added, "fields": len(field_wraps)},
         )
     db.commit()
     return added
 
 
 def revoke_grant(db: Session, owner: Account, grant_id: str) -> None:
+    journal.lock_owner(db, owner.id)
     grant = owned_grant(db, owner, grant_id)
     grant.revoked_at = grant.revoked_at or utcnow()
     db.add(grant)
@@ -217,6 +222,18 @@ def received_documents(
         .where(KeyWrap.grant_id == grant.id)
         .order_by(col(DocumentVersion.document_id), col(DocumentVersion.version))
     ).all()
+    # Listing shows titles, types and dates to the grantee: the owner sees that it happened.
+    journal.append(
+        db,
+        grant.owner_id,
+        "grant_listed",
+        actor_kind="account",
+        actor_id=grantee.id,
+        subject_kind="grant",
+        subject_id=grant.id,
+        details={"documents": len(rows)},
+    )
+    db.commit()
     return list(rows)
 
 

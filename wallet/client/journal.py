@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from wallet.client.vault import Vault
@@ -33,6 +34,7 @@ SENTENCES = {
     "grant_extended": "New documents were added to the access of {grant}.",
     "grant_revoked": "You ended the access {grant}.",
     "grant_download": "{person} downloaded {document} ({grant}).",
+    "grant_listed": "{person} looked at the list of what you share ({grant}).",
     "grant_profile_read": "{person} read your profile fields ({grant}).",
 }
 ALERTS = {"login_failed", "link_pin_failed", "link_locked", "recovery_failed"}
@@ -82,6 +84,32 @@ def render(vault: Vault, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rendered
 
 
+def _cell(value: Any) -> Any:
+    # A spreadsheet runs a cell that starts with = + - @ as a formula: never let it.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def check_head(entries: list[dict[str, Any]], head_path: Path) -> tuple[bool, str]:
+    """Compares with the last entry this device saw, then remembers the new last entry.
+
+    The hash chain alone cannot catch a server that rewrites every entry from some point on,
+    or cuts entries off the end; a device that remembers where the chain was can.
+    """
+    if head_path.exists():
+        seen = json.loads(head_path.read_text())
+        if len(entries) < seen["seq"] or entries[seen["seq"] - 1]["hash"] != seen["hash"]:
+            return False, (
+                f"The journal was rewritten: entry {seen['seq']} is not what this device saw "
+                "before. Keep your exported copies and report this."
+            )
+    if entries:
+        head_path.parent.mkdir(parents=True, exist_ok=True)
+        head_path.write_text(json.dumps({"seq": entries[-1]["seq"], "hash": entries[-1]["hash"]}))
+    return True, ""
+
+
 def to_csv(rendered: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     fields = [
@@ -97,5 +125,5 @@ def to_csv(rendered: list[dict[str, Any]]) -> str:
     ]
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rendered)
+    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rendered)
     return buffer.getvalue()

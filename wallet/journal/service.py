@@ -36,6 +36,16 @@ def as_dict(entry: JournalEntry) -> dict[str, Any]:
     }
 
 
+def lock_owner(db: Session, owner_id: str) -> None:
+    """Serialises changes to one owner's data until the transaction ends.
+
+    A no-op write on the owner's row: it row-locks on PostgreSQL and, on SQLite, opens the
+    write transaction before anything is read. Appends take it; so do changes that must not
+    interleave (a grant revoked while wraps are being added to it).
+    """
+    db.execute(update(Account).where(col(Account.id) == owner_id).values(handle=Account.handle))
+
+
 def append(
     db: Session,
     owner_id: str,
@@ -48,9 +58,7 @@ def append(
     details: dict[str, Any] | None = None,
 ) -> JournalEntry:
     """Adds an entry to the session; the caller's commit makes it (and its cause) durable."""
-    # A no-op write on the owner's row serialises appends per owner: it row-locks on
-    # PostgreSQL and, on SQLite, opens the write transaction before the last entry is read.
-    db.execute(update(Account).where(col(Account.id) == owner_id).values(handle=Account.handle))
+    lock_owner(db, owner_id)
     last = db.exec(
         select(JournalEntry.seq, JournalEntry.hash)
         .where(JournalEntry.owner_id == owner_id)
