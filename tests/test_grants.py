@@ -593,3 +593,33 @@ def test_no_wrap_can_be_added_to_a_revoked_grant(wallet_app) -> None:
     )
     assert answer.status_code == 409
     assert "ended" in answer.json()["detail"]
+
+
+def test_a_changed_manifest_is_caught_by_the_grantee(wallet_app, tmp_path) -> None:
+    """The blob hash the grantee checks comes from the owner-signed manifest: a server that
+    edits it (to pass off another file) is caught before anything is decrypted."""
+    from sqlalchemy import text
+
+    from wallet.client.grants import PinStore, create_grant, received, received_documents
+    from wallet.client.vault import IntegrityFailure
+    from wallet.crypto.encoding import b64d
+
+    owner, worker = wallet_app.new_vault(), wallet_app.new_vault()
+    source = tmp_path / "payslip.pdf"
+    source.write_bytes(b"payslip for the grantee")
+    document_id, _ = owner.upload(source, "payslip", "Payslip May")
+    create_grant(
+        owner, worker.account["handle"], purpose="Check", types=["payslip"], pins=PinStore(None)
+    )
+    grant = received(worker, PinStore(None))[0]
+    owner_key = b64d(grant["owner"]["public_signing_key"])
+    assert [d.document_id for d in received_documents(worker, grant["id"], owner_key)] == [
+        document_id
+    ]
+    with wallet_app.client.app.state.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE document_version SET manifest = :m WHERE document_id = :d"),
+            {"m": b'{"blob_sha256":"' + b"0" * 64 + b'"}', "d": document_id},
+        )
+    with pytest.raises(IntegrityFailure):
+        received_documents(worker, grant["id"], owner_key)

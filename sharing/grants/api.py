@@ -95,6 +95,8 @@ def received_documents(grant_id: str, caller: FullCaller, db: DB) -> list[Receiv
             wrapped_key=wrap.wrapped_key,
             statement=wrap.statement or b"",
             statement_signature=wrap.statement_signature or b"",
+            manifest=version.manifest,
+            signature=version.signature,
         )
         for version, wrap in service.received_documents(db, caller.account, grant_id)
     ]

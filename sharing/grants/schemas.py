@@ -67,6 +67,8 @@ class ReceivedDocument(BaseModel):
     wrapped_key: B64
     statement: B64
     statement_signature: B64
+    manifest: B64 = Field(description="the owner-signed manifest: blob hash and size")
+    signature: B64
 
 
 class ReceivedField(BaseModel):

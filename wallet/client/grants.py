@@ -77,12 +77,19 @@ def grant_info(grant_id: str, recipient_key_id: str) -> bytes:
 
 
 def _wrap_for(
-    vault: Vault, grant_id: str, grantee: dict[str, Any], document_id: str, version: Any
+    vault: Vault,
+    grant_id: str,
+    grantee: dict[str, Any],
+    document_id: str,
+    version: int,
+    identity: Any,
 ) -> dict[str, Any]:
+    """Seals a version's key to the grantee, with the owner's signed statement binding the wrap
+    to this grant; the blob itself is bound by the version's own signed manifest."""
     wrapped = seal(
         b64d(grantee["public_encryption_key"]),
-        str(version.identity).encode(),
-        document_key_info(document_id, version.version, grantee["key_id"]),
+        str(identity).encode(),
+        document_key_info(document_id, version, grantee["key_id"]),
     )
     statement, signature = sign(
         vault.keys.signing_key,
@@ -91,15 +98,13 @@ def _wrap_for(
             "kind": "grant-wrap",
             "grant_id": grant_id,
             "document_id": document_id,
-            "version": version.version,
-            "blob_sha256": version.manifest["blob_sha256"],
-            "blob_size": version.size,
+            "version": version,
             "wrap_sha256": hashlib.sha256(wrapped).hexdigest(),
         },
     )
     return {
         "document_id": document_id,
-        "version": version.version,
+        "version": version,
         "wrapped_key": b64e(wrapped),
         "statement": b64e(statement),
         "statement_signature": b64e(signature),
@@ -184,13 +189,17 @@ def create_grant(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     message, signature = sign(vault.keys.signing_key, descriptor)
+    # One listing gives every current version's key: no request per document.
+    documents = {d.id: d for d in vault.list_documents()}
+    for document_id in scope["documents"]:
+        if document_id not in documents:
+            raise VaultError(f"No document {document_id}. Check the id with 'wallet ls'.")
     chosen = list(scope["documents"])
     if scope["types"]:
-        chosen += [
-            d.id for d in vault.list_documents() if d.type in scope["types"] and d.id not in chosen
-        ]
+        chosen += [d for d in documents if documents[d].type in scope["types"] and d not in chosen]
     wraps = [
-        _wrap_for(vault, grant_id, grantee, doc_id, vault.versions(doc_id)[-1]) for doc_id in chosen
+        _wrap_for(vault, grant_id, grantee, d, documents[d].version, documents[d].identity)
+        for d in chosen
     ]
     vault.api.api(
         "POST",
@@ -281,7 +290,9 @@ def wrap_new_version(vault: Vault, document_id: str, version: Any) -> int:
         if not _grantee_key_is_signed(grant):
             changed.append(grant["grantee"]["handle"])
             continue
-        wrap = _wrap_for(vault, grant["id"], grant["grantee"], document_id, version)
+        wrap = _wrap_for(
+            vault, grant["id"], grant["grantee"], document_id, version.version, version.identity
+        )
         vault.api.api(
             "POST", f"/grants/{grant['id']}/wraps", json={"wraps": [wrap], "field_wraps": []}
         )
@@ -342,11 +353,21 @@ def received_documents(
         except BadSignature as exc:
             raise IntegrityFailure("A shared document is not signed by its owner.") from exc
         statement = json.loads(statement_bytes)
+        manifest_bytes = b64d(item["manifest"])
+        try:
+            verify(owner_signing_key, manifest_bytes, b64d(item["signature"]))
+        except BadSignature as exc:
+            raise IntegrityFailure("A shared document is not signed by its owner.") from exc
+        manifest = json.loads(manifest_bytes)
+        encrypted_meta = b64d(item["encrypted_meta"])
         if (
             statement.get("grant_id") != grant_id
             or statement.get("document_id") != item["document_id"]
             or statement.get("version") != item["version"]
             or statement.get("wrap_sha256") != hashlib.sha256(wrapped).hexdigest()
+            or manifest.get("document_id") != item["document_id"]
+            or manifest.get("version") != item["version"]
+            or manifest.get("meta_sha256") != hashlib.sha256(encrypted_meta).hexdigest()
         ):
             raise IntegrityFailure("A shared document was changed on the server.")
         info = document_key_info(item["document_id"], item["version"], vault.keys.key_id)
@@ -354,7 +375,7 @@ def received_documents(
             identity = age.parse_identity(
                 open_sealed(vault.keys.encryption_key, wrapped, info).decode()
             )
-            meta = json.loads(age.decrypt_bytes(b64d(item["encrypted_meta"]), [identity]))
+            meta = json.loads(age.decrypt_bytes(encrypted_meta, [identity]))
         except (UnwrapError, age.IntegrityError, ValueError) as exc:
             raise IntegrityFailure("A shared document was changed on the server.") from exc
         current = latest.get(item["document_id"])
@@ -365,7 +386,7 @@ def received_documents(
                 item["size"],
                 meta,
                 identity,
-                statement["blob_sha256"],
+                manifest["blob_sha256"],
             )
     return list(latest.values())
 

@@ -73,6 +73,8 @@ class DocumentInfo:
     created_at: str
     updated_at: str
     meta: dict[str, Any] = field(default_factory=dict)
+    # The current version's age identity (document key); kept out of repr and logs.
+    identity: Any = field(default=None, repr=False)
 
     @property
     def title(self) -> str:
@@ -344,6 +346,7 @@ class Vault:
                         created_at=row["created_at"],
                         updated_at=row["updated_at"],
                         meta=self._decrypt_meta(b64d(row["encrypted_meta"]), identity),
+                        identity=identity,
                     )
                 )
             cursor = page["next_cursor"]
