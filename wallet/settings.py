@@ -29,9 +29,9 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 12
     recovery_session_minutes: int = 15
     server_secret: str = ""
-    # Argon2id cost for new accounts (libsodium units): about 0.75 s per login on a 2-core
+    # Argon2id cost for new accounts (libsodium units): about 0.65 s per login on a 2-core
     # server (benchmarks/login_kdf.py). 128 MiB still fits the browser of a cheap phone.
-    kdf_opslimit: int = Field(default=7, ge=1)
+    kdf_opslimit: int = Field(default=10, ge=1)
     kdf_memlimit: int = Field(default=128 * 1024 * 1024, ge=8192)
     public_url: str = "http://127.0.0.1:8000"
     sweep_interval_seconds: int = 600
