@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, update
+from sqlalchemy import case, delete, text, update
 from sqlmodel import Session, col, select
 
 from sharing.links.models import LinkChallenge, LinkDownloadSession, LinkItem, ShareLink
@@ -40,6 +40,7 @@ EXPIRED = "This link has expired. Ask the person to send a new one."
 REVOKED = "The person stopped sharing with this link. Ask them if you still need the documents."
 LOCKED = "This link is locked after too many wrong PINs. Ask the person to send a new one."
 DOWNLOAD_ENDED = "Your time to download has ended. Ask the person to send a new link."
+PIN_NEEDED = "This link needs a PIN. Ask the person who sent it for the PIN, then try again."
 
 
 class LinkGone(WalletError):
@@ -54,6 +55,10 @@ class LinkLocked(WalletError):
 
 class WrongPin(Forbidden):
     code = "wrong_pin"
+
+
+class PinNeeded(Forbidden):
+    code = "pin_needed"
 
 
 def _hash(data: bytes) -> str:
@@ -92,6 +97,8 @@ def create_link(db: Session, account: Account, data: LinkCreate) -> ShareLink:
         signed = json.loads(data.descriptor)
     except (BadSignature, ValueError) as exc:
         raise Invalid("The link descriptor is not signed by you.") from exc
+    if not isinstance(signed, dict):
+        raise Invalid("The link descriptor is not a JSON object. Create the link again.")
     expected = descriptor_fields(data, account.key_id)
     for name, value in expected.items():
         if signed.get(name) != value:
@@ -110,6 +117,7 @@ def create_link(db: Session, account: Account, data: LinkCreate) -> ShareLink:
             )
     if db.get(ShareLink, data.link_id) is not None:
         raise Invalid("This link id is already used. Create the link again.")
+    _zero_freed_bytes(db)
     link = ShareLink(
         id=data.link_id,
         owner_id=account.id,
@@ -178,15 +186,15 @@ def revoke_link(db: Session, account: Account, link_id: str) -> None:
     link = db.get(ShareLink, link_id)
     if link is None or link.owner_id != account.id:
         raise NotFound()
+    # Revoked is dead for good: nothing left on the server could open the package.
+    _forget_share(db, link.id)
     if link.revoked_at is None:
         link.revoked_at = utcnow()
-    # Revoked is dead for good: nothing left on the server could open the package.
-    link.server_share = None
-    link.sealed_package = None
-    db.add(link)
+        db.add(link)
     db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.link_id) == link.id))
     journal.append(db, account.id, "link_revoked", subject_kind="link", subject_id=link.id)
     db.commit()
+    _empty_sqlite_log(db)
 
 
 def new_challenge(db: Session, link_id: str) -> LinkChallenge:
@@ -206,6 +214,7 @@ def _proven_link(db: Session, link_id: str, challenge_id: str, proof: bytes) -> 
 
     # Consuming the challenge is the transaction's first write: on SQLite it takes the write
     # lock before anything is read, so concurrent redeems queue instead of racing.
+    _zero_freed_bytes(db)
     nonce = db.exec(
         delete(LinkChallenge)
         .where(col(LinkChallenge.id) == challenge_id)
@@ -256,7 +265,11 @@ def redeem(
         db.commit()
         error, message = _STATE_ERRORS[state]
         raise error(message)
-    if link.pin_check is not None and (pin_check is None or _hash(pin_check) != link.pin_check):
+    if link.pin_check is not None and pin_check is None:
+        # No PIN given is not a wrong guess: it must not cost one of the few tries.
+        db.commit()  # the challenge is spent
+        raise PinNeeded(PIN_NEEDED)
+    if link.pin_check is not None and _hash(pin_check or b"") != link.pin_check:
         _count_wrong_pin(db, link)
     now = utcnow()
     claimed = db.execute(
@@ -275,11 +288,7 @@ def redeem(
     uses_left, server_share, sealed_package = claimed
     if uses_left == 0:
         # The last use: without this share, the database plus the URL can open nothing.
-        db.execute(
-            update(ShareLink)
-            .where(col(ShareLink.id) == link.id)
-            .values(server_share=None, sealed_package=None)
-        )
+        _forget_share(db, link.id)
     token = secrets.token_urlsafe(32)
     session = LinkDownloadSession(
         token_hash=_hash(token.encode()), link_id=link.id, expires_at=now + DOWNLOAD_TTL
@@ -296,13 +305,46 @@ def redeem(
         details={"uses_left": uses_left},
     )
     db.commit()
+    if uses_left == 0:
+        _empty_sqlite_log(db)
     return Redeemed(link, server_share, sealed_package, uses_left, token, session.expires_at)
 
 
+def _forget_share(db: Session, link_id: str) -> None:
+    """Sets the server share and the sealed package to NULL, so the link is dead for good."""
+    _zero_freed_bytes(db)
+    db.execute(
+        update(ShareLink)
+        .where(col(ShareLink.id) == link_id)
+        .values(server_share=None, sealed_package=None)
+    )
+
+
+def _zero_freed_bytes(db: Session) -> None:
+    """SQLite keeps a row's old bytes in freed page space: with secure_delete they are zeroed.
+
+    Every write to a link row turns this on first (it is per connection), so no old copy of a
+    server share lingers in the file after the share is set to NULL.
+    """
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(text("PRAGMA secure_delete = ON"))
+
+
+def _empty_sqlite_log(db: Session) -> None:
+    """SQLite's write-ahead log keeps old versions of pages, shares included, until it is
+    reset: after the last use, copy it into the database and truncate it."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.commit()
+
+
 def _count_wrong_pin(db: Session, link: ShareLink) -> None:
-    failures, locked = db.execute(
+    # Only while unlocked: wrong PINs racing the one that locks the link (PostgreSQL re-checks
+    # the WHERE after the row lock) are not counted again and do not journal a second lock.
+    counted = db.execute(
         update(ShareLink)
         .where(col(ShareLink.id) == link.id)
+        .where(col(ShareLink.locked).is_(False))
         .values(
             failed_pins=ShareLink.failed_pins + 1,
             locked=case(
@@ -310,7 +352,11 @@ def _count_wrong_pin(db: Session, link: ShareLink) -> None:
             ),
         )
         .returning(ShareLink.failed_pins, ShareLink.locked)
-    ).one()
+    ).first()
+    if counted is None:
+        db.commit()  # the challenge is spent
+        raise LinkLocked(LOCKED)
+    failures, locked = counted
     journal.append(
         db,
         link.owner_id,
