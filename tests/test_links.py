@@ -33,6 +33,7 @@ from sharing.links.service import (
     PIN_NEEDED,
     REVOKED,
     USED,
+    _share_key,
 )
 from tests.conftest import AppFactory, WalletApp, using_postgres
 from tests.test_zero_knowledge import blob_contents, database_contents, hits
@@ -497,10 +498,19 @@ def every_stored_value(url: str) -> list[bytes]:
     return values
 
 
-def offline_attack(url: str, secret: bytes, link_id: str, known_package: bytes) -> bytes | None:
-    """Tries every stored value as the server share, on every stored value and the package."""
+def offline_attack(
+    url: str, secret: bytes, link_id: str, known_package: bytes, server_key: bytes | None = None
+) -> bytes | None:
+    """Tries every stored value as the server share, on every stored value and the package.
+
+    With `server_key` the thief also has the server secret (from the service's settings, not
+    the database), so they can unseal shares stored at rest."""
     values = every_stored_value(url)
     shares = {v for v in values if len(v) == linkcrypto.SHARE_BYTES}
+    if server_key is not None:
+        for value in values:
+            with contextlib.suppress(linkcrypto.LinkKeyError, ValueError):
+                shares.add(linkcrypto.open_sealed(server_key, value, link_id))
     targets = {v for v in values if len(v) > 28} | {known_package}
     for share in shares:
         key = linkcrypto.link_key(secret, share, None, link_id)
@@ -524,8 +534,12 @@ def test_after_the_last_use_the_database_and_the_url_open_nothing(
     assert before is not None and before.uses_left == 1
     assert before.server_share is not None and before.sealed_package is not None
     share, package = before.server_share, before.sealed_package
-    # Positive control: before the last use, the thief's method does open the package.
-    opened = offline_attack(stolen_database(wallet_app, tmp_path / "early"), secret, link.id, b"")
+    server_key = _share_key(wallet_app.settings)
+    early = stolen_database(wallet_app, tmp_path / "early")
+    # The share is sealed at rest under the server secret: the database alone opens nothing.
+    assert offline_attack(early, secret, link.id, b"") is None
+    # Positive control: with the server secret too, the thief's method does open it.
+    opened = offline_attack(early, secret, link.id, b"", server_key)
     assert opened is not None and json.loads(opened)["link_id"] == link.id
 
     open_link(link.url, tmp_path / "last", api=wallet_app.api())
@@ -534,8 +548,8 @@ def test_after_the_last_use_the_database_and_the_url_open_nothing(
     assert after is not None and after.uses_left == 0
     assert after.server_share is None and after.sealed_package is None
     stolen = stolen_database(wallet_app, tmp_path / "late")
-    # Even with the sealed package kept from earlier, no stored value is the missing share.
-    assert offline_attack(stolen, secret, link.id, package) is None
+    # Even with the server secret and the sealed package kept from earlier, nothing opens.
+    assert offline_attack(stolen, secret, link.id, package, server_key) is None
     # Nor is the share or the package anywhere in the stored bytes (old pages, the WAL).
     stored = database_contents(wallet_app, tmp_path)
     assert hits(stored, share) == []
@@ -804,3 +818,26 @@ def test_the_owners_journal_tells_the_whole_story_and_verifies(
     changed = [dict(e) for e in entries]
     changed[story[1]["seq"] - 1]["details"] = json.dumps({"uses_left": 5})
     assert verify_journal(changed)[0] is False
+
+
+def test_the_sweeper_kills_expired_links(wallet_app: WalletApp, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from sharing.links.models import ShareLink
+    from wallet.db import utcnow
+    from wallet.sweeper import sweep
+
+    vault, ids, _contents = owner_with_documents(wallet_app, tmp_path)
+    expired, alive = create_link(vault, ids), create_link(vault, ids)
+    engine = wallet_app.client.app.state.engine
+    with Session(engine) as db:
+        row = db.get(ShareLink, expired.id)
+        row.expires_at = utcnow() - timedelta(minutes=1)
+        db.add(row)
+        db.commit()
+    sweep(engine, wallet_app.client.app.state.store, timedelta(hours=1))
+    gone, kept = stored_link(wallet_app, expired.id), stored_link(wallet_app, alive.id)
+    assert gone.server_share is None and gone.sealed_package is None
+    assert kept.server_share is not None and kept.sealed_package is not None

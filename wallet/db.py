@@ -57,6 +57,9 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Deleted or overwritten bytes (a dead link's share, a deleted account) are zeroed,
+            # not left in free pages for someone who copies the file.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
-from sharing.links.models import LinkChallenge, LinkDownloadSession
+from sharing.links.models import LinkChallenge, LinkDownloadSession, ShareLink
 from storage.base import BlobNotFound, BlobStore, StorageUnavailable
 from wallet.db import utcnow
 from wallet.documents.models import DocumentVersion
@@ -53,6 +54,13 @@ def sweep(engine: Engine, store: BlobStore, grace: timedelta) -> SweepReport:
         discard_uploads_quietly(store, expired)
         report.expired_uploads = len(expired)
         db.exec(delete(LinkChallenge).where(col(LinkChallenge.expires_at) <= now))
+        # An expired link is dead: its share goes too.
+        db.exec(
+            update(ShareLink)
+            .where(col(ShareLink.expires_at) <= now)
+            .where(col(ShareLink.server_share).is_not(None))
+            .values(server_share=None, sealed_package=None)
+        )
         db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.expires_at) <= now))
         db.commit()
 

@@ -17,7 +17,7 @@ from sharing.links.schemas import (
     RedeemOut,
     RedeemRequest,
 )
-from wallet.deps import DB, FullCaller, Store
+from wallet.deps import DB, AppSettings, FullCaller, Store
 from wallet.documents.api import stream_blob
 from wallet.errors import Unauthorized
 
@@ -27,8 +27,10 @@ LinkId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
 @router.post("/links", status_code=status.HTTP_201_CREATED)
-def create_link(data: LinkCreate, caller: FullCaller, db: DB) -> dict[str, str]:
-    link = service.create_link(db, caller.account, data)
+def create_link(
+    data: LinkCreate, caller: FullCaller, db: DB, settings: AppSettings
+) -> dict[str, str]:
+    link = service.create_link(db, settings, caller.account, data)
     return {"id": link.id}
 
 
@@ -78,8 +80,8 @@ def preview(link_id: LinkId, data: LinkProof, db: DB) -> PreviewOut:
 
 
 @router.post("/links/{link_id}/redeem", response_model=RedeemOut)
-def redeem(link_id: LinkId, data: RedeemRequest, db: DB) -> RedeemOut:
-    result = service.redeem(db, link_id, data.challenge_id, data.proof, data.pin_check)
+def redeem(link_id: LinkId, data: RedeemRequest, db: DB, settings: AppSettings) -> RedeemOut:
+    result = service.redeem(db, settings, link_id, data.challenge_id, data.proof, data.pin_check)
     return RedeemOut(
         server_share=result.server_share,
         sealed_package=result.sealed_package,

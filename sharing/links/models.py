@@ -51,7 +51,7 @@ class LinkChallenge(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     link_id: str = Field(max_length=32, index=True)
     nonce: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    expires_at: datetime
+    expires_at: datetime = Field(index=True)
 
 
 class LinkDownloadSession(SQLModel, table=True):

@@ -20,11 +20,14 @@ from sqlmodel import Session, col, select
 from sharing.links.models import LinkChallenge, LinkDownloadSession, LinkItem, ShareLink
 from sharing.links.schemas import LinkCreate
 from wallet.accounts.models import Account
+from wallet.crypto import links as linkcrypto
+from wallet.crypto.kdf import hkdf
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import utcnow
 from wallet.documents.models import Document, DocumentVersion
 from wallet.errors import Forbidden, Invalid, NotFound, Unauthorized, WalletError
 from wallet.journal import service as journal
+from wallet.settings import Settings
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 90
@@ -81,7 +84,14 @@ def descriptor_fields(data: LinkCreate, owner_key_id: str) -> dict[str, Any]:
     }
 
 
-def create_link(db: Session, account: Account, data: LinkCreate) -> ShareLink:
+def _share_key(settings: Settings) -> bytes:
+    # The server share is stored sealed under a key derived from the server secret, which is
+    # not in the database: old row versions (PostgreSQL before VACUUM, WAL, backups) of a
+    # dead link's share are useless to someone who stole only the database.
+    return hkdf(settings.resolved_server_secret, b"wallet/v1/link-share-at-rest")
+
+
+def create_link(db: Session, settings: Settings, account: Account, data: LinkCreate) -> ShareLink:
     now = utcnow()
     expires_at = data.expires_at
     if expires_at.tzinfo is None:
@@ -117,13 +127,12 @@ def create_link(db: Session, account: Account, data: LinkCreate) -> ShareLink:
             )
     if db.get(ShareLink, data.link_id) is not None:
         raise Invalid("This link id is already used. Create the link again.")
-    _zero_freed_bytes(db)
     link = ShareLink(
         id=data.link_id,
         owner_id=account.id,
         proof_key=data.proof_key,
         pin_check=_hash(data.pin_check) if data.pin_check else None,
-        server_share=data.server_share,
+        server_share=linkcrypto.seal(_share_key(settings), data.server_share, data.link_id),
         sealed_package=data.sealed_package,
         sealed_preview=data.sealed_preview,
         descriptor=data.descriptor,
@@ -200,7 +209,6 @@ def revoke_link(db: Session, account: Account, link_id: str) -> None:
 def new_challenge(db: Session, link_id: str) -> LinkChallenge:
     """Answers the same for any id, known or not."""
     now = utcnow()
-    db.exec(delete(LinkChallenge).where(col(LinkChallenge.expires_at) < now))
     challenge = LinkChallenge(
         link_id=link_id, nonce=secrets.token_bytes(32), expires_at=now + CHALLENGE_TTL
     )
@@ -214,7 +222,6 @@ def _proven_link(db: Session, link_id: str, challenge_id: str, proof: bytes) -> 
 
     # Consuming the challenge is the transaction's first write: on SQLite it takes the write
     # lock before anything is read, so concurrent redeems queue instead of racing.
-    _zero_freed_bytes(db)
     nonce = db.exec(
         delete(LinkChallenge)
         .where(col(LinkChallenge.id) == challenge_id)
@@ -257,7 +264,12 @@ class Redeemed:
 
 
 def redeem(
-    db: Session, link_id: str, challenge_id: str, proof: bytes, pin_check: bytes | None
+    db: Session,
+    settings: Settings,
+    link_id: str,
+    challenge_id: str,
+    proof: bytes,
+    pin_check: bytes | None,
 ) -> Redeemed:
     link = _proven_link(db, link_id, challenge_id, proof)
     state = state_of(link)
@@ -285,7 +297,8 @@ def redeem(
     if claimed is None or claimed[1] is None or claimed[2] is None:
         db.rollback()
         raise LinkGone(USED)
-    uses_left, server_share, sealed_package = claimed
+    uses_left, sealed_share, sealed_package = claimed
+    server_share = linkcrypto.open_sealed(_share_key(settings), sealed_share, link.id)
     if uses_left == 0:
         # The last use: without this share, the database plus the URL can open nothing.
         _forget_share(db, link.id)
@@ -312,22 +325,11 @@ def redeem(
 
 def _forget_share(db: Session, link_id: str) -> None:
     """Sets the server share and the sealed package to NULL, so the link is dead for good."""
-    _zero_freed_bytes(db)
     db.execute(
         update(ShareLink)
         .where(col(ShareLink.id) == link_id)
         .values(server_share=None, sealed_package=None)
     )
-
-
-def _zero_freed_bytes(db: Session) -> None:
-    """SQLite keeps a row's old bytes in freed page space: with secure_delete they are zeroed.
-
-    Every write to a link row turns this on first (it is per connection), so no old copy of a
-    server share lingers in the file after the share is set to NULL.
-    """
-    if db.get_bind().dialect.name == "sqlite":
-        db.execute(text("PRAGMA secure_delete = ON"))
 
 
 def _empty_sqlite_log(db: Session) -> None:
@@ -368,6 +370,8 @@ def _count_wrong_pin(db: Session, link: ShareLink) -> None:
         details={"failures": failures},
     )
     if locked:
+        # Locked is dead for good: a stolen database plus the URL cannot guess the PIN offline.
+        _forget_share(db, link.id)
         journal.append(
             db,
             link.owner_id,
@@ -379,6 +383,7 @@ def _count_wrong_pin(db: Session, link: ShareLink) -> None:
         )
     db.commit()
     if locked:
+        _empty_sqlite_log(db)
         raise LinkLocked(LOCKED)
     left = PIN_MAX_FAILURES - failures
     raise WrongPin(f"Wrong PIN. You have {left} {'try' if left == 1 else 'tries'} left.")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 04:06:52.680972
+Create Date: 2026-11-23 04:38:52.410873
 """
 
 from collections.abc import Sequence
@@ -51,6 +51,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_link_challenge")),
     )
     with op.batch_alter_table("link_challenge", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_link_challenge_expires_at"), ["expires_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_link_challenge_link_id"), ["link_id"], unique=False)
 
     op.create_table(
@@ -413,6 +416,7 @@ def downgrade() -> None:
     op.drop_table("login_throttle")
     with op.batch_alter_table("link_challenge", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_link_challenge_link_id"))
+        batch_op.drop_index(batch_op.f("ix_link_challenge_expires_at"))
 
     op.drop_table("link_challenge")
     with op.batch_alter_table("account", schema=None) as batch_op:
