@@ -307,6 +307,9 @@ def main() -> None:
     parser.add_argument(
         "--owners", type=int, default=1, help="spread the links over this many owners"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes (WALLET_WORKERS)"
+    )
     args = parser.parse_args()
     chosen = [d.strip() for d in args.databases.split(",") if d.strip()]
 
@@ -315,14 +318,16 @@ def main() -> None:
         f"goal p99 <= {GOAL_P99_MS:.0f} ms at {args.threads}"
     )
     print(f"code: {code_version()}")
+    workers = {"WALLET_WORKERS": str(args.workers)}
+    print(f"server worker processes: {args.workers}")
     if "sqlite" in chosen:
-        bench_one("sqlite", {}, args)
+        bench_one("sqlite", workers, args)
     if "postgresql" in chosen:
         if not postgres_available():
             print("[postgresql] skipped: no PostgreSQL answering on 127.0.0.1:5432")
         else:
             with postgres_database("wallet_bench_redeem") as url:
-                bench_one("postgresql", {"WALLET_DATABASE_URL": url}, args)
+                bench_one("postgresql", {"WALLET_DATABASE_URL": url, **workers}, args)
 
 
 if __name__ == "__main__":

@@ -107,7 +107,9 @@ def _remember(vault: Vault) -> None:
 def serve(
     host: Annotated[str, typer.Option(envvar="WALLET_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="WALLET_PORT")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (one per core).", envvar="WALLET_WORKERS")
+    ] = 1,
 ) -> None:
     """Run the service. An empty database is set up on the first start."""
     import uvicorn
