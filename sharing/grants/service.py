@@ -15,7 +15,8 @@ from sharing.grants.schemas import FieldWrapIn, GrantCreate, GrantWrapIn
 from wallet.accounts.models import Account
 from wallet.accounts.service import find_by_handle
 from wallet.db import utcnow
-from wallet.documents.models import Document, DocumentVersion, KeyWrap
+from wallet.documents.models import DocumentVersion, KeyWrap
+from wallet.documents.service import owned_version
 from wallet.errors import Conflict, Invalid, NotFound
 from wallet.journal import service as journal
 from wallet.profile.models import ProfileField
@@ -47,17 +48,7 @@ def _add_wraps(
 ) -> int:
     added = 0
     for wrap in wraps:
-        version = db.exec(
-            select(DocumentVersion)
-            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-            .where(Document.owner_id == owner.id)
-            .where(DocumentVersion.document_id == wrap.document_id)
-            .where(DocumentVersion.version == wrap.version)
-        ).first()
-        if version is None:
-            raise NotFound(
-                f"Document {wrap.document_id} version {wrap.version} is not in your wallet."
-            )
+        version = owned_version(db, owner, wrap.document_id, wrap.version)
         exists = db.exec(
             select(KeyWrap.id)
             .where(KeyWrap.version_id == version.id)

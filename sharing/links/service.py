@@ -24,7 +24,8 @@ from wallet.crypto import links as linkcrypto
 from wallet.crypto.kdf import hkdf
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import utcnow
-from wallet.documents.models import Document, DocumentVersion
+from wallet.documents.models import DocumentVersion
+from wallet.documents.service import owned_version
 from wallet.errors import Forbidden, Invalid, NotFound, Unauthorized, WalletError
 from wallet.journal import service as journal
 from wallet.settings import Settings
@@ -114,17 +115,7 @@ def create_link(db: Session, settings: Settings, account: Account, data: LinkCre
         if signed.get(name) != value:
             raise Invalid(f"The signed link descriptor does not match the field '{name}'.")
     for item in data.items:
-        owned = db.exec(
-            select(DocumentVersion.id)
-            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-            .where(Document.owner_id == account.id)
-            .where(DocumentVersion.document_id == item.document_id)
-            .where(DocumentVersion.version == item.version)
-        ).first()
-        if owned is None:
-            raise NotFound(
-                f"Document {item.document_id} version {item.version} is not in your wallet."
-            )
+        owned_version(db, account, item.document_id, item.version)
     if db.get(ShareLink, data.link_id) is not None:
         raise Invalid("This link id is already used. Create the link again.")
     link = ShareLink(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from wallet.client.transfer import download_to
-from wallet.client.vault import IntegrityFailure, Vault, VaultError
+from wallet.client.vault import IntegrityFailure, Vault, VaultError, check_scope
 from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
@@ -24,7 +24,6 @@ from wallet.crypto.wrap import (
     profile_field_info,
     seal,
 )
-from wallet.documents.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
 
 DOWNLOADED_COPIES = (
     "Copies the person already downloaded cannot be taken back. Revoking stops new access only."
@@ -158,14 +157,7 @@ def create_grant(
 ) -> CreatedGrant:
     if not purpose.strip():
         raise VaultError("Say what the access is for (--purpose), in a few words.")
-    for doc_type in types or []:
-        if doc_type not in DOCUMENT_TYPES:
-            raise VaultError(f"'{doc_type}' is not a document type. See 'wallet types'.")
-    for name in fields or []:
-        if name not in PROFILE_FIELDS:
-            raise VaultError(
-                f"'{name}' is not a profile field. Use one of: {', '.join(PROFILE_FIELDS)}."
-            )
+    check_scope(types, fields)
     if not (document_ids or types or fields):
         raise VaultError("Nothing to share. Name documents, --types or --fields.")
     grantee, first = person(vault, handle, pins, accept_new_key)

@@ -15,12 +15,11 @@ from urllib.parse import urlsplit
 
 from wallet.client.api import ApiClient
 from wallet.client.transfer import download_to
-from wallet.client.vault import IntegrityFailure, Vault, VaultError, _slug
+from wallet.client.vault import IntegrityFailure, Vault, VaultError, _slug, check_scope
 from wallet.crypto import age
 from wallet.crypto import links as linkcrypto
 from wallet.crypto.encoding import b64d, b64e, canonical_json
 from wallet.crypto.signing import BadSignature, sign, verify
-from wallet.documents.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 90
@@ -74,14 +73,7 @@ def create_link(
     purpose: str = "",
     public_url: str | None = None,
 ) -> CreatedLink:
-    for doc_type in types or []:
-        if doc_type not in DOCUMENT_TYPES:
-            raise VaultError(f"'{doc_type}' is not a document type. See 'wallet types'.")
-    for name in fields or []:
-        if name not in PROFILE_FIELDS:
-            raise VaultError(
-                f"'{name}' is not a profile field. Use one of: {', '.join(PROFILE_FIELDS)}."
-            )
+    check_scope(types, fields)
     if pin is not None and not re.fullmatch(r"\d{4,8}", pin):
         raise VaultError("A PIN has 4 to 8 digits.")
     if not 1 <= uses <= 100:

@@ -54,6 +54,18 @@ class Credentials:
     kek: bytes
 
 
+def check_scope(types: list[str] | None, fields: list[str] | None) -> None:
+    """Refuses document types and profile fields the wallet does not know, in plain words."""
+    for doc_type in types or []:
+        if doc_type not in DOCUMENT_TYPES:
+            raise VaultError(f"'{doc_type}' is not a document type. See 'wallet types'.")
+    for name in fields or []:
+        if name not in PROFILE_FIELDS:
+            raise VaultError(
+                f"'{name}' is not a profile field. Use one of: {', '.join(PROFILE_FIELDS)}."
+            )
+
+
 def derive_credentials(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> Credentials:
     auth_key, kek = split_master_key(derive_master_key(passphrase, salt, opslimit, memlimit))
     return Credentials(salt, opslimit, memlimit, auth_key, kek)
