@@ -48,6 +48,7 @@ from _common import (
 
 from wallet.client import ApiClient, Vault
 from wallet.client.grants import PinStore, create_grant, received_documents, revoke_grant
+from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import sign
 
 PAYSLIP_BYTES = 60_000
@@ -91,10 +92,7 @@ def clone_documents(db_path: Path, vault: Vault, document_id: str, copies: int) 
                 },
             )
             # The document row carries a copy of the current wrap (the listing reads only it).
-            documents.append(
-                {**document, "id": new_document}
-                | ({"current_wrap": wrapped} if "current_wrap" in document else {})
-            )
+            documents.append({**document, "id": new_document, "current_wrap_b64": b64e(wrapped)})
             versions.append(
                 {
                     **version,

@@ -74,7 +74,7 @@ def clone_documents(db_path, vault: Vault, document_id: str, copies: int) -> flo
             new_version = uuid.uuid4().hex
             sealed = vault._seal_document_key(identity, new_document, version["version"])
             # The listing reads the current version's wrap from the document row itself.
-            documents.append({**document, "id": new_document, "current_wrap": sealed})
+            documents.append({**document, "id": new_document, "current_wrap_b64": b64e(sealed)})
             versions.append(
                 {
                     **version,

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from wallet.db import new_id, utcnow
@@ -13,11 +13,11 @@ class Document(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     owner_id: str = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
     current_version: int = 1
-    # Copies of the current version's size, sealed metadata and the owner's wrap, so that a
-    # listing reads one row per document instead of joining three tables.
+    # Copies of the current version's size, sealed metadata and the owner's wrap, already in
+    # the API's base64url form, so a listing reads one row per document and passes it through.
     current_size: int = 0
-    current_meta: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
-    current_wrap: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+    current_meta_b64: str = Field(default="", sa_column=Column(Text, nullable=False))
+    current_wrap_b64: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

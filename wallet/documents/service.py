@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -15,6 +14,7 @@ from sqlmodel import Session, col, delete, select
 
 from storage.base import BlobStore, StorageUnavailable
 from wallet.accounts.models import Account
+from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import iso_utc, new_id, utcnow
 from wallet.documents.models import Document, DocumentVersion, KeyWrap
@@ -141,8 +141,8 @@ def add_version(
     )
     document.current_version = version_number
     document.current_size = upload.length
-    document.current_meta = data.encrypted_meta
-    document.current_wrap = data.wrapped_key
+    document.current_meta_b64 = b64e(data.encrypted_meta)
+    document.current_wrap_b64 = b64e(data.wrapped_key)
     document.updated_at = now
     db.add(document)
     db.add(version)
@@ -184,7 +184,8 @@ def _forget_upload(db: Session, upload_id: str) -> None:
 
 _LIST_SQL = text(
     """
-    SELECT id, current_version, created_at, updated_at, current_size, current_meta, current_wrap
+    SELECT id, current_version, created_at, updated_at, current_size, current_meta_b64,
+           current_wrap_b64
     FROM document
     WHERE owner_id = :owner_id AND id > :cursor
     ORDER BY id
@@ -216,22 +217,18 @@ def list_page(
     rows = rows[:limit]
     page = [
         {
-            "id": r[0],
-            "current_version": r[1],
-            "versions": r[1],
-            "created_at": iso_utc(r[2]),
-            "updated_at": iso_utc(r[3]),
-            "size": r[4],
-            "encrypted_meta": _b64(r[5]),
-            "wrapped_key": _b64(r[6]),
+            "id": document_id,
+            "current_version": version,
+            "versions": version,
+            "created_at": iso_utc(created),
+            "updated_at": iso_utc(updated),
+            "size": size,
+            "encrypted_meta": meta,
+            "wrapped_key": wrap,
         }
-        for r in rows
+        for document_id, version, created, updated, size, meta, wrap in rows
     ]
     return page, (rows[-1][0] if has_more else None)
-
-
-def _b64(value: bytes) -> str:
-    return base64.urlsafe_b64encode(value).rstrip(b"=").decode("ascii")
 
 
 def get_document(

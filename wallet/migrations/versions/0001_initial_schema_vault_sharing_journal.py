@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 04:38:52.410873
+Create Date: 2026-11-23 04:47:41.534275
 """
 
 from collections.abc import Sequence
@@ -93,8 +93,8 @@ def upgrade() -> None:
         sa.Column("owner_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("current_version", sa.Integer(), nullable=False),
         sa.Column("current_size", sa.Integer(), nullable=False),
-        sa.Column("current_meta", sa.LargeBinary(), nullable=False),
-        sa.Column("current_wrap", sa.LargeBinary(), nullable=False),
+        sa.Column("current_meta_b64", sa.Text(), nullable=False),
+        sa.Column("current_wrap_b64", sa.Text(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
