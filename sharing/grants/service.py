@@ -15,7 +15,7 @@ from sharing.grants.schemas import FieldWrapIn, GrantCreate, GrantWrapIn
 from wallet.accounts.models import Account
 from wallet.accounts.service import find_by_handle
 from wallet.db import utcnow
-from wallet.documents.models import DocumentVersion, KeyWrap
+from wallet.documents.models import Document, DocumentVersion, KeyWrap
 from wallet.documents.service import owned_version
 from wallet.errors import Conflict, Invalid, NotFound
 from wallet.journal import service as journal
@@ -46,19 +46,31 @@ def _add_wraps(
     wraps: list[GrantWrapIn],
     field_wraps: list[FieldWrapIn],
 ) -> int:
+    # Two queries for the whole batch, not two per document: a grant may cover thousands.
+    wanted = {(w.document_id, w.version) for w in wraps}
+    versions: dict[tuple[str, int], str] = {}
+    document_ids = sorted({document_id for document_id, _ in wanted})
+    for start in range(0, len(document_ids), 500):
+        rows = db.exec(
+            select(DocumentVersion.document_id, DocumentVersion.version, DocumentVersion.id)
+            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+            .where(Document.owner_id == owner.id)
+            .where(col(DocumentVersion.document_id).in_(document_ids[start : start + 500]))
+        ).all()
+        versions.update({(d, v): version_id for d, v, version_id in rows if (d, v) in wanted})
+    for wrap in wraps:
+        if (wrap.document_id, wrap.version) not in versions:
+            owned_version(db, owner, wrap.document_id, wrap.version)  # raises the plain 404
+    already = set(db.exec(select(KeyWrap.version_id).where(KeyWrap.grant_id == grant.id)))
     added = 0
     for wrap in wraps:
-        version = owned_version(db, owner, wrap.document_id, wrap.version)
-        exists = db.exec(
-            select(KeyWrap.id)
-            .where(KeyWrap.version_id == version.id)
-            .where(KeyWrap.grant_id == grant.id)
-        ).first()
-        if exists:
+        version_id = versions[(wrap.document_id, wrap.version)]
+        if version_id in already:
             continue
+        already.add(version_id)
         db.add(
             KeyWrap(
-                version_id=version.id,
+                version_id=version_id,
                 recipient_key_id=grant.grantee_key_id,
                 grant_id=grant.id,
                 wrapped_key=wrap.wrapped_key,
