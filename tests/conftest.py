@@ -32,6 +32,9 @@ from wallet.settings import Settings
 PG_URL = os.environ.get("WALLET_TEST_DATABASE_URL", "")
 TEST_PASSPHRASE = "correct horse battery staple"
 FAST_KDF = {"kdf_opslimit": 1, "kdf_memlimit": 8192}
+# The client refuses a cost this low from a server; the tests lower its floor on purpose (and
+# subprocesses inherit it). tests/test_accounts.py checks the real floor.
+os.environ["WALLET_CLIENT_KDF_FLOOR"] = "1,8192"
 
 
 def free_port() -> int:

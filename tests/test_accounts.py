@@ -557,3 +557,34 @@ def test_handle_taken_and_weak_kdf_are_refused(make_app) -> None:  # type: ignor
     assert weak.status_code == 422
     assert "weaker than this server requires" in weak.json()["detail"]
     assert total_rows(app, "account") == 1
+
+
+def test_the_client_refuses_a_weak_passphrase_cost_from_the_server(wallet_app, monkeypatch) -> None:
+    """A server that asks for a cheap Argon2id could test passphrase guesses offline: the
+    client sends nothing derived from the passphrase under such a cost."""
+    from wallet.client.vault import IntegrityFailure, Vault
+
+    vault = wallet_app.new_vault()  # made with the test suite's lowered floor
+    handle = vault.account["handle"]
+    monkeypatch.delenv("WALLET_CLIENT_KDF_FLOOR")
+    with pytest.raises(IntegrityFailure, match="weak"):
+        Vault.login(wallet_app.api(), handle, TEST_PASSPHRASE)
+    with pytest.raises(IntegrityFailure, match="weak"):
+        Vault.create_account(wallet_app.api(), "careful-owner", TEST_PASSPHRASE)
+    # Nothing reached the server: no account was created.
+    assert (
+        wallet_app.client.post(
+            "/api/v1/auth/prelogin", json={"handle": "careful-owner"}
+        ).status_code
+        == 200
+    )
+    assert _account_count(wallet_app, "careful-owner") == 0
+
+
+def _account_count(app, handle: str) -> int:
+    from sqlmodel import Session, select
+
+    from wallet.accounts.models import Account
+
+    with Session(app.client.app.state.engine) as db:
+        return len(db.exec(select(Account).where(Account.handle == handle)).all())

@@ -66,7 +66,31 @@ def check_scope(types: list[str] | None, fields: list[str] | None) -> None:
             )
 
 
+# The weakest Argon2id cost this client accepts from a server. A server that asked for less
+# could test passphrase guesses offline cheaply. Only tests and benchmarks lower it, through
+# WALLET_CLIENT_KDF_FLOOR="opslimit,memlimit"; the server cannot change a client's environment.
+DEFAULT_KDF_FLOOR = (3, 64 * 1024 * 1024)
+
+
+def kdf_floor() -> tuple[int, int]:
+    text = os.environ.get("WALLET_CLIENT_KDF_FLOOR", "")
+    if not text:
+        return DEFAULT_KDF_FLOOR
+    ops, mem = (int(part) for part in text.split(","))
+    return ops, mem
+
+
+def check_kdf_cost(opslimit: int, memlimit: int) -> None:
+    floor_ops, floor_mem = kdf_floor()
+    if opslimit < floor_ops or memlimit < floor_mem:
+        raise IntegrityFailure(
+            "The server asked for a weak passphrase protection. Nothing was sent. "
+            "Stop and report this: the server may be trying to guess your passphrase."
+        )
+
+
 def derive_credentials(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> Credentials:
+    check_kdf_cost(opslimit, memlimit)
     auth_key, kek = split_master_key(derive_master_key(passphrase, salt, opslimit, memlimit))
     return Credentials(salt, opslimit, memlimit, auth_key, kek)
 
