@@ -92,7 +92,15 @@ def clone_documents(db_path: Path, vault: Vault, document_id: str, copies: int) 
                 },
             )
             # The document row carries a copy of the current wrap (the listing reads only it).
-            documents.append({**document, "id": new_document, "current_wrap_b64": b64e(wrapped)})
+            documents.append(
+                {
+                    **document,
+                    "id": new_document,
+                    "current_wrap_b64": b64e(wrapped),
+                    "current_manifest_b64": b64e(new_manifest),
+                    "current_signature_b64": b64e(signature),
+                }
+            )
             versions.append(
                 {
                     **version,

@@ -20,6 +20,8 @@ Run: .venv/bin/python benchmarks/list_documents.py [--documents 10000] [--calls 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sqlite3
 import time
 import uuid
@@ -41,6 +43,7 @@ from sqlmodel import Session, select
 from wallet.accounts.models import Account
 from wallet.client import ApiClient, Vault
 from wallet.crypto.encoding import b64e
+from wallet.crypto.signing import sign
 from wallet.db import make_engine
 from wallet.documents import service
 from wallet.settings import Settings
@@ -68,19 +71,41 @@ def clone_documents(db_path, vault: Vault, document_id: str, copies: int) -> flo
                 "SELECT * FROM key_wrap WHERE version_id = ?", (version["id"],)
             ).fetchone()
         )
+        manifest = json.loads(version["manifest"])
         documents, versions, wraps = [], [], []
         for _ in range(copies):
             new_document = uuid.uuid4().hex
             new_version = uuid.uuid4().hex
             sealed = vault._seal_document_key(identity, new_document, version["version"])
-            # The listing reads the current version's wrap from the document row itself.
-            documents.append({**document, "id": new_document, "current_wrap_b64": b64e(sealed)})
+            # Each clone needs its own owner-signed manifest: the client checks every row.
+            new_manifest, signature = sign(
+                vault.keys.signing_key,
+                {
+                    **manifest,
+                    "document_id": new_document,
+                    "wraps": [
+                        {"key_id": vault.keys.key_id, "sha256": hashlib.sha256(sealed).hexdigest()}
+                    ],
+                },
+            )
+            # The listing reads the current version's fields from the document row itself.
+            documents.append(
+                {
+                    **document,
+                    "id": new_document,
+                    "current_wrap_b64": b64e(sealed),
+                    "current_manifest_b64": b64e(new_manifest),
+                    "current_signature_b64": b64e(signature),
+                }
+            )
             versions.append(
                 {
                     **version,
                     "id": new_version,
                     "document_id": new_document,
                     "blob_key": f"fake-{uuid.uuid4().hex}",
+                    "manifest": new_manifest,
+                    "signature": signature,
                 }
             )
             wraps.append(

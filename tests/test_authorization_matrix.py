@@ -659,13 +659,21 @@ def _put_profile_after(m: Matrix, role: str, response: httpx.Response) -> None:
 )
 def _put_profile(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
     # Slots are per account: another account writing to the owner's slot id writes its own.
-    body = {"ciphertext": b64e(secrets.token_bytes(40)), "wrapped_key": b64e(b"k" * 40)}
+    body = {
+        "ciphertext": b64e(secrets.token_bytes(40)),
+        "wrapped_key": b64e(b"k" * 40),
+        "signature": b64e(b"s" * 64),
+    }
     return m.send(role, "PUT", f"{API}/profile/{ids['slot']}", json=body)
 
 
 def _fresh_slot(m: Matrix, role: str) -> dict[str, Any]:
     slot = hex_id()
-    body = {"ciphertext": b64e(b"c" * 40), "wrapped_key": b64e(b"k" * 40)}
+    body = {
+        "ciphertext": b64e(b"c" * 40),
+        "wrapped_key": b64e(b"k" * 40),
+        "signature": b64e(b"s" * 64),
+    }
     assert m.owner("PUT", f"{API}/profile/{slot}", json=body).status_code == 200
     return {"slot": slot}
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
@@ -105,7 +107,15 @@ def received_documents(grant_id: str, caller: FullCaller, db: DB) -> list[Receiv
 @router.get("/received/{grant_id}/profile", response_model=list[ReceivedField])
 def received_profile(grant_id: str, caller: FullCaller, db: DB) -> list[ReceivedField]:
     return [
-        ReceivedField(slot=field.slot, ciphertext=field.ciphertext, wrapped_key=wrap.wrapped_key)
+        ReceivedField(
+            slot=field.slot,
+            ciphertext=field.ciphertext,
+            wrapped_key=wrap.wrapped_key,
+            field_signature=field.signature,
+            owner_wrap_sha256=hashlib.sha256(field.wrapped_key).hexdigest(),
+            statement=wrap.statement,
+            statement_signature=wrap.statement_signature,
+        )
         for field, wrap in service.received_fields(db, caller.account, grant_id)
     ]
 

@@ -34,3 +34,6 @@ class GrantFieldWrap(SQLModel, table=True):
     grant_id: str = Field(foreign_key="grant.id", index=True, ondelete="CASCADE")
     slot: str = Field(max_length=32)
     wrapped_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The owner's signed {grant_id, slot, wrap hash}: binds this wrap to the grant.
+    statement: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    statement_signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -20,6 +20,8 @@ class GrantWrapIn(BaseModel):
 class FieldWrapIn(BaseModel):
     slot: str = Field(pattern=r"^[0-9a-f]{32}$")
     wrapped_key: B64 = Field(max_length=1024)
+    statement: B64 = Field(max_length=4096)
+    statement_signature: B64 = Field(min_length=64, max_length=64)
 
 
 class GrantCreate(BaseModel):
@@ -75,3 +77,7 @@ class ReceivedField(BaseModel):
     slot: str
     ciphertext: B64
     wrapped_key: B64
+    field_signature: B64 = Field(description="the owner's signature over the field")
+    owner_wrap_sha256: str
+    statement: B64
+    statement_signature: B64

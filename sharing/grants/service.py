@@ -85,7 +85,15 @@ def _add_wraps(
             .where(col(GrantFieldWrap.grant_id) == grant.id)
             .where(col(GrantFieldWrap.slot) == field.slot)
         )
-        db.add(GrantFieldWrap(grant_id=grant.id, slot=field.slot, wrapped_key=field.wrapped_key))
+        db.add(
+            GrantFieldWrap(
+                grant_id=grant.id,
+                slot=field.slot,
+                wrapped_key=field.wrapped_key,
+                statement=field.statement,
+                statement_signature=field.statement_signature,
+            )
+        )
     return added
 
 

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from wallet.client.transfer import download_to
-from wallet.client.vault import IntegrityFailure, Vault, VaultError, check_scope
+from wallet.client.vault import (
+    IntegrityFailure,
+    Vault,
+    VaultError,
+    check_profile_field,
+    check_scope,
+)
 from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
@@ -110,7 +116,9 @@ def _wrap_for(
     }
 
 
-def _field_wraps(vault: Vault, grantee: dict[str, Any], names: list[str]) -> list[dict[str, str]]:
+def _field_wraps(
+    vault: Vault, grant_id: str, grantee: dict[str, Any], names: list[str]
+) -> list[dict[str, str]]:
     identities = vault.profile_identities()
     wraps = []
     for name in names:
@@ -122,7 +130,24 @@ def _field_wraps(vault: Vault, grantee: dict[str, Any], names: list[str]) -> lis
             str(identity).encode(),
             profile_field_info(slot, grantee["key_id"]),
         )
-        wraps.append({"slot": slot, "wrapped_key": b64e(wrapped)})
+        statement, signature = sign(
+            vault.keys.signing_key,
+            {
+                "v": 1,
+                "kind": "grant-field",
+                "grant_id": grant_id,
+                "slot": slot,
+                "wrap_sha256": hashlib.sha256(wrapped).hexdigest(),
+            },
+        )
+        wraps.append(
+            {
+                "slot": slot,
+                "wrapped_key": b64e(wrapped),
+                "statement": b64e(statement),
+                "statement_signature": b64e(signature),
+            }
+        )
     return wraps
 
 
@@ -217,7 +242,7 @@ def create_grant(
             "signature": b64e(signature),
             "expires_at": expires_at.isoformat() if expires_at else None,
             "wraps": wraps,
-            "field_wraps": _field_wraps(vault, grantee, scope["fields"]),
+            "field_wraps": _field_wraps(vault, grant_id, grantee, scope["fields"]),
         },
     )
     code = safety_code(b64d(grantee["public_encryption_key"]), b64d(grantee["public_signing_key"]))
@@ -300,7 +325,7 @@ def rewrap_profile_field(vault: Vault, name: str) -> None:
             if not _grantee_key_is_signed(grant):
                 changed.append(grant["grantee"]["handle"])
                 continue
-            field_wraps = _field_wraps(vault, grant["grantee"], [name])
+            field_wraps = _field_wraps(vault, grant["id"], grant["grantee"], [name])
             vault.api.api(
                 "POST",
                 f"/grants/{grant['id']}/wraps",
@@ -400,17 +425,45 @@ def received_get(vault: Vault, grant_id: str, document: ReceivedDocument, target
             ) from exc
 
 
-def received_profile(vault: Vault, grant_id: str) -> dict[str, str]:
+def received_profile(vault: Vault, grant_id: str, pins: PinStore | None = None) -> dict[str, str]:
+    """The profile fields shared under a grant, each checked against the owner's signatures
+    and the grant's signed scope."""
+    grant = next((g for g in received(vault, pins or PinStore(None)) if g["id"] == grant_id), None)
+    if grant is None:
+        raise VaultError("This access does not exist or has ended. Ask the person.")
+    owner_key = b64d(grant["owner"]["public_signing_key"])
+    allowed = set(grant["descriptor"]["scope"]["fields"])
     fields = {}
     for row in vault.api.api("GET", f"/received/{grant_id}/profile").json():
         info = profile_field_info(row["slot"], vault.keys.key_id)
+        wrapped = b64d(row["wrapped_key"])
+        ciphertext = b64d(row["ciphertext"])
         try:
-            identity = age.parse_identity(
-                open_sealed(vault.keys.encryption_key, b64d(row["wrapped_key"]), info).decode()
+            check_profile_field(
+                owner_key,
+                row["slot"],
+                ciphertext,
+                row["owner_wrap_sha256"],
+                b64d(row["field_signature"]),
             )
-            record = json.loads(age.decrypt_bytes(b64d(row["ciphertext"]), [identity]))
-        except (UnwrapError, age.IntegrityError, ValueError) as exc:
+            statement_bytes = b64d(row["statement"])
+            verify(owner_key, statement_bytes, b64d(row["statement_signature"]))
+            statement = json.loads(statement_bytes)
+            if (
+                statement.get("kind") != "grant-field"
+                or statement.get("grant_id") != grant_id
+                or statement.get("slot") != row["slot"]
+                or statement.get("wrap_sha256") != hashlib.sha256(wrapped).hexdigest()
+            ):
+                raise BadSignature("statement does not match")
+            identity = age.parse_identity(
+                open_sealed(vault.keys.encryption_key, wrapped, info).decode()
+            )
+            record = json.loads(age.decrypt_bytes(ciphertext, [identity]))
+        except (UnwrapError, age.IntegrityError, ValueError, BadSignature) as exc:
             raise IntegrityFailure("A shared profile field was changed on the server.") from exc
+        if record.get("name") not in allowed:
+            raise IntegrityFailure("The server sent a profile field you were not given.")
         fields[record["name"]] = record["value"]
     return fields
 

@@ -20,7 +20,7 @@ import nacl.pwhash
 from wallet.client.api import ApiClient, ApiError
 from wallet.client.transfer import Progress, download_to, upload_file
 from wallet.crypto import age
-from wallet.crypto.encoding import b64d, b64e
+from wallet.crypto.encoding import b64d, b64e, canonical_json
 from wallet.crypto.kdf import derive_master_key, split_master_key, split_recovery_key
 from wallet.crypto.keys import AccountKeys, WrongKey
 from wallet.crypto.recovery import format_recovery_key, new_recovery_key, parse_recovery_key
@@ -134,6 +134,30 @@ class VersionInfo:
 def _slug(text: str, limit: int = 60) -> str:
     cleaned = re.sub(r"[^\w.-]+", "-", text, flags=re.UNICODE).strip("-._")
     return cleaned[:limit] or "document"
+
+
+def _profile_field_statement(slot: str, ciphertext: bytes, wrap_sha256: str) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "kind": "profile-field",
+        "slot": slot,
+        "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest(),
+        "wrap_sha256": wrap_sha256,
+    }
+
+
+def sign_profile_field(keys: AccountKeys, slot: str, ciphertext: bytes, wrapped: bytes) -> bytes:
+    """The owner vouches for a field: HPKE base mode does not tell who sealed a key."""
+    statement = _profile_field_statement(slot, ciphertext, hashlib.sha256(wrapped).hexdigest())
+    return sign(keys.signing_key, statement)[1]
+
+
+def check_profile_field(
+    owner_signing_key: bytes, slot: str, ciphertext: bytes, owner_wrap_sha256: str, signature: bytes
+) -> None:
+    """Raises BadSignature unless the owner signed exactly this field."""
+    message = canonical_json(_profile_field_statement(slot, ciphertext, owner_wrap_sha256))
+    verify(owner_signing_key, message, signature)
 
 
 class Vault:
@@ -370,6 +394,8 @@ class Vault:
             params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
             page = self.api.api("GET", "/documents", params=params).json()
             for row in page["documents"]:
+                # Signed by us: the server can neither invent a document nor roll one back.
+                self._checked_manifest(row, row["id"], row["current_version"])
                 identity = self._open_document_key(
                     b64d(row["wrapped_key"]), row["id"], row["current_version"]
                 )
@@ -401,21 +427,9 @@ class Vault:
             raise
         result = []
         for item in detail["versions"]:
-            manifest_bytes = b64d(item["manifest"])
             encrypted_meta = b64d(item["encrypted_meta"])
             wrapped_key = b64d(item["wrapped_key"])
-            manifest = self._verified_manifest(manifest_bytes, b64d(item["signature"]))
-            expected_wrap = {
-                "key_id": self.keys.key_id,
-                "sha256": hashlib.sha256(wrapped_key).hexdigest(),
-            }
-            if (
-                manifest.get("document_id") != document_id
-                or manifest.get("version") != item["version"]
-                or manifest.get("meta_sha256") != hashlib.sha256(encrypted_meta).hexdigest()
-                or expected_wrap not in manifest.get("wraps", [])
-            ):
-                raise IntegrityFailure("A document was changed on the server. Do not trust it.")
+            manifest = self._checked_manifest(item, document_id, item["version"])
             identity = self._open_document_key(wrapped_key, document_id, item["version"])
             result.append(
                 VersionInfo(
@@ -428,6 +442,25 @@ class Vault:
                 )
             )
         return result
+
+    def _checked_manifest(
+        self, item: dict[str, Any], document_id: str, version: int
+    ) -> dict[str, Any]:
+        """The owner-signed manifest of one version, checked against what the server sent."""
+        manifest = self._verified_manifest(b64d(item["manifest"]), b64d(item["signature"]))
+        expected_wrap = {
+            "key_id": self.keys.key_id,
+            "sha256": hashlib.sha256(b64d(item["wrapped_key"])).hexdigest(),
+        }
+        if (
+            manifest.get("document_id") != document_id
+            or manifest.get("version") != version
+            or manifest.get("meta_sha256")
+            != hashlib.sha256(b64d(item["encrypted_meta"])).hexdigest()
+            or expected_wrap not in manifest.get("wraps", [])
+        ):
+            raise IntegrityFailure("A document was changed on the server. Do not trust it.")
+        return manifest
 
     def _verified_manifest(self, manifest_bytes: bytes, signature: bytes) -> dict[str, Any]:
         try:
@@ -499,7 +532,11 @@ class Vault:
         self.api.api(
             "PUT",
             f"/profile/{slot}",
-            json={"ciphertext": b64e(ciphertext), "wrapped_key": b64e(wrapped)},
+            json={
+                "ciphertext": b64e(ciphertext),
+                "wrapped_key": b64e(wrapped),
+                "signature": b64e(sign_profile_field(self.keys, slot, ciphertext, wrapped)),
+            },
         )
         from wallet.client.grants import rewrap_profile_field
 
@@ -524,8 +561,15 @@ class Vault:
                     self.keys.encryption_key, b64d(row["wrapped_key"]), info
                 )
                 identity = age.parse_identity(identity_text.decode())
+                check_profile_field(
+                    self.keys.public_signing_key,
+                    row["slot"],
+                    b64d(row["ciphertext"]),
+                    hashlib.sha256(b64d(row["wrapped_key"])).hexdigest(),
+                    b64d(row["signature"]),
+                )
                 record = json.loads(age.decrypt_bytes(b64d(row["ciphertext"]), [identity]))
-            except (UnwrapError, age.IntegrityError, ValueError) as exc:
+            except (UnwrapError, age.IntegrityError, ValueError, BadSignature) as exc:
                 raise IntegrityFailure("A profile field was changed on the server.") from exc
             # The slot must be the one this name maps to, or the server swapped two fields.
             if self.keys.profile_slot(record["name"]) != row["slot"]:

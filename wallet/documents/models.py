@@ -18,6 +18,8 @@ class Document(SQLModel, table=True):
     current_size: int = 0
     current_meta_b64: str = Field(default="", sa_column=Column(Text, nullable=False))
     current_wrap_b64: str = Field(default="", sa_column=Column(Text, nullable=False))
+    current_manifest_b64: str = Field(default="", sa_column=Column(Text, nullable=False))
+    current_signature_b64: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

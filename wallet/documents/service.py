@@ -143,6 +143,8 @@ def add_version(
     document.current_size = upload.length
     document.current_meta_b64 = b64e(data.encrypted_meta)
     document.current_wrap_b64 = b64e(data.wrapped_key)
+    document.current_manifest_b64 = b64e(data.manifest)
+    document.current_signature_b64 = b64e(data.signature)
     document.updated_at = now
     db.add(document)
     db.add(version)
@@ -185,7 +187,7 @@ def _forget_upload(db: Session, upload_id: str) -> None:
 _LIST_SQL = text(
     """
     SELECT id, current_version, created_at, updated_at, current_size, current_meta_b64,
-           current_wrap_b64
+           current_wrap_b64, current_manifest_b64, current_signature_b64
     FROM document
     WHERE owner_id = :owner_id AND id > :cursor
     ORDER BY id
@@ -225,8 +227,10 @@ def list_page(
             "size": size,
             "encrypted_meta": meta,
             "wrapped_key": wrap,
+            "manifest": manifest,
+            "signature": signature,
         }
-        for document_id, version, created, updated, size, meta, wrap in rows
+        for document_id, version, created, updated, size, meta, wrap, manifest, signature in rows
     ]
     return page, (rows[-1][0] if has_more else None)
 

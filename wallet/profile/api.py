@@ -21,7 +21,10 @@ def list_fields(caller: FullCaller, db: DB) -> list[FieldOut]:
 
 @router.put("/profile/{slot}", response_model=FieldOut)
 def put_field(slot: Slot, data: FieldPut, caller: FullCaller, db: DB) -> FieldOut:
-    return _out(service.put_field(db, caller.account, slot, data.ciphertext, data.wrapped_key))
+    row = service.put_field(
+        db, caller.account, slot, data.ciphertext, data.wrapped_key, data.signature
+    )
+    return _out(row)
 
 
 @router.delete("/profile/{slot}", status_code=status.HTTP_204_NO_CONTENT)

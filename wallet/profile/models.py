@@ -21,4 +21,7 @@ class ProfileField(SQLModel, table=True):
     slot: str = Field(max_length=32)
     ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     wrapped_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The owner's signature over slot, ciphertext hash and wrap hash: a server that forged a
+    # field (HPKE base mode does not authenticate the sender) is caught by every reader.
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)

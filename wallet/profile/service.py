@@ -15,15 +15,23 @@ def list_fields(db: Session, account: Account) -> list[ProfileField]:
 
 
 def put_field(
-    db: Session, account: Account, slot: str, ciphertext: bytes, wrapped_key: bytes
+    db: Session,
+    account: Account,
+    slot: str,
+    ciphertext: bytes,
+    wrapped_key: bytes,
+    signature: bytes,
 ) -> ProfileField:
     row = db.exec(
         select(ProfileField)
         .where(ProfileField.account_id == account.id)
         .where(ProfileField.slot == slot)
-    ).first() or ProfileField(account_id=account.id, slot=slot, ciphertext=b"", wrapped_key=b"")
+    ).first() or ProfileField(
+        account_id=account.id, slot=slot, ciphertext=b"", wrapped_key=b"", signature=b""
+    )
     row.ciphertext = ciphertext
     row.wrapped_key = wrapped_key
+    row.signature = signature
     row.updated_at = utcnow()
     db.add(row)
     journal.append(db, account.id, "profile_changed", subject_kind="profile", subject_id=slot)

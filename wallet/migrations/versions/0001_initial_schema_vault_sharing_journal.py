@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 04:47:41.534275
+Create Date: 2026-11-23 04:57:25.353116
 """
 
 from collections.abc import Sequence
@@ -95,6 +95,8 @@ def upgrade() -> None:
         sa.Column("current_size", sa.Integer(), nullable=False),
         sa.Column("current_meta_b64", sa.Text(), nullable=False),
         sa.Column("current_wrap_b64", sa.Text(), nullable=False),
+        sa.Column("current_manifest_b64", sa.Text(), nullable=False),
+        sa.Column("current_signature_b64", sa.Text(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -169,6 +171,7 @@ def upgrade() -> None:
         sa.Column("slot", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("ciphertext", sa.LargeBinary(), nullable=False),
         sa.Column("wrapped_key", sa.LargeBinary(), nullable=False),
+        sa.Column("signature", sa.LargeBinary(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
@@ -267,6 +270,8 @@ def upgrade() -> None:
         sa.Column("grant_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("slot", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("wrapped_key", sa.LargeBinary(), nullable=False),
+        sa.Column("statement", sa.LargeBinary(), nullable=False),
+        sa.Column("statement_signature", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["grant_id"],
             ["grant.id"],
