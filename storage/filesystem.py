@@ -105,6 +105,9 @@ class FilesystemBlobStore(BlobStore):
                 os.fsync(handle.fileno())
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged, target)
+            # A rename keeps the upload's old mtime: without this, the sweeper could take a
+            # blob that was finished an hour ago but is only now being recorded, as an orphan.
+            os.utime(target)
             _fsync_dir(target.parent)
         except OSError as exc:
             raise StorageUnavailable(str(exc)) from exc

@@ -588,3 +588,11 @@ def _account_count(app, handle: str) -> int:
 
     with Session(app.client.app.state.engine) as db:
         return len(db.exec(select(Account).where(Account.handle == handle)).all())
+
+
+def test_one_ipv6_host_cannot_dodge_the_address_throttle_by_changing_address() -> None:
+    from wallet.accounts.service import _address_key
+
+    assert _address_key("2001:db8:1:2::1") == _address_key("2001:db8:1:2:ffff::9")
+    assert _address_key("2001:db8:1:2::1") != _address_key("2001:db8:1:3::1")
+    assert _address_key("192.0.2.7") == "192.0.2.7"

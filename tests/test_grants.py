@@ -623,3 +623,27 @@ def test_a_changed_manifest_is_caught_by_the_grantee(wallet_app, tmp_path) -> No
         )
     with pytest.raises(IntegrityFailure):
         received_documents(worker, grant["id"], owner_key)
+
+
+def test_the_pin_is_for_the_handle_asked_for_not_the_one_the_server_names(wallet_app) -> None:
+    """A server answering for 'alice' with someone else's handle and keys is refused."""
+    from wallet.client.grants import KeyChanged, PinStore, person
+
+    owner, worker, other = wallet_app.new_vault(), wallet_app.new_vault(), wallet_app.new_vault()
+    pins = PinStore(None)
+    person(owner, worker.account["handle"], pins)
+
+    class LyingApi:
+        def __init__(self, real) -> None:
+            self.real = real
+
+        def api(self, method, path, **kwargs):
+            answer = self.real.api(method, f"/people/{other.account['handle']}", **kwargs)
+            return answer
+
+    owner.api, real = LyingApi(owner.api), owner.api
+    try:
+        with pytest.raises(KeyChanged):
+            person(owner, worker.account["handle"], pins)
+    finally:
+        owner.api = real

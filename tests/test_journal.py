@@ -341,6 +341,7 @@ def test_cli_journal_exports_and_verify(
         "session_started",
         "document_added",
         "profile_changed",
+        "session_ended",
         "login_failed",
         "session_started",
     ]
@@ -349,7 +350,8 @@ def test_cli_journal_exports_and_verify(
     assert len(text) == len(events)
     assert "You created your wallet." in text[0]
     assert "You added 'Payslip June'." in text[2]
-    assert text[4].startswith("! ") and "A login to your wallet failed" in text[4]
+    assert "A session logged out." in text[4]
+    assert text[5].startswith("! ") and "A login to your wallet failed" in text[5]
 
     exported = json.loads(run_cli(env, "journal", "--json").stdout)
     assert [e["event"] for e in exported] == events

@@ -33,6 +33,7 @@ from sharing.links.service import (
     PIN_NEEDED,
     REVOKED,
     USED,
+    _pin_digest,
     _share_key,
 )
 from tests.conftest import AppFactory, WalletApp, using_postgres
@@ -595,7 +596,9 @@ def test_the_server_never_stores_the_secret_the_pin_or_the_purpose(
     assert re.fullmatch(r"[0-9a-f]{64}", row.pin_check)
     assert PIN not in row.pin_check
     client_check = linkcrypto.pin_check(secret, link.id, PIN)
-    assert row.pin_check == hashlib.sha256(client_check).hexdigest()
+    # Keyed with the server secret: with only the database and the URL, PINs cannot be tried.
+    assert row.pin_check != hashlib.sha256(client_check).hexdigest()
+    assert row.pin_check == _pin_digest(wallet_app.settings, client_check)
     # The journal says what happened to the link, never what it was for.
     for entry in fetch_entries(vault):
         assert canary not in json.dumps(entry)

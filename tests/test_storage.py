@@ -232,3 +232,23 @@ def test_concurrent_health_checks_do_not_trip_each_other(tmp_path: Path) -> None
         thread.join()
     assert failures == []
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["blobs", "staging"]
+
+
+def test_a_committed_blob_looks_new_to_the_sweeper(tmp_path) -> None:
+    """Moving a finished upload into place must not keep the upload's old time, or a sweep
+    running before the version is recorded would take the blob for an orphan."""
+    import os
+    import time
+
+    from storage.filesystem import FilesystemBlobStore
+
+    store = FilesystemBlobStore(tmp_path)
+    writer = store.open_staging("u1", 0)
+    writer.write(b"ciphertext")
+    writer.close()
+    staged = tmp_path / "staging" / "u1.part"
+    two_hours_ago = time.time() - 7200
+    os.utime(staged, (two_hours_ago, two_hours_ago))
+    store.commit_staging("u1", "blob1")
+    modified = dict(store.list_blobs())["blob1"]
+    assert time.time() - modified.timestamp() < 60

@@ -117,7 +117,8 @@ def serve(
     from wallet.app import prepare_database
     from wallet.settings import Settings
 
-    prepare_database(Settings())
+    settings = Settings()
+    prepare_database(settings)
     typer.echo(f"Wallet service on http://{host}:{port}")
     uvicorn.run(
         "wallet.app:create_app",
@@ -126,6 +127,10 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        # Behind a reverse proxy the client address (for login throttling) comes from
+        # X-Forwarded-For, trusted only from these proxy addresses.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     kdf_opslimit: int = Field(default=10, ge=1)
     kdf_memlimit: int = Field(default=128 * 1024 * 1024, ge=8192)
     public_url: str = "http://127.0.0.1:8000"
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (comma separated, or *).
+    trusted_proxies: str = "127.0.0.1,::1"
     sweep_interval_seconds: int = 600
     orphan_grace_seconds: int = 3600
     log_level: str = "INFO"

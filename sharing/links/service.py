@@ -8,6 +8,7 @@ unknown id, a used one and one that never existed look alike to anyone without t
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from wallet.crypto import links as linkcrypto
 from wallet.crypto.kdf import hkdf
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import utcnow
-from wallet.documents.models import DocumentVersion
+from wallet.documents.models import Document, DocumentVersion
 from wallet.documents.service import owned_version
 from wallet.errors import Forbidden, Invalid, NotFound, Unauthorized, WalletError
 from wallet.journal import service as journal
@@ -92,6 +93,12 @@ def _share_key(settings: Settings) -> bytes:
     return hkdf(settings.resolved_server_secret, b"wallet/v1/link-share-at-rest")
 
 
+def _pin_digest(settings: Settings, pin_check: bytes) -> str:
+    # Keyed with the server secret: a copy of the database plus the URL cannot test PINs offline.
+    key = hkdf(settings.resolved_server_secret, b"wallet/v1/link-pin-at-rest")
+    return hmac.new(key, pin_check, "sha256").hexdigest()
+
+
 def create_link(db: Session, settings: Settings, account: Account, data: LinkCreate) -> ShareLink:
     now = utcnow()
     expires_at = data.expires_at
@@ -122,7 +129,7 @@ def create_link(db: Session, settings: Settings, account: Account, data: LinkCre
         id=data.link_id,
         owner_id=account.id,
         proof_key=data.proof_key,
-        pin_check=_hash(data.pin_check) if data.pin_check else None,
+        pin_check=_pin_digest(settings, data.pin_check) if data.pin_check else None,
         server_share=linkcrypto.seal(_share_key(settings), data.server_share, data.link_id),
         sealed_package=data.sealed_package,
         sealed_preview=data.sealed_preview,
@@ -272,7 +279,9 @@ def redeem(
         # No PIN given is not a wrong guess: it must not cost one of the few tries.
         db.commit()  # the challenge is spent
         raise PinNeeded(PIN_NEEDED)
-    if link.pin_check is not None and _hash(pin_check or b"") != link.pin_check:
+    if link.pin_check is not None and not hmac.compare_digest(
+        _pin_digest(settings, pin_check or b""), link.pin_check
+    ):
         _count_wrong_pin(db, link)
     now = utcnow()
     claimed = db.execute(
@@ -399,6 +408,8 @@ def download_item(db: Session, token: str, document_id: str, version: int) -> Do
     ).first()
     row = db.exec(
         select(DocumentVersion)
+        .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+        .where(Document.owner_id == link.owner_id)
         .where(DocumentVersion.document_id == document_id)
         .where(DocumentVersion.version == version)
     ).first()

@@ -16,6 +16,11 @@ def _normalise_handle(value: Any) -> Any:
 Handle = Annotated[_StrictHandle, BeforeValidator(_normalise_handle)]
 
 
+# Exact sizes: an anonymous request cannot make the server store or hash megabytes.
+Key32 = Annotated[B64, Field(min_length=32, max_length=32)]
+LockedKeys = Annotated[B64, Field(min_length=28, max_length=1024)]
+
+
 class KdfParams(BaseModel):
     algorithm: str = "argon2id"
     salt: B64
@@ -34,15 +39,15 @@ class NewAccountParams(BaseModel):
 
 class AccountCreate(BaseModel):
     handle: Handle
-    kdf_salt: B64 = Field(description="16 random bytes")
-    kdf_opslimit: int = Field(ge=1)
-    kdf_memlimit: int = Field(ge=8192)
-    auth_key: B64
-    recovery_auth_key: B64
-    public_encryption_key: B64
-    public_signing_key: B64
-    keys_by_passphrase: B64
-    keys_by_recovery: B64
+    kdf_salt: B64 = Field(min_length=16, max_length=16, description="16 random bytes")
+    kdf_opslimit: int = Field(ge=1, le=1_000)
+    kdf_memlimit: int = Field(ge=8192, le=4 * 1024**3)
+    auth_key: Key32
+    recovery_auth_key: Key32
+    public_encryption_key: Key32
+    public_signing_key: Key32
+    keys_by_passphrase: LockedKeys
+    keys_by_recovery: LockedKeys
 
 
 class PreloginRequest(BaseModel):
@@ -51,12 +56,12 @@ class PreloginRequest(BaseModel):
 
 class LoginRequest(BaseModel):
     handle: Handle
-    auth_key: B64
+    auth_key: Key32
 
 
 class RecoverRequest(BaseModel):
     handle: Handle
-    recovery_auth_key: B64
+    recovery_auth_key: Key32
 
 
 class AccountOut(BaseModel):
@@ -81,18 +86,18 @@ class RecoverySessionOut(SessionOut):
 
 
 class PassphraseChange(BaseModel):
-    current_auth_key: B64 | None = Field(
+    current_auth_key: Key32 | None = Field(
         default=None, description="Required unless the session comes from the recovery key"
     )
-    kdf_salt: B64
-    kdf_opslimit: int = Field(ge=1)
-    kdf_memlimit: int = Field(ge=8192)
-    auth_key: B64
-    keys_by_passphrase: B64
+    kdf_salt: B64 = Field(min_length=16, max_length=16)
+    kdf_opslimit: int = Field(ge=1, le=1_000)
+    kdf_memlimit: int = Field(ge=8192, le=4 * 1024**3)
+    auth_key: Key32
+    keys_by_passphrase: LockedKeys
 
 
 class AccountDelete(BaseModel):
-    auth_key: B64
+    auth_key: Key32
 
 
 class SessionInfo(BaseModel):

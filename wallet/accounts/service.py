@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 
@@ -161,11 +162,22 @@ def prelogin(db: Session, settings: Settings, handle: str) -> tuple[bytes, int, 
 # --- throttling -------------------------------------------------------------------------------
 
 
+def _address_key(address: str) -> str:
+    """One IPv4 address, or one IPv6 /64: a single IPv6 host can use a whole /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:60]
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _throttle_keys(purpose: str, handle: str, address: str) -> list[tuple[str, int, int]]:
     handle_digest = hashlib.sha256(handle.encode()).hexdigest()[:40]
     return [
         (f"{purpose}:h:{handle_digest}", HANDLE_FREE_FAILURES, HANDLE_MAX_DELAY),
-        (f"{purpose}:a:{address[:60]}", ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY),
+        (f"{purpose}:a:{_address_key(address)}", ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY),
     ]
 
 
@@ -281,6 +293,9 @@ def recovery_login(
 
 def logout(db: Session, session: AuthSession) -> None:
     db.delete(session)
+    journal.append(
+        db, session.account_id, "session_ended", subject_kind="session", subject_id=session.id
+    )
     db.commit()
 
 
@@ -294,6 +309,7 @@ def revoke_session(db: Session, account: Account, session_id: str) -> bool:
     if session is None or session.account_id != account.id:
         return False
     db.delete(session)
+    journal.append(db, account.id, "session_revoked", subject_kind="session", subject_id=session.id)
     db.commit()
     return True
 

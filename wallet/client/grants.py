@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wallet.client.transfer import download_to
+from wallet.client.transfer import WrongSize, download_to
 from wallet.client.vault import (
     IntegrityFailure,
     Vault,
@@ -164,7 +164,13 @@ def person(
     vault: Vault, handle: str, pins: PinStore, accept_new_key: bool = False
 ) -> tuple[dict[str, Any], bool]:
     keys = vault.api.api("GET", f"/people/{handle}").json()
-    first = pins.check(keys["handle"], keys, accept_new_key)
+    if keys.get("handle") != handle.strip().lower() or keys.get("key_id") != key_id(
+        b64d(keys["public_encryption_key"])
+    ):
+        raise KeyChanged(
+            f"The server answered for someone else than {handle}. Stop and report this."
+        )
+    first = pins.check(handle.strip().lower(), keys, accept_new_key)
     return keys, first
 
 
@@ -293,6 +299,15 @@ def _refuse_changed_keys(handles: list[str], what: str) -> None:
         )
 
 
+def _still_given(grant: dict[str, Any]) -> bool:
+    """Active for the server, and not past the expiry the owner signed (a server cannot keep
+    a grant alive to collect new keys)."""
+    expires = grant["descriptor"].get("expires_at")
+    if expires and datetime.fromisoformat(expires) <= datetime.now(UTC):
+        return False
+    return grant["state"] == "active"
+
+
 def wrap_new_version(vault: Vault, document_id: str, version: Any) -> int:
     """Gives every active grant whose scope covers this document the new version's key."""
     doc_type = version.meta.get("type")
@@ -300,7 +315,7 @@ def wrap_new_version(vault: Vault, document_id: str, version: Any) -> int:
     changed: list[str] = []
     for grant in grants_given(vault):
         scope = grant["descriptor"]["scope"]
-        if grant["state"] != "active":
+        if not _still_given(grant):
             continue
         if doc_type not in scope["types"] and document_id not in scope["documents"]:
             continue
@@ -321,7 +336,7 @@ def wrap_new_version(vault: Vault, document_id: str, version: Any) -> int:
 def rewrap_profile_field(vault: Vault, name: str) -> None:
     changed: list[str] = []
     for grant in grants_given(vault):
-        if grant["state"] == "active" and name in grant["descriptor"]["scope"]["fields"]:
+        if _still_given(grant) and name in grant["descriptor"]["scope"]["fields"]:
             if not _grantee_key_is_signed(grant):
                 changed.append(grant["grantee"]["handle"])
                 continue
@@ -400,7 +415,7 @@ def received_documents(
             latest[item["document_id"]] = ReceivedDocument(
                 item["document_id"],
                 item["version"],
-                item["size"],
+                int(manifest["blob_size"]),  # the signed size, not the server's
                 meta,
                 identity,
                 manifest["blob_sha256"],
@@ -413,7 +428,12 @@ def received_get(vault: Vault, grant_id: str, document: ReceivedDocument, target
     target.parent.mkdir(parents=True, exist_ok=True)
     path = f"/received/{grant_id}/documents/{document.document_id}/versions/{document.version}/blob"
     with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".download-") as ciphertext:
-        digest = download_to(vault.api, path, ciphertext, document.size)
+        try:
+            digest = download_to(vault.api, path, ciphertext, document.size)
+        except WrongSize as exc:
+            raise IntegrityFailure(
+                "This file is damaged or was changed. Nothing was saved."
+            ) from exc
         ciphertext.flush()
         if digest != document.blob_sha256:
             raise IntegrityFailure("This file is damaged or was changed. Nothing was saved.")

@@ -15,6 +15,8 @@ from wallet.journal.chain import ChainBroken, verify_chain
 SENTENCES = {
     "account_created": "You created your wallet.",
     "session_started": "Someone logged in to your wallet{how}.",
+    "session_ended": "A session logged out.",
+    "session_revoked": "A session was ended from another session.",
     "login_failed": "A login to your wallet failed (wrong passphrase).",
     "recovery_used": "Your recovery key was used.",
     "recovery_failed": "A try with a wrong recovery key failed.",

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wallet.client.api import ApiClient
-from wallet.client.transfer import download_to
+from wallet.client.transfer import WrongSize, download_to
 from wallet.client.vault import IntegrityFailure, Vault, VaultError, _slug, check_scope
 from wallet.crypto import age
 from wallet.crypto import links as linkcrypto
@@ -254,12 +254,15 @@ def open_link(
         name = _unique_name(item["meta"], used_names)
         target = target_dir / name
         with tempfile.NamedTemporaryFile(dir=target_dir, prefix=".download-") as ciphertext:
-            digest = download_to(
-                download,
-                f"/links/files/{item['document_id']}/versions/{item['version']}",
-                ciphertext,
-                item["blob_size"],
-            )
+            try:
+                digest = download_to(
+                    download,
+                    f"/links/files/{item['document_id']}/versions/{item['version']}",
+                    ciphertext,
+                    item["blob_size"],
+                )
+            except WrongSize as exc:
+                raise IntegrityFailure("A shared file is damaged or was changed.") from exc
             ciphertext.flush()
             if digest != item["blob_sha256"]:
                 raise IntegrityFailure("A shared file is damaged or was changed. It was not saved.")

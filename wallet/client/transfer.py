@@ -22,6 +22,13 @@ def _backoff(attempt: int) -> None:
     time.sleep(min(0.25 * 2**attempt, 10))
 
 
+class WrongSize(ApiError):
+    """The server sends or announces a size other than the one the owner signed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(0, message)
+
+
 class _HashedReader:
     """Reads byte ranges of a file and hashes each byte exactly once, even across retries."""
 
@@ -98,6 +105,19 @@ def _server_offset(api: ApiClient, location: str, fallback: int) -> int:
         return fallback
 
 
+def _announced_total(response: httpx.Response, offset: int) -> int | None:
+    content_range = response.headers.get("content-range", "")
+    if "/" in content_range:
+        total = content_range.rsplit("/", 1)[1]
+        return int(total) if total.isdigit() else None
+    length = response.headers.get("content-length")
+    return (
+        offset + int(length)
+        if length and length.isdigit() and response.status_code == 200
+        else None
+    )
+
+
 def download_to(api: ApiClient, path: str, target: BinaryIO, size: int) -> str:
     """Streams a blob into `target`, resuming with Range after a drop. Returns its SHA-256."""
     digest = hashlib.sha256()
@@ -111,7 +131,12 @@ def download_to(api: ApiClient, path: str, target: BinaryIO, size: int) -> str:
                 if response.status_code not in (200, 206):
                     response.read()
                     raise error_from(response)
+                if _announced_total(response, received) not in (None, size):
+                    raise WrongSize("The server announces another size than the signed one.")
                 for chunk in response.iter_bytes(1024 * 1024):
+                    if received + len(chunk) > size:
+                        # More than the signed size: never fill the disk for a server.
+                        raise WrongSize("The server sent more than this file's signed size.")
                     target.write(chunk)
                     digest.update(chunk)
                     received += len(chunk)

@@ -18,7 +18,7 @@ from typing import Any
 import nacl.pwhash
 
 from wallet.client.api import ApiClient, ApiError
-from wallet.client.transfer import Progress, download_to, upload_file
+from wallet.client.transfer import Progress, WrongSize, download_to, upload_file
 from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e, canonical_json
 from wallet.crypto.kdf import derive_master_key, split_master_key, split_recovery_key
@@ -499,7 +499,13 @@ class Vault:
 
     def fetch_ciphertext(self, document_id: str, version: VersionInfo, target: Any) -> None:
         path = f"/documents/{document_id}/versions/{version.version}/blob"
-        digest = download_to(self.api, path, target, version.size)
+        try:
+            # The signed size, not the one the server reports.
+            digest = download_to(self.api, path, target, int(version.manifest["blob_size"]))
+        except WrongSize as exc:
+            raise IntegrityFailure(
+                "This file is damaged or was changed. Nothing was saved."
+            ) from exc
         if digest != version.manifest.get("blob_sha256"):
             raise IntegrityFailure("This file is damaged or was changed. Nothing was saved.")
 
