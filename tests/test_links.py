@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import json
 import re
 import secrets
@@ -844,3 +845,25 @@ def test_the_sweeper_kills_expired_links(wallet_app: WalletApp, tmp_path: Path) 
     gone, kept = stored_link(wallet_app, expired.id), stored_link(wallet_app, alive.id)
     assert gone.server_share is None and gone.sealed_package is None
     assert kept.server_share is not None and kept.sealed_package is not None
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "language", "phrase"),
+    [
+        ("fr-BE,fr;q=0.9,en;q=0.5", "fr", "Ouvrir cette page n'utilise pas le lien"),
+        ("nl-BE", "nl", "Deze pagina openen gebruikt de link niet"),
+        ("de-LU, en;q=0.3", "de", "verbraucht den Link nicht"),
+        ("pt-PT, nl;q=0.8, fr;q=0.9", "fr", "Quelqu'un vous a partagé des documents"),
+        ("", "en", "Opening this page does not use the link"),
+    ],
+)
+def test_the_link_page_speaks_the_readers_language(
+    wallet_app: WalletApp, accept_language: str, language: str, phrase: str
+) -> None:
+    page = wallet_app.client.get(
+        f"/s/{secrets.token_hex(16)}", headers={"Accept-Language": accept_language}
+    )
+    assert page.status_code == 200
+    assert page.headers["content-language"] == language
+    assert f'<html lang="{language}">' in page.text
+    assert html.escape(phrase) in page.text or phrase in page.text
