@@ -25,8 +25,8 @@ from wallet.crypto import links as linkcrypto
 from wallet.crypto.kdf import hkdf
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import utcnow
-from wallet.documents.models import Document, DocumentVersion
-from wallet.documents.service import owned_version
+from wallet.documents.models import DocumentVersion
+from wallet.documents.service import find_owned_version, owned_version
 from wallet.errors import Forbidden, Invalid, NotFound, Unauthorized, WalletError
 from wallet.journal import service as journal
 from wallet.settings import Settings
@@ -406,13 +406,7 @@ def download_item(db: Session, token: str, document_id: str, version: int) -> Do
         .where(LinkItem.document_id == document_id)
         .where(LinkItem.version == version)
     ).first()
-    row = db.exec(
-        select(DocumentVersion)
-        .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-        .where(Document.owner_id == link.owner_id)
-        .where(DocumentVersion.document_id == document_id)
-        .where(DocumentVersion.version == version)
-    ).first()
+    row = find_owned_version(db, link.owner_id, document_id, version)
     if item is None or row is None:
         raise NotFound()
     journal.append(

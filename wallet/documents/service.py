@@ -249,16 +249,22 @@ def get_document(
     return document, [VersionWithWrap(v, w) for v, w in rows]
 
 
-def owned_version(db: Session, account: Account, document_id: str, version: int) -> DocumentVersion:
-    """A version of one of the account's documents, for sharing it. Someone else's and a missing
-    one get the same answer, which names the id the caller sent."""
-    row = db.exec(
+def find_owned_version(
+    db: Session, owner_id: str, document_id: str, version: int
+) -> DocumentVersion | None:
+    return db.exec(
         select(DocumentVersion)
         .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-        .where(Document.owner_id == account.id)
+        .where(Document.owner_id == owner_id)
         .where(DocumentVersion.document_id == document_id)
         .where(DocumentVersion.version == version)
     ).first()
+
+
+def owned_version(db: Session, account: Account, document_id: str, version: int) -> DocumentVersion:
+    """A version of one of the account's documents, for sharing it. Someone else's and a missing
+    one get the same answer, which names the id the caller sent."""
+    row = find_owned_version(db, account.id, document_id, version)
     if row is None:
         raise NotFound(f"Document {document_id} version {version} is not in your wallet.")
     return row
