@@ -27,17 +27,14 @@ Run: .venv/bin/python benchmarks/grant_cost.py [--documents 1000] [--uploads 5]
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import sqlite3
 import time
-import uuid
 from pathlib import Path
 
 from _common import (
     FAST_KDF,
     PASSPHRASE,
     RequestLog,
+    clone_documents,
     code_version,
     histogram_sum_count,
     live_server,
@@ -48,87 +45,8 @@ from _common import (
 
 from wallet.client import ApiClient, Vault
 from wallet.client.grants import PinStore, create_grant, received_documents, revoke_grant
-from wallet.crypto.encoding import b64e
-from wallet.crypto.signing import sign
 
 PAYSLIP_BYTES = 60_000
-
-
-def clone_documents(db_path: Path, vault: Vault, document_id: str, copies: int) -> float:
-    """Inserts `copies` valid clones of one document (own wrap, own signed manifest)."""
-    identity = vault.versions(document_id)[0].identity
-    started = time.perf_counter()
-    connection = sqlite3.connect(db_path, timeout=30)
-    connection.row_factory = sqlite3.Row
-    try:
-        document = dict(
-            connection.execute("SELECT * FROM document WHERE id = ?", (document_id,)).fetchone()
-        )
-        version = dict(
-            connection.execute(
-                "SELECT * FROM document_version WHERE document_id = ?", (document_id,)
-            ).fetchone()
-        )
-        wrap = dict(
-            connection.execute(
-                "SELECT * FROM key_wrap WHERE version_id = ? AND grant_id IS NULL",
-                (version["id"],),
-            ).fetchone()
-        )
-        manifest = json.loads(version["manifest"])
-        documents, versions, wraps = [], [], []
-        for _ in range(copies):
-            new_document = uuid.uuid4().hex
-            new_version = uuid.uuid4().hex
-            wrapped = vault._seal_document_key(identity, new_document, version["version"])
-            new_manifest, signature = sign(
-                vault.keys.signing_key,
-                {
-                    **manifest,
-                    "document_id": new_document,
-                    "wraps": [
-                        {"key_id": vault.keys.key_id, "sha256": hashlib.sha256(wrapped).hexdigest()}
-                    ],
-                },
-            )
-            # The document row carries a copy of the current wrap (the listing reads only it).
-            documents.append(
-                {
-                    **document,
-                    "id": new_document,
-                    "current_wrap_b64": b64e(wrapped),
-                    "current_manifest_b64": b64e(new_manifest),
-                    "current_signature_b64": b64e(signature),
-                }
-            )
-            versions.append(
-                {
-                    **version,
-                    "id": new_version,
-                    "document_id": new_document,
-                    "blob_key": f"fake-{uuid.uuid4().hex}",
-                    "manifest": new_manifest,
-                    "signature": signature,
-                }
-            )
-            wraps.append(
-                {**wrap, "id": uuid.uuid4().hex, "version_id": new_version, "wrapped_key": wrapped}
-            )
-        with connection:
-            for table_name, rows in (
-                ("document", documents),
-                ("document_version", versions),
-                ("key_wrap", wraps),
-            ):
-                columns = list(rows[0])
-                connection.executemany(
-                    f"INSERT INTO {table_name} ({', '.join(columns)}) "
-                    f"VALUES ({', '.join(':' + c for c in columns)})",
-                    rows,
-                )
-    finally:
-        connection.close()
-    return time.perf_counter() - started
 
 
 def timed_uploads(vault: Vault, work: Path, count: int, tag: str) -> tuple[list[float], RequestLog]:

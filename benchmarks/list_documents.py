@@ -20,17 +20,14 @@ Run: .venv/bin/python benchmarks/list_documents.py [--documents 10000] [--calls 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import sqlite3
 import time
-import uuid
 
 import httpx
 import orjson
 from _common import (
     FAST_KDF,
     PASSPHRASE,
+    clone_documents,
     histogram_sum_count,
     live_server,
     median,
@@ -43,94 +40,11 @@ from sqlmodel import Session, select
 from wallet.accounts.models import Account
 from wallet.client import ApiClient, Vault
 from wallet.crypto.encoding import b64e
-from wallet.crypto.signing import sign
 from wallet.db import make_engine
 from wallet.documents import service
 from wallet.settings import Settings
 
 GOAL_MS = 50.0
-
-
-def clone_documents(db_path, vault: Vault, document_id: str, copies: int) -> float:  # type: ignore[no-untyped-def]
-    """Inserts `copies` clones of one document's rows; returns the seconds it took."""
-    identity = vault.versions(document_id)[0].identity
-    started = time.perf_counter()
-    connection = sqlite3.connect(db_path, timeout=30)
-    connection.row_factory = sqlite3.Row
-    try:
-        document = dict(
-            connection.execute("SELECT * FROM document WHERE id = ?", (document_id,)).fetchone()
-        )
-        version = dict(
-            connection.execute(
-                "SELECT * FROM document_version WHERE document_id = ?", (document_id,)
-            ).fetchone()
-        )
-        wrap = dict(
-            connection.execute(
-                "SELECT * FROM key_wrap WHERE version_id = ?", (version["id"],)
-            ).fetchone()
-        )
-        manifest = json.loads(version["manifest"])
-        documents, versions, wraps = [], [], []
-        for _ in range(copies):
-            new_document = uuid.uuid4().hex
-            new_version = uuid.uuid4().hex
-            sealed = vault._seal_document_key(identity, new_document, version["version"])
-            # Each clone needs its own owner-signed manifest: the client checks every row.
-            new_manifest, signature = sign(
-                vault.keys.signing_key,
-                {
-                    **manifest,
-                    "document_id": new_document,
-                    "wraps": [
-                        {"key_id": vault.keys.key_id, "sha256": hashlib.sha256(sealed).hexdigest()}
-                    ],
-                },
-            )
-            # The listing reads the current version's fields from the document row itself.
-            documents.append(
-                {
-                    **document,
-                    "id": new_document,
-                    "current_wrap_b64": b64e(sealed),
-                    "current_manifest_b64": b64e(new_manifest),
-                    "current_signature_b64": b64e(signature),
-                }
-            )
-            versions.append(
-                {
-                    **version,
-                    "id": new_version,
-                    "document_id": new_document,
-                    "blob_key": f"fake-{uuid.uuid4().hex}",
-                    "manifest": new_manifest,
-                    "signature": signature,
-                }
-            )
-            wraps.append(
-                {
-                    **wrap,
-                    "id": uuid.uuid4().hex,
-                    "version_id": new_version,
-                    "wrapped_key": sealed,
-                }
-            )
-        with connection:
-            for table_name, rows in (
-                ("document", documents),
-                ("document_version", versions),
-                ("key_wrap", wraps),
-            ):
-                columns = list(rows[0])
-                connection.executemany(
-                    f"INSERT INTO {table_name} ({', '.join(columns)}) "
-                    f"VALUES ({', '.join(':' + c for c in columns)})",
-                    rows,
-                )
-    finally:
-        connection.close()
-    return time.perf_counter() - started
 
 
 def ms(seconds: float) -> str:
