@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -64,6 +64,14 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def flush_old_page_copies(db: Session) -> None:
+    """After deleting a secret: SQLite's write-ahead log still holds old page versions until it
+    is copied into the database and truncated (secure_delete zeroes the freed pages there)."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.commit()
 
 
 def alembic_config(url: str) -> Config:

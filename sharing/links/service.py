@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, text, update
+from sqlalchemy import case, delete, update
 from sqlmodel import Session, col, select
 
 from sharing.links.models import LinkChallenge, LinkDownloadSession, LinkItem, ShareLink
@@ -24,7 +24,7 @@ from wallet.accounts.models import Account
 from wallet.crypto import links as linkcrypto
 from wallet.crypto.kdf import hkdf
 from wallet.crypto.signing import BadSignature, verify
-from wallet.db import utcnow
+from wallet.db import flush_old_page_copies, utcnow
 from wallet.documents.models import DocumentVersion
 from wallet.documents.service import find_owned_version, owned_version
 from wallet.errors import Forbidden, Invalid, NotFound, Unauthorized, WalletError
@@ -201,7 +201,7 @@ def revoke_link(db: Session, account: Account, link_id: str) -> None:
     db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.link_id) == link.id))
     journal.append(db, account.id, "link_revoked", subject_kind="link", subject_id=link.id)
     db.commit()
-    _empty_sqlite_log(db)
+    flush_old_page_copies(db)
 
 
 def new_challenge(db: Session, link_id: str) -> LinkChallenge:
@@ -319,7 +319,7 @@ def redeem(
     )
     db.commit()
     if uses_left == 0:
-        _empty_sqlite_log(db)
+        flush_old_page_copies(db)
     return Redeemed(link, server_share, sealed_package, uses_left, token, session.expires_at)
 
 
@@ -330,14 +330,6 @@ def _forget_share(db: Session, link_id: str) -> None:
         .where(col(ShareLink.id) == link_id)
         .values(server_share=None, sealed_package=None)
     )
-
-
-def _empty_sqlite_log(db: Session) -> None:
-    """SQLite's write-ahead log keeps old versions of pages, shares included, until it is
-    reset: after the last use, copy it into the database and truncate it."""
-    if db.get_bind().dialect.name == "sqlite":
-        db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.commit()
 
 
 def _count_wrong_pin(db: Session, link: ShareLink) -> None:
@@ -383,7 +375,7 @@ def _count_wrong_pin(db: Session, link: ShareLink) -> None:
         )
     db.commit()
     if locked:
-        _empty_sqlite_log(db)
+        flush_old_page_copies(db)
         raise LinkLocked(LOCKED)
     left = PIN_MAX_FAILURES - failures
     raise WrongPin(f"Wrong PIN. You have {left} {'try' if left == 1 else 'tries'} left.")
