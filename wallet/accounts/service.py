@@ -17,7 +17,7 @@ from storage.base import BlobStore
 from wallet.accounts.models import Account, AuthSession, LoginThrottle
 from wallet.accounts.schemas import AccountCreate, PassphraseChange
 from wallet.crypto.wrap import key_id
-from wallet.db import utcnow
+from wallet.db import flush_old_page_copies, utcnow
 from wallet.documents.models import Document, DocumentVersion
 from wallet.errors import Conflict, Invalid, TooManyAttempts, Unauthorized
 from wallet.journal import service as journal
@@ -360,6 +360,8 @@ def delete_account(db: Session, store: BlobStore, account: Account, auth_key: by
     upload_ids = list(db.exec(select(Upload.id).where(Upload.account_id == account.id)))
     db.delete(account)
     db.commit()
+    # Locked keys and link shares of a deleted account must not linger in SQLite's log.
+    flush_old_page_copies(db)
     # After the commit: a blob left behind by a failure here is an orphan the sweeper removes.
     delete_blobs_quietly(store, blob_keys)
     discard_uploads_quietly(store, upload_ids)
