@@ -220,9 +220,14 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         links_router,
         grants_router,
         journal_router,
+        # mandates router
+        # organisations router
+        # oidc router
+        # requests, notes and inbox routers
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(link_pages)
+    # web pages router
 
     @app.get("/", include_in_schema=False)
     def root() -> dict[str, str]:

@@ -472,6 +472,9 @@ def profile_rm(name: str) -> None:
 
 
 register_sharing(app, _open_vault, friendly)
+# proxy commands
+# org commands
+# request and note commands
 account_app.command("safety-code")(friendly(safety_code_command(_open_vault)))
 
 

@@ -8,6 +8,11 @@ from wallet.journal.models import JournalEntry
 from wallet.profile.models import ProfileField
 from wallet.uploads.models import Upload
 
+# mandates (issue 4)
+# organisations (issue 4)
+# oidc (issue 4)
+# requests and notes (issue 4)
+
 __all__ = [
     "Account",
     "Grant",

@@ -38,6 +38,10 @@ SENTENCES = {
     "grant_download": "{person} downloaded {document} ({grant}).",
     "grant_listed": "{person} looked at the list of what you share ({grant}).",
     "grant_profile_read": "{person} read your profile fields ({grant}).",
+    # mandates
+    # organisations
+    # oidc
+    # requests and notes
 }
 ALERTS = {"login_failed", "link_pin_failed", "link_locked", "recovery_failed"}
 
