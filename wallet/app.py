@@ -36,6 +36,7 @@ from wallet.errors import DATABASE_DOWN, STORAGE_DOWN, WalletError
 from wallet.health.api import router as health_router
 from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
+from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
 from wallet.settings import Settings
 from wallet.sweeper import sweep
@@ -223,6 +224,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         # mandates router
         # organisations router
         # oidc router
+        oidc_router,
         # requests, notes and inbox routers
     ):
         app.include_router(router, prefix=API_PREFIX)

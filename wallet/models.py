@@ -11,6 +11,7 @@ from wallet.uploads.models import Upload
 # mandates (issue 4)
 # organisations (issue 4)
 # oidc (issue 4)
+from wallet.oidc.models import OidcExchange, OidcIdentity, OidcLogin  # noqa: E402, F401, I001
 # requests and notes (issue 4)
 
 __all__ = [

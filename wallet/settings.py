@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     sweep_interval_seconds: int = 600
     orphan_grace_seconds: int = 3600
+    # Worker login through the organisation's OpenID Connect provider; off while the issuer is
+    # empty. The discovery URL defaults to ISSUER/.well-known/openid-configuration.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_discovery_url: str = ""
+    oidc_scopes: str = "openid"
+    oidc_login_minutes: int = Field(default=10, ge=1, le=60)
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = False
 

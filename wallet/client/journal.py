@@ -41,9 +41,18 @@ SENTENCES = {
     # mandates
     # organisations
     # oidc
+    "oidc_linked": "Your organisation's sign-in was linked to your wallet.",
+    "oidc_unlinked": "Your organisation's sign-in was unlinked from your wallet.",
+    "oidc_login_failed": "A sign-in through your organisation to your wallet was refused.",
     # requests and notes
 }
-ALERTS = {"login_failed", "link_pin_failed", "link_locked", "recovery_failed"}
+ALERTS = {
+    "login_failed",
+    "link_pin_failed",
+    "link_locked",
+    "recovery_failed",
+    "oidc_login_failed",
+}
 
 
 def fetch_entries(vault: Vault) -> list[dict[str, Any]]:
@@ -65,6 +74,14 @@ def verify(entries: list[dict[str, Any]]) -> tuple[bool, str]:
     return True, f"The journal is intact: {count} entries checked."
 
 
+def _how(details: dict[str, Any]) -> str:
+    if details.get("kind") == "recovery":
+        return " with your recovery key"
+    if details.get("via") == "oidc":
+        return " through your organisation's sign-in"
+    return ""
+
+
 def render(vault: Vault, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Adds a plain sentence to each entry, with titles and names only the owner's client knows."""
     titles = {d.id: d.title for d in vault.list_documents()}
@@ -81,7 +98,7 @@ def render(vault: Vault, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             link=link[:8],
             grant=f"grant {grant_id[:8]}",
             person=grantees.get(grant_id, "someone"),
-            how=" with your recovery key" if details.get("kind") == "recovery" else "",
+            how=_how(details),
         )
         when = datetime.fromisoformat(entry["at"]).strftime("%a %d %b %Y %H:%M")
         rendered.append(

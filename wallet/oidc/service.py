@@ -1,0 +1,542 @@
+"""Worker login through the organisation's OpenID Connect provider (the wallet is the client).
+
+Authorization code flow with PKCE (S256). The state, nonce and code verifier stay on the
+server; the state is used exactly once. The ID token is checked here: signature against the
+provider's published keys, issuer, audience, expiry and nonce.
+
+A sign-in through the organisation gives an API session, never the keys: the private keys
+stay locked by the passphrase, which the client still needs to unlock them.
+
+Never log a code, a state, a verifier, a nonce or a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.integrations.base_client import OAuthError
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
+
+from wallet.accounts.models import Account, AuthSession
+from wallet.accounts.service import token_hash
+from wallet.db import utcnow
+from wallet.errors import Conflict, NotFound, Unavailable, WalletError
+from wallet.journal import service as journal
+from wallet.oidc.models import OidcExchange, OidcIdentity, OidcLogin
+from wallet.settings import Settings
+
+with warnings.catch_warnings():
+    # Authlib prefers the httpx2 fork but works with httpx, which the project already uses.
+    warnings.simplefilter("ignore")
+    from authlib.integrations.httpx_client import OAuth2Client
+
+CALLBACK_PATH = "/api/v1/auth/oidc/callback"
+LOGIN = "login"
+LINK = "link"
+EXCHANGE_MINUTES = 5
+# Clocks differ a little between the provider and us.
+CLOCK_LEEWAY_SECONDS = 60
+# Asymmetric algorithms only: an HMAC-signed token would be keyed with a client secret.
+ID_TOKEN_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
+KEEP_FINISHED_ROWS = timedelta(days=1)
+
+
+class OidcRefused(WalletError):
+    """A sign-in through the organisation that we refuse, with its own code and plain words."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status
+        self.code = code
+
+
+NOT_CONFIGURED = (
+    "Sign-in through your organisation is not set up on this server. "
+    "Log in with your handle and passphrase."
+)
+PROVIDER_DOWN = (
+    "Your organisation's sign-in service does not answer. Nothing was changed. "
+    "Try again in a few minutes, or log in with your handle and passphrase."
+)
+
+
+def wrong_issuer() -> OidcRefused:
+    return OidcRefused(
+        401,
+        "oidc_wrong_issuer",
+        "The sign-in service answered with the wrong name. "
+        "Ask your IT team to check the wallet settings.",
+    )
+
+
+def wrong_audience() -> OidcRefused:
+    return OidcRefused(
+        401,
+        "oidc_wrong_audience",
+        "The sign-in service made this sign-in for another app, not for the wallet. "
+        "Ask your IT team to check the wallet settings.",
+    )
+
+
+def expired_token() -> OidcRefused:
+    return OidcRefused(
+        401,
+        "oidc_expired",
+        "Your sign-in has expired before it reached the wallet. Start the sign-in again. "
+        "If this keeps happening, ask your IT team to check the clocks of both services.",
+    )
+
+
+def bad_signature() -> OidcRefused:
+    return OidcRefused(
+        401,
+        "oidc_bad_signature",
+        "The sign-in answer is not signed by your organisation's sign-in service. "
+        "Start again, and tell your IT team if it happens again.",
+    )
+
+
+def nonce_mismatch() -> OidcRefused:
+    return OidcRefused(
+        401,
+        "oidc_nonce_mismatch",
+        "The sign-in answer does not belong to this sign-in. Start the sign-in again. "
+        "If this keeps happening, tell your IT team.",
+    )
+
+
+def code_refused() -> OidcRefused:
+    return OidcRefused(
+        401,
+        "oidc_code_refused",
+        "The sign-in service refused this sign-in: its code was already used or is too old. "
+        "Start the sign-in again.",
+    )
+
+
+def state_unknown() -> OidcRefused:
+    return OidcRefused(
+        400,
+        "oidc_state_unknown",
+        "We do not know this sign-in, or it took too long. Start the sign-in again.",
+    )
+
+
+def state_used() -> OidcRefused:
+    return OidcRefused(
+        409,
+        "oidc_state_used",
+        "This sign-in was already finished once. Start the sign-in again.",
+    )
+
+
+def other_browser() -> OidcRefused:
+    return OidcRefused(
+        401,
+        "oidc_other_browser",
+        "This sign-in was started in another browser. Start the sign-in again in this one.",
+    )
+
+
+def not_linked() -> OidcRefused:
+    return OidcRefused(
+        401,
+        "oidc_not_linked",
+        "This sign-in is not linked to a wallet account yet. Log in once with your handle "
+        "and passphrase, then link your organisation's sign-in to your account.",
+    )
+
+
+def exchange_refused() -> OidcRefused:
+    return OidcRefused(
+        401,
+        "oidc_exchange_refused",
+        "This code is wrong, already used or too old. Sign in through your organisation again "
+        "to get a new one.",
+    )
+
+
+def provider_error(error: str) -> OidcRefused:
+    # `error` is a short OAuth error name such as access_denied, never a secret.
+    return OidcRefused(
+        401,
+        "oidc_provider_refused",
+        f"Your organisation's sign-in service did not sign you in ({error[:40]}). "
+        "Start the sign-in again, or ask your IT team.",
+    )
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def enabled(settings: Settings) -> bool:
+    return bool(settings.oidc_issuer and settings.oidc_client_id)
+
+
+def _require_enabled(settings: Settings) -> None:
+    if not enabled(settings):
+        raise NotFound(NOT_CONFIGURED)
+
+
+def redirect_uri(settings: Settings) -> str:
+    return settings.public_url.rstrip("/") + CALLBACK_PATH
+
+
+# --- the provider -------------------------------------------------------------------------
+
+
+@dataclass
+class Provider:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+
+
+def _get_json(settings: Settings, url: str) -> dict[str, Any]:
+    try:
+        response = httpx.get(url, timeout=settings.oidc_timeout_seconds)
+        response.raise_for_status()
+        document = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise Unavailable(PROVIDER_DOWN) from exc
+    if not isinstance(document, dict):
+        raise Unavailable(PROVIDER_DOWN)
+    return document
+
+
+def discover(settings: Settings) -> Provider:
+    """Reads the provider's discovery document (no cache: a key rotation is seen at once)."""
+    url = (
+        settings.oidc_discovery_url
+        or settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+    )
+    document = _get_json(settings, url)
+    if document.get("issuer") != settings.oidc_issuer:
+        raise wrong_issuer()
+    try:
+        return Provider(
+            issuer=str(document["issuer"]),
+            authorization_endpoint=str(document["authorization_endpoint"]),
+            token_endpoint=str(document["token_endpoint"]),
+            jwks_uri=str(document["jwks_uri"]),
+        )
+    except KeyError as exc:
+        raise Unavailable(PROVIDER_DOWN) from exc
+
+
+def _oauth_client(settings: Settings) -> OAuth2Client:
+    return OAuth2Client(
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret or None,
+        # A public client (the default) proves itself with PKCE only.
+        token_endpoint_auth_method=(
+            "client_secret_basic" if settings.oidc_client_secret else "none"
+        ),
+        scope=settings.oidc_scopes,
+        redirect_uri=redirect_uri(settings),
+        code_challenge_method="S256",
+        timeout=settings.oidc_timeout_seconds,
+    )
+
+
+# --- start ----------------------------------------------------------------------------------
+
+
+def _forget_old_rows(db: Session, now: datetime) -> None:
+    cutoff = now - KEEP_FINISHED_ROWS
+    db.exec(delete(OidcLogin).where(col(OidcLogin.expires_at) < cutoff))  # type: ignore[call-overload]
+    db.exec(delete(OidcExchange).where(col(OidcExchange.expires_at) < cutoff))  # type: ignore[call-overload]
+
+
+def start(
+    db: Session,
+    settings: Settings,
+    purpose: str,
+    *,
+    account: Account | None = None,
+    browser_secret: str | None = None,
+) -> str:
+    """Records a one-time sign-in and returns the provider's authorization URL."""
+    _require_enabled(settings)
+    provider = discover(settings)
+    state = secrets.token_urlsafe(32)
+    nonce = secrets.token_urlsafe(32)
+    verifier = generate_token(64)  # RFC 7636: 43 to 128 unreserved characters
+    extra: dict[str, str] = {"nonce": nonce}
+    if purpose == LINK:
+        # Linking binds an identity for good: ask the person to sign in now, so a colleague's
+        # sign-in left open in the same browser is not linked by mistake.
+        extra["prompt"] = "login"
+    with _oauth_client(settings) as client:
+        url, _state = client.create_authorization_url(
+            provider.authorization_endpoint, state=state, code_verifier=verifier, **extra
+        )
+    now = utcnow()
+    _forget_old_rows(db, now)
+    db.add(
+        OidcLogin(
+            state_hash=_digest(state),
+            purpose=purpose,
+            account_id=account.id if account else None,
+            browser_hash=_digest(browser_secret) if browser_secret else None,
+            nonce=nonce,
+            code_verifier=verifier,
+            expires_at=now + timedelta(minutes=settings.oidc_login_minutes),
+        )
+    )
+    db.commit()
+    return url
+
+
+# --- callback -------------------------------------------------------------------------------
+
+
+@dataclass
+class CallbackResult:
+    purpose: str
+    account_handle: str
+    exchange_code: str | None = None
+
+
+def _claim_state(db: Session, state: str, browser_secret: str | None) -> tuple[OidcLogin, str, str]:
+    """Uses the state exactly once (a conditional update) and returns its nonce and verifier."""
+    now = utcnow()
+    row = db.exec(select(OidcLogin).where(OidcLogin.state_hash == _digest(state))).first()
+    if row is None:
+        raise state_unknown()
+    if row.used_at is not None:
+        raise state_used()
+    if row.expires_at <= now:
+        raise state_unknown()
+    if row.browser_hash is not None and (
+        browser_secret is None or not hmac.compare_digest(row.browser_hash, _digest(browser_secret))
+    ):
+        raise other_browser()
+    nonce, verifier = row.nonce or "", row.code_verifier or ""
+    claimed = db.execute(
+        update(OidcLogin)
+        .where(col(OidcLogin.id) == row.id, col(OidcLogin.used_at).is_(None))
+        .values(used_at=now, nonce=None, code_verifier=None)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise state_used()
+    # Committed before we talk to the provider: a replay during the exchange is refused too.
+    db.commit()
+    return row, nonce, verifier
+
+
+def _redeem_code(settings: Settings, provider: Provider, code: str, verifier: str) -> str:
+    """Trades the code (with the PKCE verifier) for tokens; returns the ID token."""
+    try:
+        with _oauth_client(settings) as client:
+            token = client.fetch_token(
+                provider.token_endpoint,
+                grant_type="authorization_code",
+                code=code,
+                code_verifier=verifier,
+            )
+    except OAuthError as exc:
+        if exc.error == "invalid_grant":
+            raise code_refused() from exc
+        raise provider_error(str(exc.error)) from exc
+    except (httpx.HTTPError, ValueError) as exc:
+        raise Unavailable(PROVIDER_DOWN) from exc
+    id_token = token.get("id_token")
+    if not isinstance(id_token, str) or not id_token:
+        raise provider_error("no_id_token")
+    return id_token
+
+
+def _verified_claims(settings: Settings, provider: Provider, id_token: str) -> dict[str, Any]:
+    """Checks the signature against the provider's published keys; the claims come next."""
+    keys = _get_json(settings, provider.jwks_uri)
+    try:
+        key_set = KeySet.import_key_set(keys)  # type: ignore[arg-type]
+        decoded = jwt.decode(id_token, key_set, algorithms=ID_TOKEN_ALGORITHMS)
+    except (JoseError, ValueError, KeyError, TypeError) as exc:
+        raise bad_signature() from exc
+    return dict(decoded.claims)
+
+
+def _check_claims(settings: Settings, claims: dict[str, Any], nonce: str) -> None:
+    """OpenID Connect Core 3.1.3.7, in the order that gives the most useful message."""
+    audience = claims.get("aud")
+    audiences = [audience] if isinstance(audience, str) else list(audience or [])
+    if settings.oidc_client_id not in audiences:
+        raise wrong_audience()
+    if len(audiences) > 1 and claims.get("azp") != settings.oidc_client_id:
+        raise wrong_audience()
+    now = time.time()
+    expires, issued = claims.get("exp"), claims.get("iat")
+    if not isinstance(expires, int | float) or expires + CLOCK_LEEWAY_SECONDS <= now:
+        raise expired_token()
+    if not isinstance(issued, int | float) or issued - CLOCK_LEEWAY_SECONDS > now:
+        raise expired_token()
+    if not hmac.compare_digest(str(claims.get("nonce", "")), nonce) or not nonce:
+        raise nonce_mismatch()
+
+
+def _subject(claims: dict[str, Any]) -> str:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject or len(subject) > 255:
+        raise bad_signature()
+    return subject
+
+
+def _identity(db: Session, issuer: str, subject: str) -> OidcIdentity | None:
+    return db.exec(
+        select(OidcIdentity).where(OidcIdentity.issuer == issuer, OidcIdentity.subject == subject)
+    ).first()
+
+
+def callback(
+    db: Session,
+    settings: Settings,
+    *,
+    code: str,
+    state: str,
+    browser_secret: str | None,
+) -> CallbackResult:
+    _require_enabled(settings)
+    row, nonce, verifier = _claim_state(db, state, browser_secret)
+    provider = discover(settings)
+    id_token = _redeem_code(settings, provider, code, verifier)
+    claims = _verified_claims(settings, provider, id_token)
+    if claims.get("iss") != settings.oidc_issuer:
+        raise wrong_issuer()
+    # Signed by our provider under our issuer: the subject is real even if a check below fails.
+    subject = _subject(claims)
+    identity = _identity(db, settings.oidc_issuer, subject)
+    try:
+        _check_claims(settings, claims, nonce)
+    except OidcRefused as refused:
+        if identity is not None:
+            journal.append(
+                db,
+                identity.account_id,
+                "oidc_login_failed",
+                actor_kind="unknown",
+                details={"reason": refused.code},
+            )
+            db.commit()
+        raise
+    if row.purpose == LINK:
+        return _link(db, settings, row, identity, subject)
+    if identity is None:
+        raise not_linked()
+    account = db.get(Account, identity.account_id)
+    if account is None:
+        raise not_linked()
+    exchange_code = secrets.token_urlsafe(24)
+    now = utcnow()
+    identity.last_login_at = now
+    db.add(identity)
+    db.add(
+        OidcExchange(
+            code_hash=_digest(exchange_code),
+            account_id=account.id,
+            expires_at=now + timedelta(minutes=EXCHANGE_MINUTES),
+        )
+    )
+    db.commit()
+    return CallbackResult(LOGIN, account.handle, exchange_code)
+
+
+def _link(
+    db: Session,
+    settings: Settings,
+    row: OidcLogin,
+    identity: OidcIdentity | None,
+    subject: str,
+) -> CallbackResult:
+    account = db.get(Account, row.account_id) if row.account_id else None
+    if account is None:
+        raise state_unknown()
+    if identity is not None and identity.account_id != account.id:
+        raise Conflict(
+            "This sign-in is already linked to another wallet account. "
+            "Unlink it there first, or ask your IT team."
+        )
+    journal.lock_owner(db, account.id)
+    mine = db.exec(select(OidcIdentity).where(OidcIdentity.account_id == account.id)).first()
+    if mine is None:
+        mine = OidcIdentity(account_id=account.id, issuer=settings.oidc_issuer, subject=subject)
+    else:
+        mine.issuer, mine.subject, mine.created_at = settings.oidc_issuer, subject, utcnow()
+    db.add(mine)
+    journal.append(db, account.id, "oidc_linked", subject_kind="oidc_identity", subject_id=mine.id)
+    db.commit()
+    return CallbackResult(LINK, account.handle)
+
+
+# --- exchange and link management -----------------------------------------------------------
+
+
+def exchange(db: Session, settings: Settings, code: str) -> tuple[str, AuthSession, Account]:
+    """Turns a one-time code into a full wallet session, exactly once."""
+    now = utcnow()
+    account_id = db.execute(
+        update(OidcExchange)
+        .where(
+            col(OidcExchange.code_hash) == _digest(code),
+            col(OidcExchange.used_at).is_(None),
+            col(OidcExchange.expires_at) > now,
+        )
+        .values(used_at=now)
+        .returning(col(OidcExchange.account_id))
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    account = db.get(Account, account_id) if account_id else None
+    if account is None:
+        db.rollback()
+        raise exchange_refused()
+    token = secrets.token_urlsafe(32)
+    session = AuthSession(
+        token_hash=token_hash(token),
+        account_id=account.id,
+        kind="full",
+        expires_at=now + timedelta(hours=settings.session_ttl_hours),
+    )
+    db.add(session)
+    journal.append(
+        db,
+        account.id,
+        "session_started",
+        subject_kind="session",
+        subject_id=session.id,
+        details={"kind": "full", "via": "oidc"},
+    )
+    db.commit()
+    return token, session, account
+
+
+def linked_identity(db: Session, account: Account) -> OidcIdentity | None:
+    return db.exec(select(OidcIdentity).where(OidcIdentity.account_id == account.id)).first()
+
+
+def unlink(db: Session, account: Account) -> None:
+    identity = linked_identity(db, account)
+    if identity is None:
+        raise NotFound("Your account has no linked sign-in.")
+    db.delete(identity)
+    journal.append(
+        db, account.id, "oidc_unlinked", subject_kind="oidc_identity", subject_id=identity.id
+    )
+    db.commit()
