@@ -5,6 +5,7 @@ import hashlib
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from sqlmodel import Session
 
 from sharing.grants import service
 from sharing.grants.models import Grant
@@ -12,10 +13,12 @@ from sharing.grants.schemas import (
     GrantCreate,
     GrantOut,
     GrantWrapsAdd,
+    OrgRef,
     PublicKeys,
     ReceivedDocument,
     ReceivedField,
 )
+from sharing.organisations.models import Organisation
 from wallet.accounts.models import Account
 from wallet.deps import DB, FullCaller, Store
 from wallet.documents.api import stream_blob
@@ -33,12 +36,42 @@ def _keys(account: Account) -> PublicKeys:
     )
 
 
-def _out(grant: Grant, owner: Account, grantee: Account, sealed: bytes, documents: int) -> GrantOut:
+def _grantee(db: Session, grantee: Account | Organisation) -> dict[str, object]:
+    if isinstance(grantee, Account):
+        return {"grantee": _keys(grantee)}
+    from sharing.organisations.service import current_team_key
+
+    team = current_team_key(db, grantee)
+    return {
+        "grantee": PublicKeys(
+            handle=grantee.handle,
+            key_id=team.key_id,
+            public_encryption_key=team.public_encryption_key,
+            public_signing_key=team.public_signing_key,
+        ),
+        "grantee_kind": "organisation",
+        "organisation": OrgRef(
+            id=grantee.id,
+            handle=grantee.handle,
+            display_name=grantee.display_name,
+            epoch=grantee.epoch,
+        ),
+    }
+
+
+def _out(
+    db: Session,
+    grant: Grant,
+    owner: Account,
+    grantee: Account | Organisation,
+    sealed: bytes,
+    documents: int,
+) -> GrantOut:
     return GrantOut(
         id=grant.id,
         state=service.state_of(grant),
         owner=_keys(owner),
-        grantee=_keys(grantee),
+        **_grantee(db, grantee),  # type: ignore[arg-type]
         sealed=sealed,
         signature=grant.signature,
         expires_at=grant.expires_at,
@@ -62,14 +95,17 @@ def create_grant(data: GrantCreate, caller: FullCaller, db: DB) -> dict[str, str
 @router.get("/grants", response_model=list[GrantOut])
 def grants_given(caller: FullCaller, db: DB) -> list[GrantOut]:
     return [
-        _out(grant, caller.account, grantee, grant.sealed_for_owner, count)
+        _out(db, grant, caller.account, grantee, grant.sealed_for_owner, count)
         for grant, grantee, count in service.grants_given(db, caller.account)
     ]
 
 
 @router.post("/grants/{grant_id}/wraps")
 def add_wraps(grant_id: str, data: GrantWrapsAdd, caller: FullCaller, db: DB) -> dict[str, int]:
-    return {"added": service.add_wraps(db, caller.account, grant_id, data.wraps, data.field_wraps)}
+    added = service.add_wraps(
+        db, caller.account, grant_id, data.wraps, data.field_wraps, data.grantee_key_id
+    )
+    return {"added": added}
 
 
 @router.post("/grants/{grant_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
@@ -81,8 +117,8 @@ def revoke_grant(grant_id: str, caller: FullCaller, db: DB) -> Response:
 @router.get("/received", response_model=list[GrantOut])
 def grants_received(caller: FullCaller, db: DB) -> list[GrantOut]:
     return [
-        _out(grant, owner, caller.account, grant.sealed_for_grantee, count)
-        for grant, owner, count in service.grants_received(db, caller.account)
+        _out(db, grant, owner, org or caller.account, grant.sealed_for_grantee, count)
+        for grant, owner, count, org in service.grants_received(db, caller.account)
     ]
 
 

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from wallet.types import B64, Handle, HexId
 
@@ -26,7 +26,9 @@ class FieldWrapIn(BaseModel):
 
 class GrantCreate(BaseModel):
     grant_id: HexId
-    grantee_handle: Handle
+    # A person (grantee_handle) or an organisation's team (grantee_org), not both.
+    grantee_handle: Handle | None = None
+    grantee_org: Handle | None = None
     grantee_key_id: str = Field(pattern=r"^[0-9a-f]{32}$")
     sealed_for_owner: B64 = Field(max_length=64 * 1024)
     sealed_for_grantee: B64 = Field(max_length=64 * 1024)
@@ -35,10 +37,19 @@ class GrantCreate(BaseModel):
     wraps: list[GrantWrapIn] = Field(default_factory=list, max_length=MAX_GRANT_WRAPS)
     field_wraps: list[FieldWrapIn] = Field(default_factory=list, max_length=32)
 
+    @model_validator(mode="after")
+    def one_grantee(self) -> "GrantCreate":
+        if (self.grantee_handle is None) == (self.grantee_org is None):
+            raise ValueError("give either grantee_handle (a person) or grantee_org, not both")
+        return self
+
 
 class GrantWrapsAdd(BaseModel):
     wraps: list[GrantWrapIn] = Field(default_factory=list, max_length=MAX_GRANT_WRAPS)
     field_wraps: list[FieldWrapIn] = Field(default_factory=list, max_length=32)
+    # The key the wraps are sealed to; needed for a grant to an organisation, whose team key
+    # may have changed since the client looked.
+    grantee_key_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
 
 
 class PublicKeys(BaseModel):
@@ -48,11 +59,20 @@ class PublicKeys(BaseModel):
     public_signing_key: B64
 
 
+class OrgRef(BaseModel):
+    id: str
+    handle: str
+    display_name: str
+    epoch: int
+
+
 class GrantOut(BaseModel):
     id: str
     state: str
     owner: PublicKeys
-    grantee: PublicKeys
+    grantee: PublicKeys = Field(description="the person, or the organisation's current team key")
+    grantee_kind: str = "account"
+    organisation: OrgRef | None = None
     sealed: B64 = Field(description="sealed for whoever asks: the owner or the grantee")
     signature: B64
     expires_at: datetime | None

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from sharing.grants.models import Grant, GrantFieldWrap
 from sharing.grants.schemas import FieldWrapIn, GrantCreate, GrantWrapIn
+from sharing.organisations.models import Organisation
 from wallet.accounts.models import Account
 from wallet.accounts.service import find_by_handle
 from wallet.db import utcnow
@@ -97,12 +98,39 @@ def _add_wraps(
     return added
 
 
+def _team_grantee(db: Session, owner: Account, data: GrantCreate) -> Organisation:
+    from sharing.organisations import service as orgs
+
+    org = orgs.find_org(db, data.grantee_org or "")
+    if org is None:
+        raise NotFound(orgs.UNKNOWN_ORG)
+    # Owner, then organisation: a rotation cannot slip in between the key check and the insert.
+    journal.lock_owner(db, owner.id)
+    orgs.lock_org(db, org.id)
+    db.refresh(org)
+    if org.team_key_id != data.grantee_key_id:
+        raise Conflict(orgs.TEAM_KEY_CHANGED)
+    return org
+
+
 def create_grant(db: Session, owner: Account, data: GrantCreate) -> Grant:
-    grantee = lookup(db, data.grantee_handle)
+    if data.grantee_org is not None:
+        return _create_grant(db, owner, data, None, _team_grantee(db, owner, data))
+    grantee = lookup(db, data.grantee_handle or "")
     if grantee.id == owner.id:
         raise Invalid("You cannot give a grant to yourself.")
     if grantee.key_id != data.grantee_key_id:
         raise Conflict("This person's key changed. Check their safety code again, then retry.")
+    return _create_grant(db, owner, data, grantee, None)
+
+
+def _create_grant(
+    db: Session,
+    owner: Account,
+    data: GrantCreate,
+    grantee: Account | None,
+    org: Organisation | None,
+) -> Grant:
     if data.expires_at is not None and data.expires_at.tzinfo is None:
         raise Invalid("The field 'expires_at' needs a time zone, for example 2027-01-31T12:00:00Z.")
     if data.expires_at is not None and data.expires_at <= utcnow():
@@ -112,8 +140,9 @@ def create_grant(db: Session, owner: Account, data: GrantCreate) -> Grant:
     grant = Grant(
         id=data.grant_id,
         owner_id=owner.id,
-        grantee_id=grantee.id,
-        grantee_key_id=grantee.key_id,
+        grantee_id=grantee.id if grantee else None,
+        grantee_org_id=org.id if org else None,
+        grantee_key_id=grantee.key_id if grantee else data.grantee_key_id,
         sealed_for_owner=data.sealed_for_owner,
         sealed_for_grantee=data.sealed_for_grantee,
         signature=data.signature,
@@ -128,7 +157,11 @@ def create_grant(db: Session, owner: Account, data: GrantCreate) -> Grant:
         "grant_created",
         subject_kind="grant",
         subject_id=grant.id,
-        details={"grantee": grantee.id, "documents": added, "fields": len(data.field_wraps)},
+        details={
+            **({"grantee": grantee.id} if grantee else {"organisation": org.id if org else None}),
+            "documents": added,
+            "fields": len(data.field_wraps),
+        },
     )
     db.commit()
     return grant
@@ -147,11 +180,24 @@ def add_wraps(
     grant_id: str,
     wraps: list[GrantWrapIn],
     field_wraps: list[FieldWrapIn],
+    grantee_key_id: str | None = None,
 ) -> int:
     # Under the owner's lock: a revoke cannot slip in between the check and the writes.
     journal.lock_owner(db, owner.id)
     grant = owned_grant(db, owner, grant_id)
+    if grant.grantee_org_id is not None:
+        from sharing.organisations.service import TEAM_KEY_CHANGED, lock_org
+
+        # ...nor a team key rotation: wraps sealed to the old team key would be lost.
+        lock_org(db, grant.grantee_org_id)
+        db.refresh(grant)
+        if grantee_key_id != grant.grantee_key_id:
+            db.rollback()
+            raise Conflict(TEAM_KEY_CHANGED)
     db.refresh(grant)
+    if grantee_key_id is not None and grantee_key_id != grant.grantee_key_id:
+        db.rollback()
+        raise Conflict("This person's key changed. Check their safety code again, then retry.")
     if state_of(grant) != "active":
         db.rollback()
         raise Conflict("This grant has ended. Create a new one.")
@@ -191,18 +237,27 @@ def _counts(db: Session, grant_ids: list[str]) -> dict[str, int]:
     return {grant_id: count for grant_id, count in rows if grant_id}
 
 
-def grants_given(db: Session, owner: Account) -> list[tuple[Grant, Account, int]]:
+Grantee = Account | Organisation
+
+
+def grants_given(db: Session, owner: Account) -> list[tuple[Grant, Grantee, int]]:
     grants = db.exec(
-        select(Grant, Account)
-        .join(Account, col(Account.id) == col(Grant.grantee_id))
+        select(Grant, Account, Organisation)
+        .outerjoin(Account, col(Account.id) == col(Grant.grantee_id))
+        .outerjoin(Organisation, col(Organisation.id) == col(Grant.grantee_org_id))
         .where(Grant.owner_id == owner.id)
         .order_by(col(Grant.created_at))
     ).all()
-    counts = _counts(db, [g.id for g, _ in grants])
-    return [(g, a, counts.get(g.id, 0)) for g, a in grants]
+    counts = _counts(db, [g.id for g, _, _ in grants])
+    return [(g, a or o, counts.get(g.id, 0)) for g, a, o in grants if (a or o) is not None]
 
 
-def grants_received(db: Session, grantee: Account) -> list[tuple[Grant, Account, int]]:
+def grants_received(
+    db: Session, grantee: Account
+) -> list[tuple[Grant, Account, int, Organisation | None]]:
+    """Grants to this account and, after them, grants to the organisations it is a member of."""
+    from sharing.organisations.service import grants_via_organisations
+
     grants = db.exec(
         select(Grant, Account)
         .join(Account, col(Account.id) == col(Grant.owner_id))
@@ -210,17 +265,35 @@ def grants_received(db: Session, grantee: Account) -> list[tuple[Grant, Account,
         .where(col(Grant.revoked_at).is_(None))
         .order_by(col(Grant.created_at))
     ).all()
-    active = [(g, a) for g, a in grants if state_of(g) == "active"]
-    counts = _counts(db, [g.id for g, _ in active])
-    return [(g, a, counts.get(g.id, 0)) for g, a in active]
+    active: list[tuple[Grant, Account, Organisation | None]] = [
+        (g, a, None) for g, a in grants if state_of(g) == "active"
+    ]
+    active += [(g, owner, org) for g, owner, org in grants_via_organisations(db, grantee)]
+    counts = _counts(db, [g.id for g, _, _ in active])
+    return [(g, a, counts.get(g.id, 0), org) for g, a, org in active]
 
 
 def received_grant(db: Session, grantee: Account, grant_id: str) -> Grant:
-    """A revoked, expired, foreign or unknown grant: the very same 404."""
+    """A revoked, expired, foreign or unknown grant: the very same 404. A grant to an
+    organisation answers only a current member: membership is checked on every read."""
+    from sharing.organisations.service import is_member
+
     grant = db.get(Grant, grant_id)
-    if grant is None or grant.grantee_id != grantee.id or state_of(grant) != "active":
+    if grant is None or state_of(grant) != "active":
         raise NotFound()
-    return grant
+    if grant.grantee_id is not None and grant.grantee_id == grantee.id:
+        return grant
+    if grant.grantee_org_id is not None and is_member(db, grantee.id, grant.grantee_org_id):
+        return grant
+    raise NotFound()
+
+
+def _read_details(through: Grant, **details: object) -> dict[str, object]:
+    """What a read adds to the owner's journal: ids only, and the organisation when it went
+    through one (the reading member is the entry's actor)."""
+    if through.grantee_org_id is not None:
+        details["org"] = through.grantee_org_id
+    return details
 
 
 def received_documents(
@@ -242,7 +315,7 @@ def received_documents(
         actor_id=grantee.id,
         subject_kind="grant",
         subject_id=grant.id,
-        details={"documents": len(rows)},
+        details=_read_details(grant, documents=len(rows)),
     )
     db.commit()
     return list(rows)
@@ -269,7 +342,7 @@ def received_version(
         actor_id=grantee.id,
         subject_kind="document",
         subject_id=document_id,
-        details={"version": version, "grant": grant.id},
+        details=_read_details(grant, version=version, grant=grant.id),
     )
     db.commit()
     return row
@@ -297,7 +370,7 @@ def received_fields(
             actor_id=grantee.id,
             subject_kind="grant",
             subject_id=grant.id,
-            details={"fields": len(rows)},
+            details=_read_details(grant, fields=len(rows)),
         )
         db.commit()
     return list(rows)
