@@ -81,6 +81,12 @@ def grant_info(grant_id: str, recipient_key_id: str) -> bytes:
     return f"wallet/v1/grant|{grant_id}|{recipient_key_id}".encode()
 
 
+def key_sha256(identity: Any) -> str:
+    """Names a document or field key by its public half: what the owner signs for a team, so
+    the statement stays true when an admin reseals the key to a new team key."""
+    return hashlib.sha256(str(age.recipient_of(identity)).encode()).hexdigest()
+
+
 def _wrap_for(
     vault: Vault,
     grant_id: str,
@@ -88,23 +94,29 @@ def _wrap_for(
     document_id: str,
     version: int,
     identity: Any,
+    team: bool = False,
 ) -> dict[str, Any]:
     """Seals a version's key to the grantee, with the owner's signed statement binding the wrap
-    to this grant; the blob itself is bound by the version's own signed manifest."""
+    to this grant; the blob itself is bound by the version's own signed manifest. For a team
+    the statement binds the key itself (its public half), not the wrap, which rotations redo."""
     wrapped = seal(
         b64d(grantee["public_encryption_key"]),
         str(identity).encode(),
         document_key_info(document_id, version, grantee["key_id"]),
     )
+    binding = (
+        {"kind": "grant-wrap-team", "key_sha256": key_sha256(identity)}
+        if team
+        else {"kind": "grant-wrap", "wrap_sha256": hashlib.sha256(wrapped).hexdigest()}
+    )
     statement, signature = sign(
         vault.keys.signing_key,
         {
             "v": 1,
-            "kind": "grant-wrap",
             "grant_id": grant_id,
             "document_id": document_id,
             "version": version,
-            "wrap_sha256": hashlib.sha256(wrapped).hexdigest(),
+            **binding,
         },
     )
     return {
@@ -117,7 +129,7 @@ def _wrap_for(
 
 
 def _field_wraps(
-    vault: Vault, grant_id: str, grantee: dict[str, Any], names: list[str]
+    vault: Vault, grant_id: str, grantee: dict[str, Any], names: list[str], team: bool = False
 ) -> list[dict[str, str]]:
     identities = vault.profile_identities()
     wraps = []
@@ -130,15 +142,14 @@ def _field_wraps(
             str(identity).encode(),
             profile_field_info(slot, grantee["key_id"]),
         )
+        binding = (
+            {"kind": "grant-field-team", "key_sha256": key_sha256(identity)}
+            if team
+            else {"kind": "grant-field", "wrap_sha256": hashlib.sha256(wrapped).hexdigest()}
+        )
         statement, signature = sign(
             vault.keys.signing_key,
-            {
-                "v": 1,
-                "kind": "grant-field",
-                "grant_id": grant_id,
-                "slot": slot,
-                "wrap_sha256": hashlib.sha256(wrapped).hexdigest(),
-            },
+            {"v": 1, "grant_id": grant_id, "slot": slot, **binding},
         )
         wraps.append(
             {
@@ -186,12 +197,85 @@ def create_grant(
     pins: PinStore,
     accept_new_key: bool = False,
 ) -> CreatedGrant:
+    _check_request(purpose, document_ids, types, fields)
+    grantee, first = person(vault, handle, pins, accept_new_key)
+    code = safety_code(b64d(grantee["public_encryption_key"]), b64d(grantee["public_signing_key"]))
+    return _give(
+        vault,
+        grantee,
+        {"grantee": grantee["handle"]},
+        {"grantee_handle": grantee["handle"]},
+        purpose=purpose,
+        document_ids=document_ids,
+        types=types,
+        fields=fields,
+        expires_at=expires_at,
+        code=code,
+        first=first,
+    )
+
+
+def create_org_grant(
+    vault: Vault,
+    org: str,
+    *,
+    purpose: str,
+    document_ids: list[str] | None = None,
+    types: list[str] | None = None,
+    fields: list[str] | None = None,
+    expires_at: datetime | None = None,
+    pins: PinStore,
+    accept_new_key: bool = False,
+) -> CreatedGrant:
+    """A standing grant to an organisation's team: readable by its members of the day."""
+    from wallet.client.organisations import verified_team
+
+    _check_request(purpose, document_ids, types, fields)
+    team = verified_team(vault, org, pins=pins, accept_new_key=accept_new_key)
+    return _give(
+        vault,
+        team.as_grantee(),
+        {"grantee": team.handle, "grantee_org": team.id, "grantee_org_name": team.display_name},
+        {"grantee_org": team.handle},
+        purpose=purpose,
+        document_ids=document_ids,
+        types=types,
+        fields=fields,
+        expires_at=expires_at,
+        code=team.safety_code,
+        first=team.first_contact,
+        team=True,
+    )
+
+
+def _check_request(
+    purpose: str,
+    document_ids: list[str] | None,
+    types: list[str] | None,
+    fields: list[str] | None,
+) -> None:
     if not purpose.strip():
         raise VaultError("Say what the access is for (--purpose), in a few words.")
     check_scope(types, fields)
     if not (document_ids or types or fields):
         raise VaultError("Nothing to share. Name documents, --types or --fields.")
-    grantee, first = person(vault, handle, pins, accept_new_key)
+
+
+def _give(
+    vault: Vault,
+    grantee: dict[str, Any],
+    descriptor_grantee: dict[str, Any],
+    body_grantee: dict[str, Any],
+    *,
+    purpose: str,
+    document_ids: list[str] | None,
+    types: list[str] | None,
+    fields: list[str] | None,
+    expires_at: datetime | None,
+    code: str,
+    first: bool,
+    team: bool = False,
+) -> CreatedGrant:
     grant_id = uuid.uuid4().hex
     scope = {
         "documents": sorted(set(document_ids or [])),
@@ -204,7 +288,7 @@ def create_grant(
         "grant_id": grant_id,
         "owner": vault.account["handle"],
         "owner_key_id": vault.keys.key_id,
-        "grantee": grantee["handle"],
+        **descriptor_grantee,
         "grantee_key_id": grantee["key_id"],
         "purpose": purpose,
         "scope": scope,
@@ -221,7 +305,7 @@ def create_grant(
     if scope["types"]:
         chosen += [d for d in documents if documents[d].type in scope["types"] and d not in chosen]
     wraps = [
-        _wrap_for(vault, grant_id, grantee, d, documents[d].version, documents[d].identity)
+        _wrap_for(vault, grant_id, grantee, d, documents[d].version, documents[d].identity, team)
         for d in chosen
     ]
     vault.api.api(
@@ -229,7 +313,7 @@ def create_grant(
         "/grants",
         json={
             "grant_id": grant_id,
-            "grantee_handle": grantee["handle"],
+            **body_grantee,
             "grantee_key_id": grantee["key_id"],
             "sealed_for_owner": b64e(
                 seal(
@@ -248,25 +332,33 @@ def create_grant(
             "signature": b64e(signature),
             "expires_at": expires_at.isoformat() if expires_at else None,
             "wraps": wraps,
-            "field_wraps": _field_wraps(vault, grant_id, grantee, scope["fields"]),
+            "field_wraps": _field_wraps(vault, grant_id, grantee, scope["fields"], team),
         },
     )
-    code = safety_code(b64d(grantee["public_encryption_key"]), b64d(grantee["public_signing_key"]))
     return CreatedGrant(grant_id, grantee["handle"], code, first, len(wraps))
 
 
-def _open_descriptor(vault: Vault, grant: dict[str, Any], signer_key: bytes) -> dict[str, Any]:
+def _open_descriptor(
+    vault: Vault, grant: dict[str, Any], signer_key: bytes, team: Any = None
+) -> dict[str, Any]:
+    private_key, reader_key_id = (
+        (team.encryption_key, team.key_id)
+        if team
+        else (vault.keys.encryption_key, vault.keys.key_id)
+    )
     try:
         message = open_sealed(
-            vault.keys.encryption_key,
+            private_key,
             b64d(grant["sealed"]),
-            grant_info(grant["id"], vault.keys.key_id),
+            grant_info(grant["id"], reader_key_id),
         )
         verify(signer_key, message, b64d(grant["signature"]))
     except (UnwrapError, BadSignature) as exc:
         raise IntegrityFailure("A grant was changed on the server. Do not trust it.") from exc
     descriptor = json.loads(message)
     if descriptor.get("grant_id") != grant["id"]:
+        raise IntegrityFailure("A grant was changed on the server. Do not trust it.")
+    if team is not None and descriptor.get("grantee_org") != team.org_id:
         raise IntegrityFailure("A grant was changed on the server. Do not trust it.")
     return descriptor
 
@@ -288,6 +380,32 @@ def _grantee_key_is_signed(grant: dict[str, Any]) -> bool:
     that swaps a grantee's key must not receive the keys of later documents."""
     served = key_id(b64d(grant["grantee"]["public_encryption_key"]))
     return served == grant["grantee"]["key_id"] == grant["descriptor"]["grantee_key_id"]
+
+
+def _is_team(grant: dict[str, Any]) -> bool:
+    return grant.get("grantee_kind") == "organisation"
+
+
+def _trusted_grantee(vault: Vault, grant: dict[str, Any]) -> dict[str, Any] | None:
+    """The key to seal to for this grant, or None if the server serves one the owner never
+    trusted. A team's current key must follow, by signed statements, from the key the
+    owner-signed grant names."""
+    if not _is_team(grant):
+        return grant["grantee"] if _grantee_key_is_signed(grant) else None
+    from wallet.client.organisations import verified_team
+
+    organisation = grant.get("organisation") or {}
+    if grant["descriptor"].get("grantee_org") != organisation.get("id"):
+        return None
+    try:
+        team = verified_team(
+            vault, organisation["id"], anchor_key_id=grant["descriptor"]["grantee_key_id"]
+        )
+    except KeyChanged:
+        return None
+    if team.key_id != grant["grantee"]["key_id"]:
+        return None
+    return team.as_grantee()
 
 
 def _refuse_changed_keys(handles: list[str], what: str) -> None:
@@ -319,14 +437,23 @@ def wrap_new_version(vault: Vault, document_id: str, version: Any) -> int:
             continue
         if doc_type not in scope["types"] and document_id not in scope["documents"]:
             continue
-        if not _grantee_key_is_signed(grant):
+        grantee = _trusted_grantee(vault, grant)
+        if grantee is None:
             changed.append(grant["grantee"]["handle"])
             continue
         wrap = _wrap_for(
-            vault, grant["id"], grant["grantee"], document_id, version.version, version.identity
+            vault,
+            grant["id"],
+            grantee,
+            document_id,
+            version.version,
+            version.identity,
+            _is_team(grant),
         )
         vault.api.api(
-            "POST", f"/grants/{grant['id']}/wraps", json={"wraps": [wrap], "field_wraps": []}
+            "POST",
+            f"/grants/{grant['id']}/wraps",
+            json={"wraps": [wrap], "field_wraps": [], "grantee_key_id": grantee["key_id"]},
         )
         count += 1
     _refuse_changed_keys(changed, "The document")
@@ -337,14 +464,15 @@ def rewrap_profile_field(vault: Vault, name: str) -> None:
     changed: list[str] = []
     for grant in grants_given(vault):
         if _still_given(grant) and name in grant["descriptor"]["scope"]["fields"]:
-            if not _grantee_key_is_signed(grant):
+            grantee = _trusted_grantee(vault, grant)
+            if grantee is None:
                 changed.append(grant["grantee"]["handle"])
                 continue
-            field_wraps = _field_wraps(vault, grant["id"], grant["grantee"], [name])
+            field_wraps = _field_wraps(vault, grant["id"], grantee, [name], _is_team(grant))
             vault.api.api(
                 "POST",
                 f"/grants/{grant['id']}/wraps",
-                json={"wraps": [], "field_wraps": field_wraps},
+                json={"wraps": [], "field_wraps": field_wraps, "grantee_key_id": grantee["key_id"]},
             )
     _refuse_changed_keys(changed, "The profile field")
 
@@ -352,12 +480,34 @@ def rewrap_profile_field(vault: Vault, name: str) -> None:
 # --- the grantee's side ---------------------------------------------------------------------
 
 
+def reader_for(
+    vault: Vault, grant: dict[str, Any], pins: PinStore | None = None, teams: dict | None = None
+) -> Any:
+    """None for a grant to this account; for a grant to an organisation, the member's opened
+    team key (which must be the one the grant is sealed to now)."""
+    if not _is_team(grant):
+        return None
+    from wallet.client.organisations import team_key
+
+    org_id = grant["organisation"]["id"]
+    teams = teams if teams is not None else {}
+    if org_id not in teams:
+        teams[org_id] = team_key(vault, org_id, pins)
+    team = teams[org_id]
+    if team.key_id != grant["grantee"]["key_id"]:
+        raise VaultError("The team key changed a moment ago. Try again.")
+    return team
+
+
 def received(vault: Vault, pins: PinStore) -> list[dict[str, Any]]:
+    """Grants to this account, then grants to its organisations (opened with the team key)."""
     result = []
+    teams: dict[str, Any] = {}
     for grant in vault.api.api("GET", "/received").json():
         owner = grant["owner"]
         pins.check(owner["handle"], owner)
-        descriptor = _open_descriptor(vault, grant, b64d(owner["public_signing_key"]))
+        team = reader_for(vault, grant, pins, teams)
+        descriptor = _open_descriptor(vault, grant, b64d(owner["public_signing_key"]), team)
         result.append({**grant, "descriptor": descriptor})
     return result
 
@@ -373,9 +523,15 @@ class ReceivedDocument:
 
 
 def received_documents(
-    vault: Vault, grant_id: str, owner_signing_key: bytes
+    vault: Vault, grant_id: str, owner_signing_key: bytes, team: Any = None
 ) -> list[ReceivedDocument]:
-    """The newest version of each document under the grant, checked against the owner's signature."""
+    """The newest version of each document under the grant, checked against the owner's signature.
+    `team`: the opened team key, for a grant to an organisation (see reader_for)."""
+    private_key, reader_key_id = (
+        (team.encryption_key, team.key_id)
+        if team
+        else (vault.keys.encryption_key, vault.keys.key_id)
+    )
     latest: dict[str, ReceivedDocument] = {}
     for item in vault.api.api("GET", f"/received/{grant_id}/documents").json():
         statement_bytes = b64d(item["statement"])
@@ -392,21 +548,28 @@ def received_documents(
             raise IntegrityFailure("A shared document is not signed by its owner.") from exc
         manifest = json.loads(manifest_bytes)
         encrypted_meta = b64d(item["encrypted_meta"])
+        bound = (
+            statement.get("kind") == "grant-wrap-team"
+            if team
+            else statement.get("wrap_sha256") == hashlib.sha256(wrapped).hexdigest()
+        )
         if (
             statement.get("grant_id") != grant_id
             or statement.get("document_id") != item["document_id"]
             or statement.get("version") != item["version"]
-            or statement.get("wrap_sha256") != hashlib.sha256(wrapped).hexdigest()
+            or not bound
             or manifest.get("document_id") != item["document_id"]
             or manifest.get("version") != item["version"]
             or manifest.get("meta_sha256") != hashlib.sha256(encrypted_meta).hexdigest()
         ):
             raise IntegrityFailure("A shared document was changed on the server.")
-        info = document_key_info(item["document_id"], item["version"], vault.keys.key_id)
+        info = document_key_info(item["document_id"], item["version"], reader_key_id)
         try:
-            identity = age.parse_identity(
-                open_sealed(vault.keys.encryption_key, wrapped, info).decode()
-            )
+            identity = age.parse_identity(open_sealed(private_key, wrapped, info).decode())
+            # For a team the owner signed the key itself: a key resealed by an admin must be
+            # the very one the owner gave.
+            if team and statement.get("key_sha256") != key_sha256(identity):
+                raise ValueError("not the key the owner signed")
             meta = json.loads(age.decrypt_bytes(encrypted_meta, [identity]))
         except (UnwrapError, age.IntegrityError, ValueError) as exc:
             raise IntegrityFailure("A shared document was changed on the server.") from exc
@@ -451,11 +614,17 @@ def received_profile(vault: Vault, grant_id: str, pins: PinStore | None = None) 
     grant = next((g for g in received(vault, pins or PinStore(None)) if g["id"] == grant_id), None)
     if grant is None:
         raise VaultError("This access does not exist or has ended. Ask the person.")
+    team = reader_for(vault, grant, pins)
+    private_key, reader_key_id = (
+        (team.encryption_key, team.key_id)
+        if team
+        else (vault.keys.encryption_key, vault.keys.key_id)
+    )
     owner_key = b64d(grant["owner"]["public_signing_key"])
     allowed = set(grant["descriptor"]["scope"]["fields"])
     fields = {}
     for row in vault.api.api("GET", f"/received/{grant_id}/profile").json():
-        info = profile_field_info(row["slot"], vault.keys.key_id)
+        info = profile_field_info(row["slot"], reader_key_id)
         wrapped = b64d(row["wrapped_key"])
         ciphertext = b64d(row["ciphertext"])
         try:
@@ -469,16 +638,21 @@ def received_profile(vault: Vault, grant_id: str, pins: PinStore | None = None) 
             statement_bytes = b64d(row["statement"])
             verify(owner_key, statement_bytes, b64d(row["statement_signature"]))
             statement = json.loads(statement_bytes)
+            bound = (
+                statement.get("kind") == "grant-field-team"
+                if team
+                else statement.get("kind") == "grant-field"
+                and statement.get("wrap_sha256") == hashlib.sha256(wrapped).hexdigest()
+            )
             if (
-                statement.get("kind") != "grant-field"
+                not bound
                 or statement.get("grant_id") != grant_id
                 or statement.get("slot") != row["slot"]
-                or statement.get("wrap_sha256") != hashlib.sha256(wrapped).hexdigest()
             ):
                 raise BadSignature("statement does not match")
-            identity = age.parse_identity(
-                open_sealed(vault.keys.encryption_key, wrapped, info).decode()
-            )
+            identity = age.parse_identity(open_sealed(private_key, wrapped, info).decode())
+            if team and statement.get("key_sha256") != key_sha256(identity):
+                raise BadSignature("not the key the owner signed")
             record = json.loads(age.decrypt_bytes(ciphertext, [identity]))
         except (UnwrapError, age.IntegrityError, ValueError, BadSignature) as exc:
             raise IntegrityFailure("A shared profile field was changed on the server.") from exc
