@@ -24,8 +24,11 @@ from prometheus_client import (
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from sharing.grants.api import router as grants_router
+from sharing.inbox.api import router as inbox_router
 from sharing.links.api import pages as link_pages
 from sharing.links.api import router as links_router
+from sharing.notes.api import router as notes_router
+from sharing.requests.api import router as requests_router
 from storage.base import StorageUnavailable
 from storage.factory import make_store
 from wallet import __version__
@@ -226,6 +229,9 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         # oidc router
         oidc_router,
         # requests, notes and inbox routers
+        requests_router,
+        notes_router,
+        inbox_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(link_pages)

@@ -13,6 +13,8 @@ from wallet.uploads.models import Upload
 # oidc (issue 4)
 from wallet.oidc.models import OidcExchange, OidcIdentity, OidcLogin  # noqa: E402, F401, I001
 # requests and notes (issue 4)
+from sharing.notes.models import ContactNote  # noqa: E402, F401
+from sharing.requests.models import DocumentRequest  # noqa: E402, F401
 
 __all__ = [
     "Account",

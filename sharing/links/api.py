@@ -18,6 +18,7 @@ from sharing.links.schemas import (
     RedeemOut,
     RedeemRequest,
 )
+from wallet.accounts import service as accounts
 from wallet.deps import DB, AppSettings, FullCaller, Store
 from wallet.documents.api import stream_blob
 from wallet.errors import Unauthorized
@@ -80,9 +81,32 @@ def preview(link_id: LinkId, data: LinkProof, db: DB) -> PreviewOut:
     )
 
 
+def _redeemer(request: Request, db: DB) -> str | None:
+    """The logged-in account that redeems, if it sent its session: the link then shows in its
+    inbox for 15 minutes. A link needs no account, so a missing or stale session is no error."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        account, session = accounts.authenticate(db, token.strip())
+    except Unauthorized:
+        return None
+    return account.id if session.kind == "full" else None
+
+
 @router.post("/links/{link_id}/redeem", response_model=RedeemOut)
-def redeem(link_id: LinkId, data: RedeemRequest, db: DB, settings: AppSettings) -> RedeemOut:
-    result = service.redeem(db, settings, link_id, data.challenge_id, data.proof, data.pin_check)
+def redeem(
+    link_id: LinkId, data: RedeemRequest, request: Request, db: DB, settings: AppSettings
+) -> RedeemOut:
+    result = service.redeem(
+        db,
+        settings,
+        link_id,
+        data.challenge_id,
+        data.proof,
+        data.pin_check,
+        redeemer_id=_redeemer(request, db),
+    )
     return RedeemOut(
         server_share=result.server_share,
         sealed_package=result.sealed_package,

@@ -63,3 +63,7 @@ class LinkDownloadSession(SQLModel, table=True):
     token_hash: str = Field(unique=True, index=True, max_length=64)
     link_id: str = Field(foreign_key="share_link.id", index=True, ondelete="CASCADE")
     expires_at: datetime
+    # The logged-in account that redeemed, if any: only to list the link in its inbox.
+    redeemer_id: str | None = Field(
+        default=None, foreign_key="account.id", index=True, ondelete="SET NULL"
+    )

@@ -268,6 +268,7 @@ def redeem(
     challenge_id: str,
     proof: bytes,
     pin_check: bytes | None,
+    redeemer_id: str | None = None,
 ) -> Redeemed:
     link = _proven_link(db, link_id, challenge_id, proof)
     state = state_of(link)
@@ -304,7 +305,10 @@ def redeem(
         _forget_share(db, link.id)
     token = secrets.token_urlsafe(32)
     session = LinkDownloadSession(
-        token_hash=_hash(token.encode()), link_id=link.id, expires_at=now + DOWNLOAD_TTL
+        token_hash=_hash(token.encode()),
+        link_id=link.id,
+        expires_at=now + DOWNLOAD_TTL,
+        redeemer_id=redeemer_id,
     )
     db.add(session)
     journal.append(
@@ -315,7 +319,7 @@ def redeem(
         actor_id=link.id,
         subject_kind="link",
         subject_id=link.id,
-        details={"uses_left": uses_left},
+        details={"uses_left": uses_left, **({"account": redeemer_id} if redeemer_id else {})},
     )
     db.commit()
     if uses_left == 0:

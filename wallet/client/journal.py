@@ -45,6 +45,11 @@ SENTENCES = {
     "oidc_unlinked": "Your organisation's sign-in was unlinked from your wallet.",
     "oidc_login_failed": "A sign-in through your organisation to your wallet was refused.",
     # requests and notes
+    "request_received": "{by} asked you for documents (request {request}).",
+    "request_answered": "You answered the request {request}.",
+    "request_closed": "{by} closed the request {request}; its access ended.",
+    "note_added": "{by} wrote a contact note in your file (note {note}).",
+    "notes_read": "{by} read the contact notes they wrote about you.",
 }
 ALERTS = {
     "login_failed",
@@ -86,6 +91,7 @@ def render(vault: Vault, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Adds a plain sentence to each entry, with titles and names only the owner's client knows."""
     titles = {d.id: d.title for d in vault.list_documents()}
     grantees = {g["id"]: g["grantee"]["handle"] for g in vault.api.api("GET", "/grants").json()}
+    people = _people(vault)
     rendered = []
     for entry in entries:
         details = json.loads(entry["details"])
@@ -99,12 +105,31 @@ def render(vault: Vault, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             grant=f"grant {grant_id[:8]}",
             person=grantees.get(grant_id, "someone"),
             how=_how(details),
+            by=_by(entry, people),
+            request=subject[:8],
+            note=subject[:8],
         )
         when = datetime.fromisoformat(entry["at"]).strftime("%a %d %b %Y %H:%M")
         rendered.append(
             {**entry, "when": when, "sentence": sentence, "alert": entry["event"] in ALERTS}
         )
     return rendered
+
+
+def _people(vault: Vault) -> dict[str, str]:
+    """Account ids to handles, for entries other people caused (requests, contact notes)."""
+    people: dict[str, str] = {}
+    for row in vault.api.api("GET", "/requests").json():
+        people[row["requester"]["id"]] = row["requester"]["handle"]
+    for row in vault.api.api("GET", "/notes", params={"role": "owner"}).json():
+        people[row["author"]["id"]] = row["author"]["handle"]
+    return people
+
+
+def _by(entry: dict[str, Any], people: dict[str, str]) -> str:
+    if entry.get("actor_kind") == "owner":
+        return "You"
+    return people.get(entry.get("actor_id") or "", "Someone")
 
 
 def _cell(value: Any) -> Any:
