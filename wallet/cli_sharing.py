@@ -135,8 +135,11 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
     @grant_app.command("create")
     @friendly
     def grant_create(
-        to: Annotated[str, typer.Option("--to", help="The person's handle.")],
         purpose: Annotated[str, typer.Option(help="What the access is for.")],
+        to: Annotated[str | None, typer.Option("--to", help="The person's handle.")] = None,
+        to_org: Annotated[
+            str | None, typer.Option("--to-org", help="An organisation (its team reads it).")
+        ] = None,
         docs: Annotated[str | None, typer.Option(help="Document ids, comma separated.")] = None,
         types: Annotated[str | None, typer.Option(help="Document types, comma separated.")] = None,
         fields: Annotated[str | None, typer.Option(help="Profile fields, comma separated.")] = None,
@@ -152,9 +155,12 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
                 expires_at = datetime.fromisoformat(expires).replace(hour=23, minute=59, tzinfo=UTC)
             except ValueError as exc:
                 raise VaultError("--expires must be a date like 2027-01-31.") from exc
-        grant = grantlib.create_grant(
+        if (to is None) == (to_org is None):
+            raise VaultError("Say who gets the access: --to HANDLE or --to-org ORGANISATION.")
+        give = grantlib.create_org_grant if to_org else grantlib.create_grant
+        grant = give(
             open_vault(),
-            to,
+            to_org or to or "",
             purpose=purpose,
             document_ids=_split(docs),
             types=_split(types),
@@ -166,8 +172,17 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
         typer.echo(
             f"Access given to {grant.grantee}: {grant.documents} document(s) now. Grant id: {grant.id}"
         )
-        typer.echo(f"Safety code of {grant.grantee}: {grant.safety_code}")
-        if grant.first_contact:
+        if to_org:
+            typer.echo(f"Team safety code of {grant.grantee}: {grant.safety_code}")
+            if grant.first_contact:
+                typer.echo(
+                    "First time with this organisation: compare this code with the office's "
+                    "('wallet org show')."
+                )
+            typer.echo("Its members of the day can read it, also after a change of staff.")
+        else:
+            typer.echo(f"Safety code of {grant.grantee}: {grant.safety_code}")
+        if grant.first_contact and not to_org:
             typer.echo(
                 "First time with this person: compare this code with theirs ('wallet account safety-code')."
             )
@@ -203,10 +218,12 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
     def received_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         """List what people share with you."""
         vault = open_vault()
+        pins = _pins()
         result = []
-        for g in grantlib.received(vault, _pins()):
+        for g in grantlib.received(vault, pins):
             owner_key = grantlib.b64d(g["owner"]["public_signing_key"])
-            docs = grantlib.received_documents(vault, g["id"], owner_key)
+            team = grantlib.reader_for(vault, g, pins)
+            docs = grantlib.received_documents(vault, g["id"], owner_key, team)
             result.append((g, docs))
         if as_json:
             typer.echo(
@@ -215,6 +232,7 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
                         {
                             "grant_id": g["id"],
                             "owner": g["owner"]["handle"],
+                            "via_org": (g.get("organisation") or {}).get("handle"),
                             "purpose": g["descriptor"]["purpose"],
                             "expires_at": g["expires_at"],
                             "documents": [
@@ -237,7 +255,8 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
         if not result:
             typer.echo("Nobody shares documents with you right now.")
         for g, docs in result:
-            typer.echo(f"{g['id']}  from {g['owner']['handle']}: {g['descriptor']['purpose']}")
+            via = f" (to {g['organisation']['handle']})" if g.get("organisation") else ""
+            typer.echo(f"{g['id']}  from {g['owner']['handle']}{via}: {g['descriptor']['purpose']}")
             for d in docs:
                 typer.echo(
                     f"    {d.document_id}  {d.meta.get('title')}  [{d.meta.get('type')}]  v{d.version}"
@@ -252,11 +271,15 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
     ) -> None:
         """Download a document someone shares with you."""
         vault = open_vault()
-        grant = next((g for g in grantlib.received(vault, _pins()) if g["id"] == grant_id), None)
+        pins = _pins()
+        grant = next((g for g in grantlib.received(vault, pins) if g["id"] == grant_id), None)
         if grant is None:
             raise VaultError("This access does not exist or has ended. Ask the person.")
         owner_key = grantlib.b64d(grant["owner"]["public_signing_key"])
-        docs = {d.document_id: d for d in grantlib.received_documents(vault, grant_id, owner_key)}
+        team = grantlib.reader_for(vault, grant, pins)
+        docs = {
+            d.document_id: d for d in grantlib.received_documents(vault, grant_id, owner_key, team)
+        }
         if document_id not in docs:
             raise VaultError("This document is not shared with you under this access.")
         grantlib.received_get(vault, grant_id, docs[document_id], output)

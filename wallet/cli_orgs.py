@@ -1,0 +1,126 @@
+"""`wallet org`: organisations (CPAS, social office, shelter, NGO), their members and team key."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from wallet.client import grants as grantlib
+from wallet.client import organisations as orglib
+from wallet.client import state
+
+org_app = typer.Typer(help="Organisations and their members.", no_args_is_help=True)
+member_app = typer.Typer(help="Add or remove members.", no_args_is_help=True)
+org_app.add_typer(member_app, name="member")
+
+
+def _pins() -> grantlib.PinStore:
+    return grantlib.PinStore(state.wallet_home() / "pins.json")
+
+
+def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no-untyped-def]
+    """Adds `wallet org ...` to the main command."""
+    app.add_typer(org_app, name="org")
+
+    @org_app.command("create")
+    @friendly
+    def org_create(name: Annotated[str, typer.Argument(help="The office's name.")]) -> None:
+        """Create an organisation. You are its first admin."""
+        created = orglib.create_org(open_vault(), name)
+        typer.echo(f"Organisation created: {created.handle}")
+        typer.echo(f"Team safety code: {created.safety_code}")
+        typer.echo(
+            "People who give access to the office compare this code with theirs. "
+            f"Add colleagues with 'wallet org member add {created.handle} HANDLE'."
+        )
+
+    @org_app.command("ls")
+    @friendly
+    def org_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """List the organisations you are a member of."""
+        orgs = orglib.my_orgs(open_vault())
+        if as_json:
+            typer.echo(json.dumps(orgs, indent=2))
+            return
+        if not orgs:
+            typer.echo("You are in no organisation.")
+        for org in orgs:
+            typer.echo(
+                f"{org['handle']}  {org['display_name']}  you: {org['role']}  "
+                f"{org['members']} member(s)"
+            )
+
+    @org_app.command("show")
+    @friendly
+    def org_show(org: str) -> None:
+        """Members, roles and the team safety code."""
+        vault = open_vault()
+        detail = orglib.org_detail(vault, org)
+        team = orglib.open_team_key(vault, detail, _pins())
+        typer.echo(f"{detail['display_name']} ({detail['handle']}), you are {detail['role']}")
+        typer.echo(
+            f"Team safety code: "
+            f"{orglib.team_safety_code(team.keys.public_encryption_key, team.keys.public_signing_key)}"
+        )
+        for member in detail["members"]:
+            typer.echo(f"  {member['keys']['handle']:30} {member['role']}")
+
+    @org_app.command("safety-code")
+    @friendly
+    def org_safety_code(org: str) -> None:
+        """The team safety code of an organisation, to compare before giving it access."""
+        team = orglib.verified_team(open_vault(), org, pins=_pins())
+        typer.echo(team.safety_code)
+        if team.first_contact:
+            typer.echo("First time with this organisation: compare the code with the office.")
+
+    @org_app.command("events")
+    @friendly
+    def org_events(org: str) -> None:
+        """Who joined, left, or changed the team key."""
+        for event in orglib.org_events(open_vault(), org):
+            who = event["actor"] or "a deleted account"
+            about = f" {event['subject']}" if event["subject"] else ""
+            typer.echo(f"{event['at'][:16]}  {who}: {event['event']}{about}")
+
+    @member_app.command("add")
+    @friendly
+    def member_add(
+        org: str,
+        handle: str,
+        role: Annotated[str, typer.Option(help="admin or worker.")] = "worker",
+        accept_new_key: Annotated[
+            bool, typer.Option(help="Only after checking the safety code in person.")
+        ] = False,
+    ) -> None:
+        """Add a colleague. Admins only."""
+        vault = open_vault()
+        member, first = orglib.add_member(
+            vault, org, handle, role=role, pins=_pins(), accept_new_key=accept_new_key
+        )
+        typer.echo(f"{member['handle']} is now {role} of {org}.")
+        code = grantlib.safety_code(
+            grantlib.b64d(member["public_encryption_key"]),
+            grantlib.b64d(member["public_signing_key"]),
+        )
+        typer.echo(f"Safety code of {member['handle']}: {code}")
+        if first:
+            typer.echo("First time with this person: compare this code with theirs.")
+
+    @member_app.command("remove")
+    @friendly
+    def member_remove(org: str, handle: str) -> None:
+        """Remove a member and change the team key. Admins only."""
+        rotation = orglib.remove_member(open_vault(), org, handle, pins=_pins())
+        typer.echo(
+            f"{handle} is no longer a member of {org}. The team key was changed: "
+            f"{rotation.documents} document key(s), {rotation.fields} profile key(s) and "
+            f"{rotation.grants} access(es) were sealed again for {rotation.members} member(s)."
+        )
+        typer.echo("They can open nothing more. What they already downloaded cannot be taken back.")
+        typer.echo(f"New team safety code: {rotation.safety_code}")
+
+
+__all__ = ["register"]
