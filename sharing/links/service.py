@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -99,7 +100,21 @@ def _pin_digest(settings: Settings, pin_check: bytes) -> str:
     return hmac.new(key, pin_check, "sha256").hexdigest()
 
 
-def create_link(db: Session, settings: Settings, account: Account, data: LinkCreate) -> ShareLink:
+def create_link(
+    db: Session,
+    settings: Settings,
+    account: Account,
+    data: LinkCreate,
+    *,
+    signer: Account | None = None,
+    actor_id: str | None = None,
+    event: str = "link_created",
+    details: dict[str, Any] | None = None,
+    before_commit: Callable[[Session, ShareLink], None] | None = None,
+) -> ShareLink:
+    """`account` owns the documents. A proxy acting under a mandate is the `signer` and the
+    journal's actor; the mandates service has checked the items against the mandate."""
+    signer = signer or account
     now = utcnow()
     expires_at = data.expires_at
     if expires_at.tzinfo is None:
@@ -111,13 +126,13 @@ def create_link(db: Session, settings: Settings, account: Account, data: LinkCre
             f"The field 'expires_at' is too far away. A link lasts {MAX_DAYS} days at most."
         )
     try:
-        verify(account.public_signing_key, data.descriptor, data.signature)
+        verify(signer.public_signing_key, data.descriptor, data.signature)
         signed = json.loads(data.descriptor)
     except (BadSignature, ValueError) as exc:
         raise Invalid("The link descriptor is not signed by you.") from exc
     if not isinstance(signed, dict):
         raise Invalid("The link descriptor is not a JSON object. Create the link again.")
-    expected = descriptor_fields(data, account.key_id)
+    expected = descriptor_fields(data, signer.key_id)
     for name, value in expected.items():
         if signed.get(name) != value:
             raise Invalid(f"The signed link descriptor does not match the field '{name}'.")
@@ -144,13 +159,22 @@ def create_link(db: Session, settings: Settings, account: Account, data: LinkCre
     for item in data.items:
         db.add(LinkItem(link_id=link.id, document_id=item.document_id, version=item.version))
     db.flush()
+    if before_commit is not None:
+        before_commit(db, link)
     journal.append(
         db,
         account.id,
-        "link_created",
+        event,
+        actor_kind="account" if actor_id else "owner",
+        actor_id=actor_id,
         subject_kind="link",
         subject_id=link.id,
-        details={"uses": data.uses, "items": len(data.items), "pin": link.pin_check is not None},
+        details={
+            "uses": data.uses,
+            "items": len(data.items),
+            "pin": link.pin_check is not None,
+            **(details or {}),
+        },
     )
     db.commit()
     return link

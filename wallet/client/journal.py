@@ -39,6 +39,15 @@ SENTENCES = {
     "grant_listed": "{person} looked at the list of what you share ({grant}).",
     "grant_profile_read": "{person} read your profile fields ({grant}).",
     # mandates
+    "mandate_created": "You gave {proxy} a mandate to act for you ({mandate}).",
+    "mandate_extended": "New documents were added to the mandate of {proxy} ({mandate}).",
+    "mandate_revoked": "You ended the mandate of {proxy} ({mandate}).",
+    "mandate_listed": "{proxy} looked at the list of your documents on your behalf ({mandate}).",
+    "mandate_download": "{proxy} downloaded {document} on your behalf ({mandate}).",
+    "mandate_document_added": "{proxy} added {document} on your behalf ({mandate}).",
+    "mandate_link_created": "{proxy} created the one-time link {link} on your behalf ({mandate}).",
+    "mandate_completed": "{proxy} finished the one-shot mandate, so it has ended ({mandate}).",
+    "mandate_renounced": "{proxy} gave up the mandate, so it has ended ({mandate}).",
     # organisations
     # oidc
     "oidc_linked": "Your organisation's sign-in was linked to your wallet.",
@@ -91,6 +100,7 @@ def render(vault: Vault, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Adds a plain sentence to each entry, with titles and names only the owner's client knows."""
     titles = {d.id: d.title for d in vault.list_documents()}
     grantees = {g["id"]: g["grantee"]["handle"] for g in vault.api.api("GET", "/grants").json()}
+    proxies = _proxies(vault)
     people = _people(vault)
     rendered = []
     for entry in entries:
@@ -103,6 +113,8 @@ def render(vault: Vault, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             document=f"'{titles[subject]}'" if is_document else "a document",
             link=link[:8],
             grant=f"grant {grant_id[:8]}",
+            proxy=proxies.get(_mandate_of(entry, details), "someone"),
+            mandate=f"mandate {_mandate_of(entry, details)[:8]}",
             person=grantees.get(grant_id, "someone"),
             how=_how(details),
             by=_by(entry, people),
@@ -130,6 +142,20 @@ def _by(entry: dict[str, Any], people: dict[str, str]) -> str:
     if entry.get("actor_kind") == "owner":
         return "You"
     return people.get(entry.get("actor_id") or "", "Someone")
+
+
+def _proxies(vault: Vault) -> dict[str, str]:
+    """Mandate ids to the proxy's handle, from the mandates the owner signed."""
+    return {
+        m["id"]: (m["proxy"] or {}).get("handle", "a former account")
+        for m in vault.api.api("GET", "/mandates").json()
+    }
+
+
+def _mandate_of(entry: dict[str, Any], details: dict[str, Any]) -> str:
+    if entry.get("subject_kind") == "mandate":
+        return str(entry.get("subject_id") or "")
+    return str(details.get("mandate") or "")
 
 
 def _cell(value: Any) -> Any:

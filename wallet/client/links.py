@@ -74,11 +74,20 @@ def create_link(
     public_url: str | None = None,
 ) -> CreatedLink:
     check_scope(types, fields)
+    # A ProxyVault (wallet --for OWNER): one-shot links over the mandate's documents only,
+    # signed by the proxy, carrying the owner's signed authorisation.
+    parties = vault.link_parties() if hasattr(vault, "link_parties") else None
+    if parties is not None and uses != 1:
+        raise VaultError("Under a mandate, a link can be opened once only. Leave out --uses.")
+    if parties is not None and fields:
+        raise VaultError("Under a mandate you cannot share profile fields. Only the owner can.")
     if pin is not None and not re.fullmatch(r"\d{4,8}", pin):
         raise VaultError("A PIN has 4 to 8 digits.")
     if not 1 <= uses <= 100:
         raise VaultError("A link can be used 1 to 100 times.")
     expires_at = parse_expiry(expires)
+    if parties is not None:
+        expires_at = min(expires_at, vault.expires_at)  # never outlives the mandate
 
     chosen = list(dict.fromkeys(document_ids))
     if types:
@@ -106,20 +115,24 @@ def create_link(
     link_id = uuid.uuid4().hex
     secret = linkcrypto.new_secret()
     server_share = linkcrypto.new_server_share()
+    owner = {
+        "handle": vault.account["handle"],
+        "signing_key": b64e(vault.keys.public_signing_key),
+    }
     package = {
         "v": 1,
         "kind": "share-link-package",
         "link_id": link_id,
-        "owner": {
-            "handle": vault.account["handle"],
-            "signing_key": b64e(vault.keys.public_signing_key),
-        },
+        "owner": parties[0] if parties else owner,
         "purpose": purpose,
         "expires_at": expires_at.isoformat(),
         "items": items,
         "profile": profile,
     }
-    preview = {"purpose": purpose, "owner": vault.account["handle"], "documents": len(items)}
+    preview = {"purpose": purpose, "owner": package["owner"]["handle"], "documents": len(items)}
+    if parties is not None:
+        package["proxy"] = parties[1]
+        preview["proxy"] = parties[1]["handle"]
     sealed_package = linkcrypto.seal(
         linkcrypto.link_key(secret, server_share, pin, link_id), canonical_json(package), link_id
     )
@@ -143,7 +156,7 @@ def create_link(
     descriptor_bytes, signature = sign(vault.keys.signing_key, descriptor)
     vault.api.api(
         "POST",
-        "/links",
+        vault.links_path if parties is not None else "/links",
         json={
             "link_id": link_id,
             "proof_key": b64e(proof_key),
@@ -221,6 +234,8 @@ class OpenedLink:
     owner: str
     files: list[Path]
     profile: dict[str, str]
+    # The trusted person who made the link for the owner, under a mandate the owner signed.
+    proxy: str | None = None
 
 
 def open_link(
@@ -280,15 +295,26 @@ def open_link(
         profile_path.write_text(json.dumps(package["profile"], indent=2, ensure_ascii=False))
         files.append(profile_path)
     return OpenedLink(
-        package.get("purpose", ""), package["owner"]["handle"], files, package.get("profile", {})
+        package.get("purpose", ""),
+        package["owner"]["handle"],
+        files,
+        package.get("profile", {}),
+        package["proxy"]["handle"] if package.get("proxy") else None,
     )
 
 
 def _check_descriptor(package: dict[str, Any], redeemed: dict[str, Any]) -> None:
     """The owner's signature must cover exactly this package."""
     descriptor = b64d(redeemed["descriptor"])
+    signer = package["owner"]["signing_key"]
+    if package.get("proxy"):
+        # Made by a proxy: its key must be one the owner's key authorised to share.
+        from wallet.client.mandates import check_authorisation
+
+        check_authorisation(b64d(package["owner"]["signing_key"]), package["proxy"], "share")
+        signer = package["proxy"]["signing_key"]
     try:
-        verify(b64d(package["owner"]["signing_key"]), descriptor, b64d(redeemed["signature"]))
+        verify(b64d(signer), descriptor, b64d(redeemed["signature"]))
     except BadSignature as exc:
         raise IntegrityFailure("This link is not signed by the person who shared it.") from exc
     signed = json.loads(descriptor)

@@ -111,6 +111,9 @@ class DocumentInfo:
     meta: dict[str, Any] = field(default_factory=dict)
     # The current version's age identity (document key); kept out of repr and logs.
     identity: Any = field(default=None, repr=False)
+    # The handle of the proxy who added it on the owner's behalf, checked against the key the
+    # owner signed into the mandate; None when the owner added it.
+    added_by: str | None = None
 
     @property
     def title(self) -> str:
@@ -165,6 +168,7 @@ class Vault:
         self.api = api
         self.keys = keys
         self.account = account
+        self._proxy_signers: dict[str, Any] | None = None
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -371,14 +375,14 @@ class Vault:
                 "POST", "/documents", json={**body, "document_id": document_id}
             ).json()
         from wallet.client.grants import wrap_new_version
+        from wallet.client.mandates import wrap_new_version as wrap_for_mandates
 
         # Standing grants keep up: a new payslip reaches every grant that covers payslips.
         manifest_dict = json.loads(manifest)
-        wrap_new_version(
-            self,
-            document_id,
-            VersionInfo(version, blob_size, "", meta, identity, manifest_dict),
-        )
+        new_version = VersionInfo(version, blob_size, "", meta, identity, manifest_dict)
+        wrap_new_version(self, document_id, new_version)
+        # So do active mandates whose scope covers it (each wrap signed by the owner).
+        wrap_for_mandates(self, document_id, new_version, manifest)
         return result["id"], result["version"]
 
     def _decrypt_meta(self, encrypted_meta: bytes, identity: Any) -> dict[str, Any]:
@@ -395,7 +399,7 @@ class Vault:
             page = self.api.api("GET", "/documents", params=params).json()
             for row in page["documents"]:
                 # Signed by us: the server can neither invent a document nor roll one back.
-                self._checked_manifest(row, row["id"], row["current_version"])
+                manifest = self._checked_manifest(row, row["id"], row["current_version"])
                 identity = self._open_document_key(
                     b64d(row["wrapped_key"]), row["id"], row["current_version"]
                 )
@@ -409,6 +413,7 @@ class Vault:
                         updated_at=row["updated_at"],
                         meta=self._decrypt_meta(b64d(row["encrypted_meta"]), identity),
                         identity=identity,
+                        added_by=self.added_by(manifest),
                     )
                 )
             cursor = page["next_cursor"]
@@ -463,13 +468,48 @@ class Vault:
         return manifest
 
     def _verified_manifest(self, manifest_bytes: bytes, signature: bytes) -> dict[str, Any]:
+        signer = self.keys.public_signing_key
         try:
-            verify(self.keys.public_signing_key, manifest_bytes, signature)
+            claimed = json.loads(manifest_bytes)
+        except ValueError as exc:
+            raise IntegrityFailure("A document's signature does not match. Do not trust it.") from exc
+        if isinstance(claimed, dict) and claimed.get("mandate_id"):
+            signer = self._mandate_signer(claimed)
+        try:
+            verify(signer, manifest_bytes, signature)
         except BadSignature as exc:
             raise IntegrityFailure(
                 "A document's signature does not match. Do not trust it."
             ) from exc
-        return json.loads(manifest_bytes)
+        return claimed
+
+    def _mandate_signer(self, manifest: dict[str, Any]) -> bytes:
+        """A document a proxy added: signed by the proxy key this owner signed into a mandate
+        that allows adding documents, before that mandate's signed end."""
+        if self._proxy_signers is None:
+            from wallet.client.mandates import proxy_signers
+
+            self._proxy_signers = proxy_signers(self)
+        signer = self._proxy_signers.get(str(manifest.get("mandate_id")))
+        signed_at = str(manifest.get("signed_at", ""))
+        if (
+            signer is None
+            or manifest.get("signer_key_id") != signer.key_id
+            or "upload" not in signer.actions
+            or not signed_at
+            or datetime.fromisoformat(signed_at) > signer.expires_at
+        ):
+            raise IntegrityFailure(
+                "A document claims to be added by someone you gave a mandate to, but it is "
+                "not signed by them. Do not trust it."
+            )
+        return signer.signing_key
+
+    def added_by(self, manifest: dict[str, Any]) -> str | None:
+        if not manifest.get("mandate_id") or self._proxy_signers is None:
+            return None
+        signer = self._proxy_signers.get(str(manifest["mandate_id"]))
+        return signer.handle if signer is not None else None
 
     def download(self, document_id: str, target: Path, version: int | None = None) -> VersionInfo:
         """Writes the plaintext to `target` only if every check passes."""

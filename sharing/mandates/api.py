@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import html
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+
+from sharing.grants.api import _keys
+from sharing.links.schemas import LinkCreate
+from sharing.mandates import service
+from sharing.mandates.models import Mandate
+from sharing.mandates.schemas import (
+    MandateAction,
+    MandateCheck,
+    MandateCreate,
+    MandateDocument,
+    MandateDocumentCreate,
+    MandateOut,
+    MandateWrapsAdd,
+)
+from wallet.accounts.models import Account
+from wallet.deps import DB, AppSettings, FullCaller, Store
+from wallet.documents.api import stream_blob
+
+router = APIRouter(tags=["mandates"])
+pages = APIRouter(tags=["pages"])
+MandateId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+
+
+def _out(
+    mandate: Mandate, owner: Account, proxy: Account | None, sealed: bytes, documents: int
+) -> MandateOut:
+    return MandateOut(
+        id=mandate.id,
+        state=service.state_of(mandate),
+        kind=mandate.kind,
+        actions=service.actions_of(mandate),
+        owner=_keys(owner),
+        proxy=_keys(proxy) if proxy is not None else None,
+        authorisation=mandate.authorisation,
+        authorisation_signature=mandate.authorisation_signature,
+        sealed=sealed,
+        signature=mandate.signature,
+        expires_at=mandate.expires_at,
+        revoked_at=mandate.revoked_at,
+        renounced_at=mandate.renounced_at,
+        completed_at=mandate.completed_at,
+        created_at=mandate.created_at,
+        documents=documents,
+    )
+
+
+# --- the owner ------------------------------------------------------------------------------
+
+
+@router.post("/mandates", status_code=status.HTTP_201_CREATED)
+def create_mandate(data: MandateCreate, caller: FullCaller, db: DB) -> dict[str, str]:
+    """The owner gives a mandate. Only the owner's own session can: it acts on its own data."""
+    return {"id": service.create_mandate(db, caller.account, data).id}
+
+
+@router.get("/mandates", response_model=list[MandateOut])
+def mandates_given(caller: FullCaller, db: DB) -> list[MandateOut]:
+    """Every mandate the owner gave, active or ended."""
+    return [
+        _out(mandate, caller.account, proxy, mandate.sealed_for_owner, count)
+        for mandate, proxy, count in service.mandates_given(db, caller.account)
+    ]
+
+
+@router.post("/mandates/{mandate_id}/wraps")
+def add_wraps(
+    mandate_id: MandateId, data: MandateWrapsAdd, caller: FullCaller, db: DB
+) -> dict[str, int]:
+    return {"added": service.add_wraps(db, caller.account, mandate_id, data.wraps)}
+
+
+@router.post("/mandates/{mandate_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_mandate(mandate_id: MandateId, caller: FullCaller, db: DB) -> Response:
+    service.revoke_mandate(db, caller.account, mandate_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- the proxy ------------------------------------------------------------------------------
+
+
+@router.get("/mandates/received", response_model=list[MandateOut])
+def mandates_received(caller: FullCaller, db: DB) -> list[MandateOut]:
+    """The caller's active mandates, from the people it acts for."""
+    return [
+        _out(mandate, owner, caller.account, mandate.sealed_for_proxy, count)
+        for mandate, owner, count in service.mandates_received(db, caller.account)
+    ]
+
+
+@router.get("/mandates/{mandate_id}/documents", response_model=list[MandateDocument])
+def proxy_documents(mandate_id: MandateId, caller: FullCaller, db: DB) -> list[MandateDocument]:
+    return [
+        MandateDocument(
+            document_id=version.document_id,
+            version=version.version,
+            size=version.blob_size,
+            encrypted_meta=version.encrypted_meta,
+            wrapped_key=wrap.wrapped_key,
+            statement=wrap.statement,
+            statement_signature=wrap.statement_signature,
+            manifest=version.manifest,
+            signature=version.signature,
+        )
+        for version, wrap in service.proxy_documents(db, caller.account, mandate_id)
+    ]
+
+
+@router.get("/mandates/{mandate_id}/documents/{document_id}/versions/{version}/blob")
+async def proxy_blob(
+    mandate_id: MandateId,
+    document_id: str,
+    version: int,
+    request: Request,
+    caller: FullCaller,
+    db: DB,
+    store: Store,
+) -> StreamingResponse:
+    row = await run_in_threadpool(
+        service.proxy_version, db, caller.account, mandate_id, document_id, version
+    )
+    return await stream_blob(request, store, row)
+
+
+@router.post("/mandates/{mandate_id}/documents", status_code=status.HTTP_201_CREATED)
+def proxy_add_document(
+    mandate_id: MandateId, data: MandateDocumentCreate, caller: FullCaller, db: DB, store: Store
+) -> dict[str, object]:
+    """Adds a document on the owner's behalf from a finished upload of the proxy's own."""
+    version = service.add_document(db, store, caller.account, mandate_id, data)
+    return {"id": version.document_id, "version": version.version}
+
+
+@router.post("/mandates/{mandate_id}/links", status_code=status.HTTP_201_CREATED)
+def proxy_create_link(
+    mandate_id: MandateId, data: LinkCreate, caller: FullCaller, db: DB, settings: AppSettings
+) -> dict[str, str]:
+    """A one-shot link over documents in the mandate, signed by the proxy."""
+    return {"id": service.create_link(db, settings, caller.account, mandate_id, data).id}
+
+
+@router.post("/mandates/{mandate_id}/complete", status_code=status.HTTP_204_NO_CONTENT)
+def complete(mandate_id: MandateId, caller: FullCaller, db: DB) -> Response:
+    """Ends a one-shot mandate after its procedure is done."""
+    service.complete(db, caller.account, mandate_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/mandates/{mandate_id}/renounce", status_code=status.HTTP_204_NO_CONTENT)
+def renounce(mandate_id: MandateId, caller: FullCaller, db: DB) -> Response:
+    """The proxy gives the mandate up. It ends at once."""
+    service.renounce(db, caller.account, mandate_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/mandates/{mandate_id}/actions", response_model=list[MandateAction])
+def proxy_actions(mandate_id: MandateId, caller: FullCaller, db: DB) -> list[MandateAction]:
+    """What the caller did under this mandate; nothing else of the owner's journal."""
+    return [MandateAction(**row) for row in service.proxy_actions(db, caller.account, mandate_id)]
+
+
+# --- the attestation's QR code (public, no session) ------------------------------------------
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Mandate check</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;
+font-size:1.2rem;line-height:1.5}}.ok{{color:#05612b}}.no{{color:#a4000f}}</style>
+</head><body><h1>Mandate check</h1><p class="{css}"><strong>{message}</strong></p>
+<p>This page says only whether the mandate is still valid. It shows no name and no document.</p>
+</body></html>"""
+
+
+@pages.get("/mandates/check/{mandate_id}", include_in_schema=False, response_model=None)
+def check_page(
+    mandate_id: str, request: Request, db: DB, c: str = Query(default="", max_length=64)
+) -> Response:
+    """What the attestation's QR code opens: valid until when, or ended. JSON on request."""
+    valid, state, until, message = service.check(db, mandate_id, c)
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    if "application/json" in request.headers.get("accept", ""):
+        body = MandateCheck(valid=valid, state=state, until=until, message=message)
+        return JSONResponse(body.model_dump(mode="json"), headers=headers)
+    page = _PAGE.format(css="ok" if valid else "no", message=html.escape(message))
+    return HTMLResponse(
+        page,
+        headers={
+            **headers,
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        },
+    )
