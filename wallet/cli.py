@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from wallet.cli_orgs import register as register_orgs
 from wallet.cli_sharing import register as register_sharing
 from wallet.cli_sharing import safety_code_command
 from wallet.client import state
@@ -474,6 +475,7 @@ def profile_rm(name: str) -> None:
 register_sharing(app, _open_vault, friendly)
 # proxy commands
 # org commands
+register_orgs(app, _open_vault, friendly)
 # request and note commands
 account_app.command("safety-code")(friendly(safety_code_command(_open_vault)))
 

@@ -9,8 +9,8 @@ from wallet.profile.models import ProfileField
 from wallet.uploads.models import Upload
 
 # mandates (issue 4)
-from sharing.mandates.models import Mandate, MandateLink, MandateWrap  # noqa: E402, F401
 # organisations (issue 4)
+from sharing.organisations.models import OrgEvent, Organisation, OrgMember, OrgTeamKey  # noqa: E402, F401, I001
 # oidc (issue 4)
 from wallet.oidc.models import OidcExchange, OidcIdentity, OidcLogin  # noqa: E402, F401, I001
 # requests and notes (issue 4)
