@@ -27,6 +27,8 @@ from sharing.grants.api import router as grants_router
 from sharing.inbox.api import router as inbox_router
 from sharing.links.api import pages as link_pages
 from sharing.links.api import router as links_router
+from sharing.mandates.api import pages as mandate_pages
+from sharing.mandates.api import router as mandates_router
 from sharing.organisations.api import router as organisations_router
 from sharing.notes.api import router as notes_router
 from sharing.requests.api import router as requests_router
@@ -226,6 +228,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         grants_router,
         journal_router,
         # mandates router
+        mandates_router,
         # organisations router
         organisations_router,
         # oidc router
@@ -237,6 +240,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(link_pages)
+    app.include_router(mandate_pages)
     # web pages router
 
     @app.get("/", include_in_schema=False)

@@ -9,6 +9,7 @@ from wallet.profile.models import ProfileField
 from wallet.uploads.models import Upload
 
 # mandates (issue 4)
+from sharing.mandates.models import Mandate, MandateLink, MandateWrap  # noqa: E402, F401
 # organisations (issue 4)
 from sharing.organisations.models import OrgEvent, Organisation, OrgMember, OrgTeamKey  # noqa: E402, F401, I001
 # oidc (issue 4)
