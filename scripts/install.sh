@@ -11,3 +11,10 @@ if [ "${1:-}" = "test" ]; then
 else
   .venv/bin/python -m pip install --quiet -e .
 fi
+# The web app's JavaScript: npm packages pinned by web/package-lock.json, bundled locally with
+# esbuild into web/static/js (never a CDN). Skipped with a note when node/npm are missing.
+if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs)
+else
+  echo "node and npm are missing: the web pages will have no scripts (apt-get install nodejs npm)" >&2
+fi

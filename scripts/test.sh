@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v age >/dev/null 2>&1 || need_apt+=(age)
 command -v pg_dump >/dev/null 2>&1 || need_apt+=(postgresql-client)
+# The browser tests use Debian's chromium (never `playwright install`) and a fixed font.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -d /usr/share/fonts/truetype/dejavu ] || need_apt+=(fonts-dejavu-core)
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

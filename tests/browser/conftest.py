@@ -1,0 +1,180 @@
+"""Playwright fixtures: Debian's chromium against a real uvicorn server (run_live_server).
+
+Never `playwright install`: the browser is the Debian package at /usr/bin/chromium
+(scripts/test.sh installs it). The browser tests run once, in the SQLite pass: the pages
+touch the database only through the API, which the rest of the suite tests on PostgreSQL too.
+Set WALLET_BROWSER_ON_POSTGRES=1 to run them there as well.
+
+Screenshots go to test-artifacts/screenshots (or $WALLET_TEST_ARTIFACTS/screenshots).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TEST_PASSPHRASE, LiveServer, run_live_server, using_postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+CHROMIUM = os.environ.get("WALLET_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = Path(os.environ.get("WALLET_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
+
+try:
+    from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+except ImportError:  # pragma: no cover - the test extras install it
+    sync_playwright = None  # type: ignore[assignment]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    reason = ""
+    if sync_playwright is None:
+        reason = "playwright is not installed (pip install -e '.[test]')"
+    elif not Path(CHROMIUM).exists():
+        reason = f"no chromium at {CHROMIUM} (apt-get install chromium)"
+    elif using_postgres() and os.environ.get("WALLET_BROWSER_ON_POSTGRES") != "1":
+        reason = "browser tests run in the SQLite pass"
+    if reason:
+        for item in items:
+            if Path(str(item.fspath)).parent == Path(__file__).parent:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def build_web() -> None:
+    """Builds web/static/js when node is here; an installed build is used as it is."""
+    if shutil.which("node") and (WEB / "node_modules" / "esbuild").exists():
+        subprocess.run(["node", "build.mjs"], cwd=WEB, check=True, capture_output=True)
+    if not (WEB / "static" / "js" / "pages").exists():
+        pytest.fail("web/static/js is missing: run scripts/install.sh (needs node and npm)")
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    build_web()
+    # The test server uses a cheap Argon2id cost; the page's floor is lowered to match.
+    extra = {"WALLET_WEB_KDF_FLOOR": "1,8192"}
+    with run_live_server(tmp_path_factory.mktemp("web"), extra) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class PageProblems:
+    """Console errors (CSP violations show up here) and uncaught exceptions of one page."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+        )
+
+
+def new_context(
+    browser: Browser, server: LiveServer, viewport: dict[str, int] = PHONE, **kw: Any
+) -> BrowserContext:
+    context = browser.new_context(
+        base_url=server.url, viewport=viewport, locale=kw.pop("locale", "en-GB"), **kw
+    )
+    if AXE.exists():
+        # An init script is injected by the DevTools protocol, so the page's CSP allows it.
+        context.add_init_script(path=str(AXE))
+    return context
+
+
+@pytest.fixture
+def context(browser: Browser, web_server: LiveServer) -> Iterator[BrowserContext]:
+    ctx = new_context(browser, web_server)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    problems = PageProblems()
+    tab = context.new_page()
+    problems.watch(tab)
+    tab.set_default_timeout(20_000)
+    yield tab
+    # Expected failures (a refused request the page handles) are logged by the browser as
+    # "Failed to load resource"; anything else is a bug or a CSP violation.
+    unexpected = [e for e in problems.errors if "Failed to load resource" not in e]
+    assert not unexpected, "\n".join(unexpected)
+
+
+def harness(page: Page, body: str, arg: Any = None) -> Any:
+    """Runs `body` with `m` = the crypto harness module (web/src/testing/harness.js)."""
+    script = f"async (arg) => {{ const m = await import('/static/js/testing/harness.js'); {body} }}"
+    return page.evaluate(script, arg)
+
+
+def axe_violations(page: Page, serious_only: bool = True) -> list[dict[str, Any]]:
+    results = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, { resultTypes: ["violations"] });
+            return r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+              nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5) }));
+        }"""
+    )
+    if serious_only:
+        results = [v for v in results if v["impact"] in ("serious", "critical")]
+    return results
+
+
+def screenshot(page: Page, name: str) -> Path:
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    path = folder / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}-{width}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def register(page: Page, handle: str, passphrase: str = TEST_PASSPHRASE) -> str:
+    """Creates an account through the pages; returns the recovery key text shown once."""
+    page.goto("/register")
+    page.get_by_label(re.compile("name", re.I)).first.fill(handle)
+    page.locator("#passphrase").fill(passphrase)
+    page.locator("#passphrase-again").fill(passphrase)
+    page.locator("form[data-register] button[type=submit]").click()
+    page.wait_for_url("**/recovery-sheet")
+    recovery = page.locator("[data-recovery-key]").inner_text()
+    page.locator("#sheet-kept").check()
+    page.locator("[data-continue]").click()
+    page.wait_for_url("**/documents")
+    return recovery.strip()
+
+
+def login(page: Page, handle: str, passphrase: str = TEST_PASSPHRASE) -> None:
+    page.goto("/login")
+    page.locator("#handle").fill(handle)
+    page.locator("#passphrase").fill(passphrase)
+    page.locator("form[data-login] button[type=submit]").click()
+    page.wait_for_url("**/documents")

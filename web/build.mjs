@@ -1,0 +1,45 @@
+// Bundles every web/src/pages/*.js (and the test harness) into web/static/js/ as ES modules.
+// Code splitting: shared code (the key store, the API client) lives in chunks that every page
+// imports by the same URL, so soft navigation between pages keeps one module instance - and one
+// set of keys in memory. Heavy crypto (age, Argon2id) sits behind dynamic import() and loads
+// only on the pages that need it. Usage: node build.mjs [--watch]
+import { readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pages = readdirSync(join(here, "src/pages"))
+  .filter((name) => name.endsWith(".js"))
+  .map((name) => join(here, "src/pages", name));
+const outdir = join(here, "static/js");
+rmSync(outdir, { recursive: true, force: true });
+
+const options = {
+  entryPoints: [...pages, join(here, "src/testing/harness.js")],
+  outbase: join(here, "src"),
+  outdir,
+  bundle: true,
+  format: "esm",
+  splitting: true,
+  minify: true,
+  sourcemap: false,
+  target: ["chrome110", "firefox115", "safari16"],
+  chunkNames: "chunks/[name]-[hash]",
+  entryNames: "[dir]/[name]",
+  metafile: true,
+  legalComments: "none",
+  keepNames: true, // error classes keep their names (pages and tests tell them apart)
+  logLevel: "warning",
+};
+
+if (process.argv.includes("--watch")) {
+  const context = await esbuild.context(options);
+  await context.watch();
+  console.log("watching web/src ...");
+} else {
+  const result = await esbuild.build(options);
+  const outputs = Object.entries(result.metafile.outputs);
+  const total = outputs.reduce((sum, [, info]) => sum + info.bytes, 0);
+  console.log(`built ${outputs.length} files into web/static/js (${Math.round(total / 1024)} KiB)`);
+}

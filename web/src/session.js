@@ -1,0 +1,26 @@
+// The unlocked wallet of this tab: private keys and the account, in memory only. Never written
+// to localStorage, sessionStorage, IndexedDB or history state. A reload, a logout or closing the
+// tab forgets them; the session token itself lives in the HttpOnly `wallet_session` cookie.
+let current = null;
+const listeners = new Set();
+
+/** { keys: AccountKeys, account: {...} } or null. */
+export function getSession() {
+  return current;
+}
+
+export function setSession(keys, account) {
+  current = { keys, account };
+  for (const listener of listeners) listener(current);
+}
+
+export function clearSession() {
+  current?.keys?.wipe?.();
+  current = null;
+  for (const listener of listeners) listener(null);
+}
+
+export function onSessionChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}

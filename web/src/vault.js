@@ -1,0 +1,421 @@
+// The owner's wallet in the browser (like wallet/client/vault.py): every encrypt, decrypt, wrap
+// and signature happens here, in the same formats as the Python client. Keys come from
+// session.js; nothing here stores anything.
+import { getJson, postJson, request } from "./api.js";
+import {
+  b64d,
+  b64e,
+  canonicalJson,
+  fromUtf8,
+  isoNowSeconds,
+  randomBytes,
+  sha256Hex,
+  utf8,
+} from "./crypto/encoding.js";
+import { deriveCredentials, splitRecoveryKey } from "./crypto/kdf.js";
+import { AccountKeys, WrongKey } from "./crypto/keys.js";
+import { formatRecoveryKey, newRecoveryKey, parseRecoveryKey } from "./crypto/recovery.js";
+import { BadSignature, sign, verify } from "./crypto/signing.js";
+import { documentKeyInfo, openSealed, profileFieldInfo, seal } from "./crypto/wrap.js";
+import { getSession, setSession } from "./session.js";
+import { downloadBlob, uploadBlob, WrongSize } from "./tus.js";
+import { PlainError } from "./ui.js";
+
+export const META_VERSION = 1;
+const loadAge = () => import("./crypto/age.js");
+
+/** Something is wrong with what the server sent: do not trust it. */
+export class IntegrityFailure extends PlainError {}
+
+function session() {
+  const current = getSession();
+  if (!current) throw new PlainError("errors.locked");
+  return current;
+}
+
+// --- accounts -------------------------------------------------------------------------------
+
+/** Turns the fresh token into the HttpOnly cookie, then forgets it. */
+async function adoptToken(token) {
+  await request("POST", "/web/session", { token });
+}
+
+function checkServedKeys(keys, account) {
+  // The server must hand back the public keys that belong to our private keys.
+  const enc = b64d(account.public_encryption_key);
+  const sig = b64d(account.public_signing_key);
+  if (b64e(enc) !== b64e(keys.publicEncryptionKey) || b64e(sig) !== b64e(keys.publicSigningKey)) {
+    throw new IntegrityFailure("errors.keys_swapped");
+  }
+}
+
+export async function newAccountParams() {
+  return getJson("/accounts/params");
+}
+
+/** Creates the account; returns the recovery key text, to show once and never store. */
+export async function createAccount(handle, passphrase, params) {
+  const p = params ?? (await newAccountParams());
+  const creds = await deriveCredentials(passphrase, randomBytes(16), p.opslimit, p.memlimit);
+  const keys = AccountKeys.generate();
+  const recoveryKey = newRecoveryKey();
+  const [recoveryAuth, recoveryKek] = await splitRecoveryKey(recoveryKey);
+  const created = await postJson("/accounts", {
+    handle,
+    kdf_salt: b64e(creds.salt),
+    kdf_opslimit: creds.opslimit,
+    kdf_memlimit: creds.memlimit,
+    auth_key: b64e(creds.authKey),
+    recovery_auth_key: b64e(recoveryAuth),
+    public_encryption_key: b64e(keys.publicEncryptionKey),
+    public_signing_key: b64e(keys.publicSigningKey),
+    keys_by_passphrase: b64e(await keys.lock(creds.kek)),
+    keys_by_recovery: b64e(await keys.lock(recoveryKek)),
+  });
+  await adoptToken(created.token);
+  setSession(keys, created.account);
+  const text = await formatRecoveryKey(recoveryKey);
+  recoveryKey.fill(0);
+  return text;
+}
+
+export async function login(handle, passphrase) {
+  const params = await postJson("/auth/prelogin", { handle });
+  const creds = await deriveCredentials(passphrase, b64d(params.salt), params.opslimit, params.memlimit);
+  const started = await postJson("/auth/login", { handle, auth_key: b64e(creds.authKey) });
+  await adoptToken(started.token);
+  let keys;
+  try {
+    keys = await AccountKeys.unlock(creds.kek, b64d(started.account.keys_by_passphrase));
+  } catch (error) {
+    if (error instanceof WrongKey) throw new IntegrityFailure("errors.keys_swapped");
+    throw error;
+  }
+  checkServedKeys(keys, started.account);
+  setSession(keys, started.account);
+  return started.account;
+}
+
+/** The recovery key opens the wallet; a new passphrase is chosen at once (like the CLI). */
+export async function recover(handle, recoveryText, newPassphrase) {
+  const recoveryKey = await parseRecoveryKey(recoveryText);
+  const [recoveryAuth, recoveryKek] = await splitRecoveryKey(recoveryKey);
+  const started = await postJson("/auth/recover", {
+    handle,
+    recovery_auth_key: b64e(recoveryAuth),
+  });
+  await adoptToken(started.token);
+  let keys;
+  try {
+    keys = await AccountKeys.unlock(recoveryKek, b64d(started.keys_by_recovery));
+  } catch {
+    throw new PlainError("errors.recovery_wrong");
+  }
+  checkServedKeys(keys, started.account);
+  const p = await newAccountParams();
+  const creds = await deriveCredentials(newPassphrase, randomBytes(16), p.opslimit, p.memlimit);
+  const changed = await (
+    await request("PUT", "/accounts/me/passphrase", {
+      json: {
+        current_auth_key: null,
+        kdf_salt: b64e(creds.salt),
+        kdf_opslimit: creds.opslimit,
+        kdf_memlimit: creds.memlimit,
+        auth_key: b64e(creds.authKey),
+        keys_by_passphrase: b64e(await keys.lock(creds.kek)),
+      },
+    })
+  ).json();
+  await adoptToken(changed.token);
+  setSession(keys, changed.account);
+  return changed.account;
+}
+
+// --- documents ------------------------------------------------------------------------------
+
+async function openDocumentKey(keys, wrapped, documentId, version) {
+  const info = documentKeyInfo(documentId, version, await keys.keyId());
+  try {
+    return fromUtf8(await openSealed(await keys.encryptionKey(), wrapped, info));
+  } catch {
+    throw new IntegrityFailure("errors.document_changed");
+  }
+}
+
+/** The owner-signed manifest of one version, checked against what the server sent. */
+async function checkedManifest(keys, item, documentId, version) {
+  const message = b64d(item.manifest);
+  try {
+    verify(keys.publicSigningKey, message, b64d(item.signature));
+  } catch (error) {
+    if (error instanceof BadSignature) throw new IntegrityFailure("errors.document_changed");
+    throw error;
+  }
+  const manifest = JSON.parse(fromUtf8(message));
+  const wrapSha = await sha256Hex(b64d(item.wrapped_key));
+  const keyId = await keys.keyId();
+  if (
+    manifest.document_id !== documentId ||
+    manifest.version !== version ||
+    manifest.meta_sha256 !== (await sha256Hex(b64d(item.encrypted_meta))) ||
+    !(manifest.wraps || []).some((w) => w.key_id === keyId && w.sha256 === wrapSha)
+  ) {
+    throw new IntegrityFailure("errors.document_changed");
+  }
+  return manifest;
+}
+
+async function decryptMeta(encryptedMeta, identity) {
+  const age = await loadAge();
+  try {
+    return JSON.parse(fromUtf8(await age.decryptBytes(encryptedMeta, identity)));
+  } catch {
+    throw new IntegrityFailure("errors.document_changed");
+  }
+}
+
+/** Every document, newest first as the server lists them, each checked and decrypted. */
+export async function listDocuments() {
+  const { keys } = session();
+  const documents = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ limit: "1000", ...(cursor ? { cursor } : {}) });
+    const page = await getJson(`/documents?${query}`);
+    for (const row of page.documents) {
+      await checkedManifest(keys, row, row.id, row.current_version);
+      const identity = await openDocumentKey(keys, b64d(row.wrapped_key), row.id, row.current_version);
+      documents.push({
+        id: row.id,
+        version: row.current_version,
+        versions: row.versions,
+        size: row.size,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+        meta: await decryptMeta(b64d(row.encrypted_meta), identity),
+        identity,
+      });
+    }
+    cursor = page.next_cursor;
+  } while (cursor);
+  return documents;
+}
+
+/** All versions of one document, oldest first, each checked against the owner's signature. */
+export async function versions(documentId) {
+  const { keys } = session();
+  const detail = await getJson(`/documents/${documentId}`);
+  const result = [];
+  for (const item of detail.versions) {
+    const manifest = await checkedManifest(keys, item, documentId, item.version);
+    const identity = await openDocumentKey(keys, b64d(item.wrapped_key), documentId, item.version);
+    result.push({
+      version: item.version,
+      size: item.size,
+      createdAt: item.created_at,
+      meta: await decryptMeta(b64d(item.encrypted_meta), identity),
+      identity,
+      manifest,
+    });
+  }
+  return { id: detail.id, currentVersion: detail.current_version, versions: result };
+}
+
+/** Encrypts a File into an age Blob, hashing the ciphertext as it goes. */
+export async function encryptFile(file, recipient) {
+  const age = await loadAge();
+  const { createSHA256 } = await import("./crypto/wasm.js");
+  const hasher = await createSHA256();
+  hasher.init();
+  const stream = await age.encryptStream(file.stream(), recipient);
+  const reader = stream.getReader();
+  const parts = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    hasher.update(value);
+    parts.push(value);
+    size += value.length;
+  }
+  return { blob: new Blob(parts, { type: "application/octet-stream" }), sha256: hasher.digest("hex"), size };
+}
+
+// Other parts (standing grants) register here to wrap each new version for their grantees,
+// as the Python client's wrap_new_version does. fn({ documentId, version, meta, identity, manifest }).
+const newVersionHooks = new Set();
+export function onNewVersion(fn) {
+  newVersionHooks.add(fn);
+  return () => newVersionHooks.delete(fn);
+}
+
+/**
+ * Uploads a File as a new document, or as a new version of `replace`.
+ * meta: { type, title, expiry_date?, issuer?, issue_date?, label?, tags? }.
+ * onProgress(phase, done, total, { waiting }) with phase "encrypt" | "upload".
+ */
+export async function uploadDocument(file, meta, { replace = null, onProgress, signal } = {}) {
+  const { keys } = session();
+  const age = await loadAge();
+  let documentId;
+  let version;
+  if (replace) {
+    const current = await getJson(`/documents/${replace}`);
+    documentId = replace;
+    version = current.current_version + 1;
+  } else {
+    documentId = crypto.randomUUID().replaceAll("-", "");
+    version = 1;
+  }
+  const fullMeta = {
+    v: META_VERSION,
+    type: meta.type || "other",
+    title: meta.title || file.name.replace(/\.[^.]+$/, "") || "document",
+    label: meta.label ?? null,
+    issuer: meta.issuer ?? null,
+    issue_date: meta.issue_date ?? null,
+    expiry_date: meta.expiry_date ?? null,
+    tags: meta.tags ?? [],
+    file_name: file.name || "document",
+    media_type: file.type || "application/octet-stream",
+  };
+  const identity = await age.newIdentity();
+  const recipient = await age.recipientOf(identity);
+  const encryptedMeta = await age.encryptBytes(utf8(JSON.stringify(fullMeta)), recipient);
+  const keyId = await keys.keyId();
+  const wrappedKey = await seal(
+    keys.publicEncryptionKey,
+    utf8(identity),
+    documentKeyInfo(documentId, version, keyId),
+  );
+  onProgress?.("encrypt", 0, file.size, {});
+  const encrypted = await encryptFile(file, recipient);
+  onProgress?.("encrypt", file.size, file.size, {});
+  const uploadId = await uploadBlob(encrypted.blob, {
+    signal,
+    onProgress: (done, total, state) => onProgress?.("upload", done, total, state),
+  });
+  const [manifest, signature] = sign(keys.signingSeed, {
+    v: 1,
+    kind: "document-version",
+    document_id: documentId,
+    version,
+    blob_sha256: encrypted.sha256,
+    blob_size: encrypted.size,
+    meta_sha256: await sha256Hex(encryptedMeta),
+    wraps: [{ key_id: keyId, sha256: await sha256Hex(wrappedKey) }],
+    signed_at: isoNowSeconds(),
+  });
+  const body = {
+    upload_id: uploadId,
+    encrypted_meta: b64e(encryptedMeta),
+    wrapped_key: b64e(wrappedKey),
+    manifest: b64e(manifest),
+    signature: b64e(signature),
+  };
+  const result = replace
+    ? await postJson(`/documents/${documentId}/versions`, body)
+    : await postJson("/documents", { ...body, document_id: documentId });
+  const manifestValue = JSON.parse(fromUtf8(manifest));
+  for (const hook of newVersionHooks) {
+    await hook({ documentId, version, meta: fullMeta, identity, manifest: manifestValue });
+  }
+  return { id: result.id, version: result.version };
+}
+
+/** Downloads, checks (signed size and hash) and decrypts one version. Returns a Blob. */
+export async function fetchPlaintext(documentId, version, { onProgress, signal } = {}) {
+  const path = `/documents/${documentId}/versions/${version.version}/blob`;
+  let downloaded;
+  try {
+    downloaded = await downloadBlob(path, Number(version.manifest.blob_size), { onProgress, signal });
+  } catch (error) {
+    if (error instanceof WrongSize) throw new IntegrityFailure("errors.file_damaged");
+    throw error;
+  }
+  if (downloaded.digest !== version.manifest.blob_sha256) {
+    throw new IntegrityFailure("errors.file_damaged");
+  }
+  const age = await loadAge();
+  try {
+    const ciphertext = new Blob(downloaded.chunks);
+    const plain = await age.decryptStream(ciphertext.stream(), version.identity);
+    const parts = [];
+    const reader = plain.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+    }
+    return new Blob(parts, { type: safeMediaType(version.meta.media_type) });
+  } catch {
+    throw new IntegrityFailure("errors.file_damaged");
+  }
+}
+
+// Only types a browser shows without running anything; the rest is offered as a download.
+const VIEWABLE = new Set(["application/pdf", "image/jpeg", "image/png", "image/gif", "image/webp", "text/plain"]);
+
+export function safeMediaType(type) {
+  return VIEWABLE.has(type) ? type : "application/octet-stream";
+}
+
+export async function deleteDocument(documentId) {
+  await request("DELETE", `/documents/${documentId}`);
+}
+
+// --- profile ---------------------------------------------------------------------------------
+
+function profileStatement(slot, ciphertextSha, wrapSha) {
+  return { v: 1, kind: "profile-field", slot, ciphertext_sha256: ciphertextSha, wrap_sha256: wrapSha };
+}
+
+export async function setProfileField(name, value) {
+  const { keys } = session();
+  const age = await loadAge();
+  const slot = await keys.profileSlot(name);
+  const identity = await age.newIdentity();
+  const ciphertext = await age.encryptBytes(
+    utf8(JSON.stringify({ v: 1, name, value })),
+    await age.recipientOf(identity),
+  );
+  const wrapped = await seal(keys.publicEncryptionKey, utf8(identity), profileFieldInfo(slot, await keys.keyId()));
+  const [, signature] = sign(
+    keys.signingSeed,
+    profileStatement(slot, await sha256Hex(ciphertext), await sha256Hex(wrapped)),
+  );
+  await request("PUT", `/profile/${slot}`, {
+    json: { ciphertext: b64e(ciphertext), wrapped_key: b64e(wrapped), signature: b64e(signature) },
+  });
+}
+
+/** { name: value } for every field, each checked against the owner's signature. */
+export async function profile() {
+  const { keys } = session();
+  const age = await loadAge();
+  const fields = {};
+  for (const row of await getJson("/profile")) {
+    try {
+      const ciphertext = b64d(row.ciphertext);
+      const wrapped = b64d(row.wrapped_key);
+      verify(
+        keys.publicSigningKey,
+        canonicalJson(profileStatement(row.slot, await sha256Hex(ciphertext), await sha256Hex(wrapped))),
+        b64d(row.signature),
+      );
+      const info = profileFieldInfo(row.slot, await keys.keyId());
+      const identity = fromUtf8(await openSealed(await keys.encryptionKey(), wrapped, info));
+      const record = JSON.parse(fromUtf8(await age.decryptBytes(ciphertext, identity)));
+      if ((await keys.profileSlot(record.name)) !== row.slot) throw new Error("moved");
+      fields[record.name] = record.value;
+    } catch {
+      throw new IntegrityFailure("errors.profile_changed");
+    }
+  }
+  return fields;
+}
+
+export async function removeProfileField(name) {
+  const { keys } = session();
+  await request("DELETE", `/profile/${await keys.profileSlot(name)}`);
+}
