@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from tests.conftest import (
     AppFactory,
     WalletApp,
     free_port,
+    run_cli,
     run_live_server,
     wait_for_port,
 )
@@ -475,33 +477,52 @@ def test_every_caller_on_every_oidc_endpoint(oidc_app: WalletApp) -> None:
 # --- over real HTTP, with the wallet as its own process ----------------------------------
 
 
-def test_the_whole_flow_over_real_http(tmp_path: Path, provider: Provider) -> None:
+def test_the_whole_flow_over_real_http_with_the_cli(tmp_path: Path, provider: Provider) -> None:
     env = {
         "WALLET_OIDC_ISSUER": provider.url,
         "WALLET_OIDC_CLIENT_ID": "wallet",
         "WALLET_LOG_LEVEL": "DEBUG",
     }
     with run_live_server(tmp_path, env) as server:
+        cli = {
+            **os.environ,
+            "WALLET_SERVER": server.url,
+            "WALLET_HOME": str(tmp_path / "home"),
+            "WALLET_PASSPHRASE": TEST_PASSPHRASE,
+        }
         with httpx.Client(base_url=server.url, timeout=30) as browser:
-            api = ApiClient(server.url)
-            vault, _recovery = Vault.create_account(api, "worker-river-12", TEST_PASSPHRASE)
+            vault, _recovery = Vault.create_account(
+                ApiClient(server.url), "worker-river-12", TEST_PASSPHRASE
+            )
             vault.upload(write_file(tmp_path / "letter.pdf", "live"))
-            callback_url = at_provider(oidc_client.link_start(vault))
+            run_cli(cli, "login", "--handle", "worker-river-12")
+            printed = run_cli(cli, "oidc", "link").stdout
+            link_url = re.search(r"http://\S+", printed).group(0)  # type: ignore[union-attr]
+            callback_url = at_provider(link_url)
             assert back_at_wallet(browser, callback_url).json()["purpose"] == "link"
+            assert "Linked to" in run_cli(cli, "oidc", "status").stdout
+            run_cli(cli, "logout")
 
-            assert oidc_client.start_url(ApiClient(server.url)).endswith("/api/v1/auth/oidc/start")
+            start = oidc_client.start_url(ApiClient(server.url))
+            assert start == f"{LIVE_CALLBACK.rsplit('/', 1)[0]}/start"  # from WALLET_PUBLIC_URL
             login_callback = at_provider(start_login(browser))
             code = back_at_wallet(browser, login_callback).json()["code"]
-            opened = oidc_client.login_with_code(ApiClient(server.url), code, TEST_PASSPHRASE)
-            assert [d.title for d in opened.list_documents()] == ["letter"]
+            wrong = run_cli(
+                {**cli, "WALLET_PASSPHRASE": "not it"}, "oidc", "login", "--code", code, check=False
+            )
+            assert wrong.returncode != 0 and "does not open your wallet" in wrong.stderr
+            code = back_at_wallet(browser, at_provider(start_login(browser))).json()["code"]
+            done = run_cli(cli, "oidc", "login", "--code", code)
+            assert "Logged in as worker-river-12 through your organisation" in done.stdout
+            assert "letter" in run_cli(cli, "ls").stdout
         server.process.terminate()
         server.process.wait(10)
         logs = server.process.stderr.read().decode() if server.process.stderr else ""
     # Codes, states and tokens never reach the logs, even at DEBUG.
-    secrets_seen = [query(login_callback)["code"], query(login_callback)["state"], code]
-    secrets_seen += [query(callback_url)["code"], opened.api.token or ""]
+    seen = [query(login_callback)["code"], query(login_callback)["state"], code]
+    seen += [query(callback_url)["code"], query(callback_url)["state"], vault.api.token or ""]
     assert logs, "the server logged nothing at all: this check would prove nothing"
-    for secret in secrets_seen:
+    for secret in seen:
         assert secret and secret not in logs
 
 

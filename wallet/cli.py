@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from wallet.cli_oidc import register as register_oidc
 from wallet.cli_orgs import register as register_orgs
 from wallet.cli_sharing import register as register_sharing
 from wallet.cli_sharing import safety_code_command
@@ -473,6 +474,7 @@ def profile_rm(name: str) -> None:
 
 
 register_sharing(app, _open_vault, friendly)
+register_oidc(app, _open_vault, friendly, _server, _passphrase, _remember)
 # proxy commands
 # org commands
 register_orgs(app, _open_vault, friendly)
