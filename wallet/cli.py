@@ -15,6 +15,8 @@ import typer
 
 from wallet.cli_oidc import register as register_oidc
 from wallet.cli_orgs import register as register_orgs
+from wallet.cli_proxy import register as register_proxy
+from wallet.cli_requests import register as register_requests
 from wallet.cli_sharing import register as register_sharing
 from wallet.cli_sharing import safety_code_command
 from wallet.client import state
@@ -38,6 +40,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class Context:
     server_option: str | None = None
+    for_owner: str | None = None  # `--for OWNER`: act for someone under their mandate
 
 
 ctx = Context()
@@ -65,13 +68,33 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@app.callback()
+def _after_command(*_args: Any, **_kwargs: Any) -> None:
+    if ctx.for_owner:
+        from wallet.cli_proxy import finish_acting
+
+        friendly(finish_acting)()
+
+
+@app.callback(result_callback=_after_command)
 def main_options(
+    context: typer.Context,
     server: Annotated[
         str | None, typer.Option(help="Wallet server address.", envvar="WALLET_SERVER")
     ] = None,
+    for_owner: Annotated[
+        str | None,
+        typer.Option(
+            "--for",
+            help="Act for this person under the mandate they gave you: ls, get, upload, share.",
+        ),
+    ] = None,
 ) -> None:
     ctx.server_option = server
+    ctx.for_owner = for_owner
+    if for_owner:
+        from wallet.cli_proxy import refuse_under_mandate
+
+        refuse_under_mandate(context.invoked_subcommand)
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
@@ -94,7 +117,12 @@ def _open_vault() -> Vault:
         fail("You are not logged in. Run 'wallet login --handle YOUR-HANDLE' first.")
     assert saved is not None
     api = ApiClient(_server(saved), token=saved["token"])
-    return Vault(api, saved["keys"], saved["account"])
+    vault = Vault(api, saved["keys"], saved["account"])
+    if ctx.for_owner:
+        from wallet.cli_proxy import acting_for
+
+        return acting_for(vault, ctx.for_owner)  # type: ignore[return-value]
+    return vault
 
 
 def _remember(vault: Vault) -> None:
@@ -217,6 +245,9 @@ def login(handle: Annotated[str, typer.Option(help="Your handle.")]) -> None:
     vault = Vault.login(ApiClient(_server()), handle, _passphrase())
     _remember(vault)
     typer.echo(f"Logged in as {handle}.")
+    from wallet.cli_proxy import show_banner
+
+    show_banner(vault)  # what people with a mandate did for you since your last login
 
 
 @app.command()
@@ -359,6 +390,7 @@ def list_documents(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
                         "tags": d.meta.get("tags", []),
                         "file_name": d.meta.get("file_name"),
                         "media_type": d.meta.get("media_type"),
+                        "added_by": d.added_by,
                     }
                     for d in documents
                 ],
@@ -371,9 +403,10 @@ def list_documents(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         return
     for d in documents:
         expiry = f"  expires {d.meta['expiry_date']}" if d.meta.get("expiry_date") else ""
+        added = f"  (added by {d.added_by} on your behalf)" if d.added_by else ""
         typer.echo(
             f"{d.id}  {d.title}  [{d.type}]  v{d.version} of {d.versions}  "
-            f"{_human_size(d.size)}  {d.updated_at[:10]}{expiry}"
+            f"{_human_size(d.size)}  {d.updated_at[:10]}{expiry}{added}"
         )
 
 
@@ -476,9 +509,11 @@ def profile_rm(name: str) -> None:
 register_sharing(app, _open_vault, friendly)
 register_oidc(app, _open_vault, friendly, _server, _passphrase, _remember)
 # proxy commands
+register_proxy(app, _open_vault, friendly, _server)
 # org commands
 register_orgs(app, _open_vault, friendly)
 # request and note commands
+register_requests(app, _open_vault, friendly)
 account_app.command("safety-code")(friendly(safety_code_command(_open_vault)))
 
 

@@ -113,9 +113,9 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
     ) -> None:
         """Open a link someone sent you (no account needed). Uses the link once."""
         opened = linklib.open_link(url, output, pin=pin)
-        typer.echo(
-            f"Shared by {opened.owner}" + (f" for: {opened.purpose}" if opened.purpose else ".")
-        )
+        # A link made under a mandate names both: the trusted person and the owner.
+        who = f"{opened.proxy} for {opened.owner}" if opened.proxy else opened.owner
+        typer.echo(f"Shared by {who}" + (f" for: {opened.purpose}" if opened.purpose else "."))
         for path in opened.files:
             typer.echo(f"  {path}")
         typer.echo(f"{len(opened.files)} file(s) written to {output}.")
@@ -125,7 +125,8 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
     def share_check(url: str) -> None:
         """See who shared a link, for what and until when, without using it."""
         info = linklib.preview_link(url)
-        typer.echo(f"Shared by {info['owner']}: {info['documents']} document(s).")
+        who = f"{info['proxy']} for {info['owner']}" if info.get("proxy") else info["owner"]
+        typer.echo(f"Shared by {who}: {info['documents']} document(s).")
         if info.get("purpose"):
             typer.echo(f"Purpose: {info['purpose']}")
         typer.echo(info["message"] or f"The link works until {info['expires_at'][:16]} UTC.")

@@ -504,6 +504,7 @@ class ProxyVault:
         self.descriptor = mandate["descriptor"]
         self.owner = mandate["owner"]
         self._listing: dict[str, list[VersionInfo]] | None = None
+        self.acted = False  # a download, an upload or a link: a one-shot mandate is then used
         self._documents: list[DocumentInfo] | None = None
 
     @classmethod
@@ -538,7 +539,11 @@ class ProxyVault:
         try:
             return self.api.api(method, path, **kwargs)
         except ApiError as exc:
-            if exc.status == 404 and path.startswith(f"/mandates/{self.id}") and "/versions/" not in path:
+            if (
+                exc.status == 404
+                and path.startswith(f"/mandates/{self.id}")
+                and "/versions/" not in path
+            ):
                 raise VaultError(ENDED.format(owner=self.owner["handle"])) from exc
             raise
 
@@ -584,7 +589,9 @@ class ProxyVault:
             )
             meta = json.loads(age.decrypt_bytes(encrypted_meta, [identity]))
         except (BadSignature, UnwrapError, age.IntegrityError, ValueError) as exc:
-            raise IntegrityFailure("A document was changed on the server. Do not trust it.") from exc
+            raise IntegrityFailure(
+                "A document was changed on the server. Do not trust it."
+            ) from exc
         return manifest, identity, meta
 
     def _load(self) -> None:
@@ -625,7 +632,7 @@ class ProxyVault:
         assert self._listing is not None
         if document_id not in self._listing:
             raise VaultError(
-                f"No document {document_id} in this mandate. See 'wallet --for "
+                f"Document {document_id} is not in this mandate. See 'wallet --for "
                 f"{self.owner['handle']} ls'."
             )
         return self._listing[document_id]
@@ -646,18 +653,23 @@ class ProxyVault:
             try:
                 digest = download_to(self.api, path, ciphertext, chosen.size)
             except WrongSize as exc:
-                raise IntegrityFailure("This file is damaged or was changed. Nothing was saved.") from exc
+                raise IntegrityFailure(
+                    "This file is damaged or was changed. Nothing was saved."
+                ) from exc
             except ApiError as exc:
                 if exc.status == 404:
                     raise VaultError(ENDED.format(owner=self.owner["handle"])) from exc
                 raise
             ciphertext.flush()
+            self.acted = True
             if digest != chosen.manifest.get("blob_sha256"):
                 raise IntegrityFailure("This file is damaged or was changed. Nothing was saved.")
             try:
                 age.decrypt_file_to_path(Path(ciphertext.name), target, [chosen.identity])
             except age.IntegrityError as exc:
-                raise IntegrityFailure("This file is damaged or was changed. Nothing was saved.") from exc
+                raise IntegrityFailure(
+                    "This file is damaged or was changed. Nothing was saved."
+                ) from exc
         return chosen
 
     # --- upload -------------------------------------------------------------------------------
@@ -764,6 +776,7 @@ class ProxyVault:
                 "signature": b64e(signature),
             },
         ).json()
+        self.acted = True
         return result["id"], result["version"]
 
     # --- links ----------------------------------------------------------------------------------
@@ -775,6 +788,7 @@ class ProxyVault:
         """For a link's package: the owner (whose documents these are) and this proxy, with
         the owner-signed authorisation that lets its key share."""
         self._need("share")
+        self.acted = True
         owner = {
             "handle": self.owner["handle"],
             "signing_key": self.owner["public_signing_key"],

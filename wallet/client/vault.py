@@ -472,7 +472,9 @@ class Vault:
         try:
             claimed = json.loads(manifest_bytes)
         except ValueError as exc:
-            raise IntegrityFailure("A document's signature does not match. Do not trust it.") from exc
+            raise IntegrityFailure(
+                "A document's signature does not match. Do not trust it."
+            ) from exc
         if isinstance(claimed, dict) and claimed.get("mandate_id"):
             signer = self._mandate_signer(claimed)
         try:
