@@ -49,6 +49,10 @@ SENTENCES = {
     "mandate_completed": "{proxy} finished the one-shot mandate, so it has ended ({mandate}).",
     "mandate_renounced": "{proxy} gave up the mandate, so it has ended ({mandate}).",
     # organisations
+    "org_key_rotated": (
+        "An organisation you share with changed its team key (a change of staff). Only its "
+        "current members can read what you share."
+    ),
     # oidc
     "oidc_linked": "Your organisation's sign-in was linked to your wallet.",
     "oidc_unlinked": "Your organisation's sign-in was unlinked from your wallet.",
