@@ -6,27 +6,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from sharing.grants import service as grants
-from sharing.grants.models import Grant
 from sharing.links.models import LinkDownloadSession, ShareLink
 from sharing.links.service import DOWNLOAD_TTL
 from sharing.requests import service as requests
 from sharing.requests.models import DocumentRequest
 from wallet.accounts.models import Account
 from wallet.db import utcnow
-
-
-def personal_grants(db: Session, account: Account) -> list[tuple[Grant, Account, int]]:
-    return grants.grants_received(db, account)
-
-
-def organisation_grants(db: Session, account: Account) -> list[tuple[Grant, Account, int]]:
-    """Active grants given to a team the account belongs to: (grant, owner, documents).
-
-    LEAD: wire the organisations service here (its "grants received through my teams"
-    function); this is the only call site. Until then the inbox lists none.
-    """
-    return []
 
 
 def sent_requests(db: Session, account: Account) -> list[tuple[DocumentRequest, Account]]:

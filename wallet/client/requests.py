@@ -490,35 +490,15 @@ def close(vault: Vault, request_id: str) -> dict[str, Any]:
     return vault.api.api("POST", f"/requests/{request_id}/close").json()
 
 
-def _open_grant(vault: Vault, grant: dict[str, Any], pins: PinStore) -> dict[str, Any]:
-    changed = "A grant was changed on the server. Do not trust it."
-    owner = grant["owner"]
-    if not _served_keys_match(owner):
-        raise IntegrityFailure(changed)
-    pins.check(owner["handle"], owner)
-    message = open_for_me(
-        vault, grantlib.grant_info(grant["id"], vault.keys.key_id), grant["sealed"]
-    )
-    try:
-        verify(b64d(owner["public_signing_key"]), message, b64d(grant["signature"]))
-    except BadSignature as exc:
-        raise IntegrityFailure(changed) from exc
-    descriptor = json.loads(message)
-    if descriptor.get("grant_id") != grant["id"]:
-        raise IntegrityFailure(changed)
-    return descriptor
-
-
 def inbox(vault: Vault, pins: PinStore) -> dict[str, Any]:
-    """The worker's inbox, every signature checked: grants received, requests sent with their
-    status, links opened in the last 15 minutes. Grants to a team are sealed to the team key:
-    they are listed with their owner and dates, and opened with the organisation's tools."""
+    """The worker's inbox, every signature checked: grants received (personal and through an
+    organisation, checked by the grants client), requests sent with their status, links opened
+    in the last 15 minutes."""
     raw = vault.api.api("GET", "/inbox").json()
     grants = [
-        {**grant, "via": "personal", "descriptor": _open_grant(vault, grant, pins)}
-        for grant in raw["grants"]
+        {**grant, "via": "organisation" if grant.get("organisation") else "personal"}
+        for grant in grantlib.received(vault, pins)
     ]
-    grants += [{**grant, "via": "organisation"} for grant in raw["organisation_grants"]]
     return {
         "grants": grants,
         "requests": [open_request(vault, row, pins) for row in raw["requests"]],
