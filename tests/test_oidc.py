@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -354,6 +355,25 @@ def test_the_one_time_code_works_once(oidc_app: WalletApp) -> None:
     with database(oidc_app.database.url) as db:
         sessions = db.exec(select(AuthSession).where(AuthSession.account_id == vault.account["id"]))
         assert len(sessions.all()) == 2  # the passphrase login and one sign-in
+
+
+def test_a_state_and_a_one_time_code_are_used_once_under_concurrency(oidc_app: WalletApp) -> None:
+    vault = oidc_app.new_vault()
+    link(oidc_app, vault)
+    callback_url = at_provider(start_login(oidc_app.client))
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: back_at_wallet(oidc_app.client, callback_url), range(6)))
+    assert sorted(a.status_code for a in answers) == [200] + [409] * 5
+    code = next(a for a in answers if a.status_code == 200).json()["code"]
+
+    def exchange(_: int) -> int:
+        return oidc_app.client.post(f"{OIDC}/exchange", json={"code": code}).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(exchange, range(6)))
+    assert sorted(statuses) == [200] + [401] * 5
+    started = [e for e, d in events(oidc_app.database.url, vault.account["id"]) if d.get("via")]
+    assert started == ["session_started"]
 
 
 def test_a_sign_in_finished_in_another_browser_is_refused(oidc_app: WalletApp) -> None:
