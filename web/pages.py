@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from wallet.accounts import service as accounts
 from wallet.deps import DB, AppSettings
+from wallet.documents.catalogue import DOCUMENT_TYPES, PROCEDURE_CATEGORIES
 from wallet.errors import Unauthorized
 from web.i18n import LANGUAGE_COOKIE, LANGUAGES, negotiate, translations
 
@@ -137,9 +138,32 @@ def documents(request: Request) -> HTMLResponse:
     return render(request, "documents.html", "documents")
 
 
+def grouped_document_types() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Document types under their procedure category, in the catalogue's order."""
+    groups = []
+    for category, category_label in PROCEDURE_CATEGORIES.items():
+        items = [(name, label) for name, (cat, label) in DOCUMENT_TYPES.items() if cat == category]
+        if items:
+            groups.append((category, category_label, items))
+    return groups
+
+
+# The profile record's fields (wallet/documents/catalogue.py) with their labels and input kind.
+PROFILE_FORM = [
+    ("first_name", "First name", "text"),
+    ("last_name", "Last name", "text"),
+    ("birth_date", "Date of birth", "date"),
+    ("national_number", "National register number", "text"),
+    ("civil_status", "Civil status", "text"),
+    ("children", "Children", "textarea"),
+    ("address", "Address", "textarea"),
+    ("employer", "Employer", "text"),
+]
+
+
 @router.get("/documents/new")
 def upload(request: Request) -> HTMLResponse:
-    return render(request, "upload.html", "upload")
+    return render(request, "upload.html", "upload", document_types=grouped_document_types())
 
 
 @router.get("/documents/{document_id}")
@@ -151,7 +175,7 @@ def document(
 
 @router.get("/profile")
 def profile(request: Request) -> HTMLResponse:
-    return render(request, "profile.html", "profile")
+    return render(request, "profile.html", "profile", profile_fields=PROFILE_FORM)
 
 
 def _safe_next(target: str) -> str:
@@ -200,10 +224,12 @@ def start_cookie_session(request: Request, db: DB, settings: AppSettings) -> Res
     _account, session = accounts.authenticate(db, token.strip())
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})
     expires = session.expires_at.replace(tzinfo=UTC)
+    # kiosk mode (web/pages_kiosk.py): a session cookie, gone when the browser closes.
+    kiosk = request.cookies.get("wallet_kiosk") == "1"
     response.set_cookie(
         SESSION_COOKIE,
         token.strip(),
-        expires=expires,
+        expires=None if kiosk else expires,
         httponly=True,
         samesite="strict",
         secure=_secure(request) or settings.public_url.startswith("https://"),

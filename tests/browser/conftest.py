@@ -160,11 +160,13 @@ def screenshot(page: Page, name: str) -> Path:
 def register(page: Page, handle: str, passphrase: str = TEST_PASSPHRASE) -> str:
     """Creates an account through the pages; returns the recovery key text shown once."""
     page.goto("/register")
-    page.get_by_label(re.compile("name", re.I)).first.fill(handle)
+    page.locator("main[data-page=register][data-ready]").wait_for(state="attached")
+    page.locator("#handle").fill(handle)
     page.locator("#passphrase").fill(passphrase)
     page.locator("#passphrase-again").fill(passphrase)
     page.locator("form[data-register] button[type=submit]").click()
     page.wait_for_url("**/recovery-sheet")
+    page.locator("[data-sheet]").wait_for(state="visible")
     recovery = page.locator("[data-recovery-key]").inner_text()
     page.locator("#sheet-kept").check()
     page.locator("[data-continue]").click()
@@ -174,7 +176,9 @@ def register(page: Page, handle: str, passphrase: str = TEST_PASSPHRASE) -> str:
 
 def login(page: Page, handle: str, passphrase: str = TEST_PASSPHRASE) -> None:
     page.goto("/login")
+    page.locator("main[data-page=login][data-ready]").wait_for(state="attached")
     page.locator("#handle").fill(handle)
     page.locator("#passphrase").fill(passphrase)
     page.locator("form[data-login] button[type=submit]").click()
     page.wait_for_url("**/documents")
+    page.locator("main[data-page=documents][data-ready]").wait_for(state="attached")

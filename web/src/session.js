@@ -24,3 +24,19 @@ export function onSessionChange(listener) {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
+
+// The recovery key text travels from the register page to the recovery sheet in memory only,
+// and is forgotten as soon as the sheet is left.
+let pendingRecovery = null;
+
+export function setPendingRecovery(value) {
+  pendingRecovery = value;
+}
+
+export function takePendingRecovery() {
+  return pendingRecovery;
+}
+
+export function forgetPendingRecovery() {
+  pendingRecovery = null;
+}

@@ -43,6 +43,8 @@ async function mountCurrent() {
   const params = new URLSearchParams(location.search);
   const result = await mount(main, { navigate, signal: controller.signal, params, session: getSession() });
   cleanup = typeof result === "function" ? result : null;
+  // Tests (and anyone curious) can wait for this: the page has finished its first work.
+  main.dataset.ready = "1";
 }
 
 function leave() {

@@ -1,0 +1,150 @@
+"""The owner's pages in Chromium: register, recovery sheet, upload, view, versions, delete,
+profile, login, language switch; the Python client reads what the browser wrote."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import login, register, screenshot
+from tests.conftest import TEST_PASSPHRASE
+from wallet.client import ApiClient, Vault
+from wallet.crypto.recovery import parse_recovery_key
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5d6b5a40000000049454e44ae426082"
+)
+
+
+def handle() -> str:
+    return f"web-{secrets.token_hex(4)}"
+
+
+def upload(page: Page, path: Path, doc_type: str = "payslip", expiry: str = "") -> str:
+    page.goto("/documents") if "/documents" not in page.url else None
+    page.get_by_role("link", name=re.compile("Add a document")).first.click()
+    page.wait_for_url("**/documents/new")
+    page.locator("#file").set_input_files(str(path))
+    page.locator("#type").select_option(doc_type)
+    if expiry:
+        page.locator("#expiry").fill(expiry)
+    page.locator("[data-submit]").click()
+    page.wait_for_url(re.compile(r".*/documents/[0-9a-f]{32}$"))
+    return page.url.rsplit("/", 1)[1]
+
+
+def test_register_upload_view_versions_delete(page: Page, tmp_path: Path, web_server) -> None:  # type: ignore[no-untyped-def]
+    name = handle()
+    recovery = register(page, name)
+    # The recovery key shown once is a real one, and the sheet also has a QR code.
+    assert parse_recovery_key(recovery)
+    page.goto("/recovery-sheet")
+    expect(page.locator("[data-gone]")).to_be_visible()  # a reload loses the keys and the sheet
+    login(page, name)
+    expect(page.locator("[data-empty]")).to_be_visible()
+
+    scan = tmp_path / "payslip-march.png"
+    scan.write_bytes(PNG)
+    document_id = upload(page, scan, "payslip", "2099-12-31")
+    expect(page.locator("[data-doc-title]")).to_have_text("payslip-march")
+    expect(page.locator('[data-fact="type"]')).to_have_text("Payslip or salary certificate")
+
+    # View: decrypted in the browser into a blob: URL, shown in an <img>.
+    page.locator("[data-show]").click()
+    image = page.locator("[data-viewer] img")
+    expect(image).to_have_attribute("src", re.compile("^blob:"))
+    assert page.evaluate("(img) => img.complete && img.naturalWidth", image.element_handle()) == 1
+
+    # A newer version, then both versions are listed.
+    page.locator("[data-new-version]").click()
+    page.wait_for_url("**/documents/new?replace=*")
+    expect(page.locator("#title")).to_have_value("payslip-march")
+    second = tmp_path / "payslip-march-v2.pdf"
+    second.write_bytes(b"%PDF-1.4\n% second version\n")
+    page.locator("#file").set_input_files(str(second))
+    page.locator("[data-submit]").click()
+    page.wait_for_url(f"**/documents/{document_id}")
+    expect(page.locator("[data-versions] li")).to_have_count(2)
+
+    # The Python client reads what the browser wrote: signatures, wraps, metadata, bytes.
+    api = ApiClient(web_server.url)
+    vault = Vault.login(api, name, TEST_PASSPHRASE)
+    [doc] = vault.list_documents()
+    assert (doc.id, doc.version, doc.type, doc.title) == (
+        document_id,
+        2,
+        "payslip",
+        "payslip-march",
+    )
+    target = tmp_path / "out.bin"
+    vault.download(document_id, target, version=1)
+    assert target.read_bytes() == PNG
+    vault.download(document_id, target)
+    assert target.read_bytes() == second.read_bytes()
+
+    # Delete, after the confirmation step.
+    page.locator("[data-delete-box] summary").click()
+    page.locator("[data-delete]").click()
+    page.wait_for_url("**/documents")
+    expect(page.locator("[data-empty]")).to_be_visible()
+    assert vault.list_documents() == []
+
+
+def test_document_from_python_is_listed_with_expiry_warning(
+    page: Page, tmp_path: Path, web_server
+) -> None:  # type: ignore[no-untyped-def]
+    name = handle()
+    register(page, name)
+    vault = Vault.login(ApiClient(web_server.url), name, TEST_PASSPHRASE)
+    source = tmp_path / "carte.png"
+    source.write_bytes(PNG)
+    vault.upload(source, "id_card", "Carte d'identité", expiry_date="2020-01-31")
+    page.goto("/login")
+    login(page, name)
+    item = page.locator(".doc-list li").first
+    expect(item.locator(".title")).to_have_text("Carte d'identité")
+    expect(item.locator(".badge.expired")).to_contain_text("Expired")
+    expect(item.locator("img")).to_have_attribute("src", "/static/img/cat-identity.svg")
+    item.locator("a").click()
+    page.locator("[data-show]").click()
+    expect(page.locator("[data-viewer] img")).to_have_attribute("src", re.compile("^blob:"))
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 360, "height": 740}, {"width": 1280, "height": 900}]
+)
+def test_screenshots(browser, web_server, viewport, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.browser.conftest import new_context
+
+    context = new_context(browser, web_server, viewport)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        screenshot(page, "start")
+        page.goto("/register")
+        page.locator("#passphrase").fill("green bicycle under the rain")
+        screenshot(page, "register")
+        name = handle()
+        register(page, name)
+        scan = tmp_path / "bill.png"
+        scan.write_bytes(PNG)
+        upload(page, scan, "energy_bill", "2026-12-01")
+        page.locator("[data-show]").click()
+        expect(page.locator("[data-viewer] img")).to_be_visible()
+        screenshot(page, "document")
+        page.get_by_role("link", name="My documents").first.click()
+        page.wait_for_url("**/documents")
+        expect(page.locator(".doc-list li")).to_have_count(1)
+        screenshot(page, "documents")
+        page.get_by_role("link", name="Add a document").first.click()
+        page.wait_for_url("**/documents/new")
+        screenshot(page, "upload")
+        page.goto("/login")
+        screenshot(page, "login")
+    finally:
+        context.close()

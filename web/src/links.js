@@ -1,0 +1,381 @@
+// Share links in the browser, like wallet/client/links.py: the owner creates, lists and stops
+// them; anyone with the URL previews (consumes nothing) and opens them (uses the link once).
+//
+// A link created on this web page has a secret derived from the owner's vault secret:
+//   secret = HKDF-SHA256(vault_secret, "wallet/v1/link-secret|<link_id>")
+// so the owner's wallet - and only it - can later open the link's sealed preview (to show its
+// purpose in the list and the journal) and show its QR code again. To the redeemer and the
+// server it is the same 32 random-looking bytes as a CLI link's secret.
+import { getJson, postJson, request } from "./api.js";
+import { b64d, b64e, canonicalJson, fromUtf8, sha256Hex } from "./crypto/encoding.js";
+import { hkdf } from "./crypto/kdf.js";
+import * as linkcrypto from "./crypto/links.js";
+import { sign, verify } from "./crypto/signing.js";
+import { getSession } from "./session.js";
+import { PlainError } from "./ui.js";
+import { listDocuments, profile, safeMediaType, versions } from "./vault.js";
+
+export const DEFAULT_DAYS = 7;
+export const MAX_DAYS = 90;
+export const MAX_USES = 100;
+const DAY = 86_400_000;
+
+/** Something in the link does not match what the person signed: do not trust it. */
+export class LinkIntegrityError extends PlainError {}
+
+// --- the owner's side ------------------------------------------------------------------------
+
+function session() {
+  const current = getSession();
+  if (!current) throw new PlainError("errors.locked");
+  return current;
+}
+
+/** The derived secret of a link made on the web (see the top of this file). */
+export async function ownLinkSecret(keys, linkId) {
+  return hkdf(keys.vaultSecret, `wallet/v1/link-secret|${linkId}`);
+}
+
+export function linkUrl(linkId, secret, origin = location.origin) {
+  return `${origin}/s/${linkId}#${b64e(secret)}`;
+}
+
+/** days (1..90) or an ISO date "YYYY-MM-DD" (end of that day, UTC) -> Date, like parse_expiry. */
+export function expiryFrom(choice, now = new Date()) {
+  let moment;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(choice || "")) {
+    moment = new Date(`${choice}T23:59:00Z`);
+  } else {
+    const days = Number(choice || DEFAULT_DAYS);
+    if (!Number.isInteger(days) || days < 1) throw new PlainError("share.bad_expiry");
+    moment = new Date(now.getTime() + days * DAY);
+  }
+  if (Number.isNaN(moment.getTime())) throw new PlainError("share.bad_expiry");
+  if (moment <= now) throw new PlainError("share.expiry_past");
+  if (moment.getTime() > now.getTime() + MAX_DAYS * DAY) throw new PlainError("share.expiry_far");
+  return moment;
+}
+
+/** Python's datetime.isoformat() for a UTC moment with whole seconds. */
+export function isoUtc(date) {
+  return `${date.toISOString().slice(0, 19)}+00:00`;
+}
+
+/** The documents a scope covers: named ids first, then every document of the named types. */
+export function chooseDocuments(documents, ids = [], types = []) {
+  const chosen = [...new Set(ids)];
+  for (const doc of documents) {
+    if (types.includes(doc.meta.type) && !chosen.includes(doc.id)) chosen.push(doc.id);
+  }
+  return chosen;
+}
+
+/**
+ * Creates a link. scope: { ids, types, fields }; options: { uses, expiresAt (Date), pin, purpose }.
+ * Returns { id, url, secret, expiresAt, documents }.
+ */
+export async function createLink(scope, { uses = 1, expiresAt, pin = null, purpose = "" } = {}) {
+  const { keys, account } = session();
+  if (pin !== null && !/^\d{4,8}$/.test(pin)) throw new PlainError("share.bad_pin");
+  if (!Number.isInteger(uses) || uses < 1 || uses > MAX_USES) throw new PlainError("share.bad_uses");
+  const expires = expiresAt ?? expiryFrom(String(DEFAULT_DAYS));
+  const documents = await listDocuments();
+  const chosen = chooseDocuments(documents, scope.ids || [], scope.types || []);
+  const items = [];
+  for (const documentId of chosen) {
+    const detail = await versions(documentId);
+    const latest = detail.versions.at(-1);
+    items.push({
+      document_id: documentId,
+      version: latest.version,
+      identity: latest.identity,
+      blob_sha256: latest.manifest.blob_sha256,
+      blob_size: Number(latest.manifest.blob_size),
+      meta: latest.meta,
+    });
+  }
+  const fields = {};
+  if ((scope.fields || []).length) {
+    const values = await profile();
+    for (const name of scope.fields) if (name in values) fields[name] = values[name];
+  }
+  if (!items.length && !Object.keys(fields).length) throw new PlainError("share.nothing");
+
+  const linkId = crypto.randomUUID().replaceAll("-", "");
+  const secret = await ownLinkSecret(keys, linkId);
+  const serverShare = crypto.getRandomValues(new Uint8Array(32));
+  const owner = { handle: account.handle, signing_key: b64e(keys.publicSigningKey) };
+  const pkg = {
+    v: 1,
+    kind: "share-link-package",
+    link_id: linkId,
+    owner,
+    purpose,
+    expires_at: isoUtc(expires),
+    items,
+    profile: fields,
+  };
+  const preview = { purpose, owner: owner.handle, documents: items.length };
+  const sealedPackage = await linkcrypto.seal(
+    await linkcrypto.linkKey(secret, serverShare, pin, linkId),
+    canonicalJson(pkg),
+    linkId,
+  );
+  const sealedPreview = await linkcrypto.seal(
+    await linkcrypto.previewKey(secret, linkId),
+    canonicalJson(preview),
+    linkId,
+  );
+  const { ed25519 } = await import("@noble/curves/ed25519.js");
+  const proofKey = ed25519.getPublicKey(await linkcrypto.proofSeed(secret, linkId));
+  const pinCheck = pin !== null ? await linkcrypto.pinCheck(secret, linkId, pin) : null;
+  const descriptor = {
+    v: 1,
+    kind: "share-link",
+    link_id: linkId,
+    owner_key_id: await keys.keyId(),
+    proof_key_sha256: await sha256Hex(proofKey),
+    pin: pin !== null,
+    uses,
+    package_sha256: await sha256Hex(sealedPackage),
+    preview_sha256: await sha256Hex(sealedPreview),
+    items: items.map((i) => [i.document_id, i.version]).sort(compareItems),
+  };
+  const [descriptorBytes, signature] = sign(keys.signingSeed, descriptor);
+  await postJson("/links", {
+    link_id: linkId,
+    proof_key: b64e(proofKey),
+    pin_check: pinCheck ? b64e(pinCheck) : null,
+    server_share: b64e(serverShare),
+    sealed_package: b64e(sealedPackage),
+    sealed_preview: b64e(sealedPreview),
+    descriptor: b64e(descriptorBytes),
+    signature: b64e(signature),
+    uses,
+    expires_at: isoUtc(expires),
+    items: items.map((i) => ({ document_id: i.document_id, version: i.version })),
+  });
+  serverShare.fill(0);
+  return { id: linkId, url: linkUrl(linkId, secret), secret, expiresAt: expires, documents: items.length };
+}
+
+// Python sorts [id, version] lists element by element.
+function compareItems(a, b) {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  return a[1] - b[1];
+}
+
+/**
+ * The owner's links, newest first. For a link made on the web the purpose is opened with the
+ * derived secret, and `url` can show the QR code again; a link made elsewhere has neither.
+ */
+export async function listLinks() {
+  const { keys } = session();
+  const rows = await getJson("/links");
+  const result = [];
+  for (const row of rows) {
+    let preview = null;
+    let url = null;
+    try {
+      const secret = await ownLinkSecret(keys, row.id);
+      const opened = await linkcrypto.openSealed(
+        await linkcrypto.previewKey(secret, row.id),
+        b64d(row.sealed_preview),
+        row.id,
+      );
+      preview = JSON.parse(fromUtf8(opened));
+      if (row.state === "active") url = linkUrl(row.id, secret);
+    } catch {
+      preview = null; // made by the command line or under a mandate: its secret is not ours
+    }
+    result.push({ ...row, preview, url });
+  }
+  return result.reverse();
+}
+
+export async function revokeLink(linkId) {
+  await request("POST", `/links/${linkId}/revoke`);
+}
+
+// --- the redeemer's side (no account) ---------------------------------------------------------
+
+/** { linkId, secret } from this page's address, or null if the address is not complete. */
+export function parseLinkLocation(loc = location) {
+  const match = /^\/s\/([0-9a-f]{32})\/?$/.exec(loc.pathname);
+  const fragment = (loc.hash || "").replace(/^#/, "");
+  if (!match || !fragment) return null;
+  let secret;
+  try {
+    secret = b64d(fragment);
+  } catch {
+    return null;
+  }
+  if (secret.length !== linkcrypto.SECRET_BYTES) return null;
+  return { linkId: match[1], secret };
+}
+
+async function proofFor(link) {
+  const challenge = await postJson(`/links/${link.linkId}/challenge`, undefined);
+  const signature = await linkcrypto.proof(link.secret, link.linkId, b64d(challenge.nonce));
+  return { challenge_id: challenge.challenge_id, proof: b64e(signature) };
+}
+
+/** Who shared, for what, how many documents and the link's state. Uses nothing. */
+export async function previewLink(link) {
+  const answer = await postJson(`/links/${link.linkId}/preview`, await proofFor(link));
+  let preview;
+  try {
+    const opened = await linkcrypto.openSealed(
+      await linkcrypto.previewKey(link.secret, link.linkId),
+      b64d(answer.sealed_preview),
+      link.linkId,
+    );
+    preview = JSON.parse(fromUtf8(opened));
+  } catch {
+    throw new LinkIntegrityError("link.changed");
+  }
+  return {
+    purpose: String(preview.purpose || ""),
+    owner: String(preview.owner || ""),
+    proxy: preview.proxy ? String(preview.proxy) : null,
+    documents: Number(preview.documents) || 0,
+    state: answer.state,
+    message: answer.message,
+    pinRequired: answer.pin_required,
+    expiresAt: answer.expires_at,
+  };
+}
+
+function checkAuthorisation(ownerSigningKey, proxy) {
+  let terms;
+  try {
+    const message = b64d(proxy.authorisation);
+    verify(ownerSigningKey, message, b64d(proxy.authorisation_signature));
+    terms = JSON.parse(fromUtf8(message));
+  } catch {
+    throw new LinkIntegrityError("link.not_signed");
+  }
+  if (
+    terms.kind !== "mandate-authorisation" ||
+    terms.proxy_signing_key !== proxy.signing_key ||
+    !(terms.actions || []).includes("share")
+  ) {
+    throw new LinkIntegrityError("link.not_signed");
+  }
+}
+
+/** The owner's (or the authorised proxy's) signature must cover exactly this package. */
+async function checkDescriptor(pkg, redeemed, linkId) {
+  let signer = pkg.owner?.signing_key;
+  if (pkg.proxy) {
+    checkAuthorisation(b64d(pkg.owner.signing_key), pkg.proxy);
+    signer = pkg.proxy.signing_key;
+  }
+  const descriptor = b64d(redeemed.descriptor);
+  try {
+    verify(b64d(signer), descriptor, b64d(redeemed.signature));
+  } catch {
+    throw new LinkIntegrityError("link.not_signed");
+  }
+  const signed = JSON.parse(fromUtf8(descriptor));
+  const items = (pkg.items || []).map((i) => [i.document_id, i.version]).sort(compareItems);
+  if (
+    signed.package_sha256 !== (await sha256Hex(b64d(redeemed.sealed_package))) ||
+    signed.link_id !== pkg.link_id ||
+    pkg.link_id !== linkId ||
+    JSON.stringify(signed.items) !== JSON.stringify(items)
+  ) {
+    throw new LinkIntegrityError("link.not_matching");
+  }
+}
+
+/**
+ * Redeems the link (uses it once). Returns { purpose, owner, proxy, items, profile, token,
+ * tokenExpiresAt, usesLeft }; files come with downloadItem().
+ */
+export async function openLink(link, pin = null) {
+  const body = await proofFor(link);
+  if (pin) body.pin_check = b64e(await linkcrypto.pinCheck(link.secret, link.linkId, pin));
+  const redeemed = await postJson(`/links/${link.linkId}/redeem`, body);
+  let pkg;
+  try {
+    const key = await linkcrypto.linkKey(link.secret, b64d(redeemed.server_share), pin, link.linkId);
+    pkg = JSON.parse(fromUtf8(await linkcrypto.openSealed(key, b64d(redeemed.sealed_package), link.linkId)));
+  } catch {
+    throw new LinkIntegrityError("link.damaged");
+  }
+  await checkDescriptor(pkg, redeemed, link.linkId);
+  return {
+    purpose: String(pkg.purpose || ""),
+    owner: String(pkg.owner?.handle || ""),
+    proxy: pkg.proxy ? String(pkg.proxy.handle || "") : null,
+    items: pkg.items || [],
+    profile: pkg.profile || {},
+    token: redeemed.download_token,
+    tokenExpiresAt: redeemed.download_expires_at,
+    usesLeft: redeemed.uses_left,
+  };
+}
+
+/** Downloads one shared file with the link's download token, checks and decrypts it. */
+export async function downloadItem(opened, item, { onProgress, signal } = {}) {
+  const { createSHA256 } = await import("./crypto/wasm.js");
+  const hasher = await createSHA256();
+  hasher.init();
+  const size = Number(item.blob_size);
+  const path = `/links/files/${item.document_id}/versions/${item.version}`;
+  const chunks = [];
+  let received = 0;
+  for (let attempt = 0; received < size; attempt++) {
+    if (attempt > 3) throw new PlainError("errors.network");
+    const headers = received ? { Range: `bytes=${received}-` } : {};
+    let response;
+    try {
+      response = await request("GET", path, { headers, signal, token: opened.token });
+    } catch (error) {
+      if (error?.status && error.status !== 503) throw error;
+      continue;
+    }
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (received + value.length > size) throw new LinkIntegrityError("link.file_damaged");
+        chunks.push(value);
+        hasher.update(value);
+        received += value.length;
+        onProgress?.(received, size);
+      }
+    } catch (error) {
+      if (error instanceof LinkIntegrityError || error?.name === "AbortError") throw error;
+      // a dropped connection: resume with Range
+    }
+  }
+  if (hasher.digest("hex") !== item.blob_sha256) throw new LinkIntegrityError("link.file_damaged");
+  const age = await import("./crypto/age.js");
+  const parts = [];
+  try {
+    const reader = (await age.decryptStream(new Blob(chunks).stream(), item.identity)).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+    }
+  } catch {
+    throw new LinkIntegrityError("link.file_damaged");
+  }
+  return new Blob(parts, { type: safeMediaType(item.meta?.media_type) });
+}
+
+/** A file name that cannot climb out of a folder or hide an extension. */
+export function safeFileName(meta, used = new Set()) {
+  const original = String(meta?.file_name || "document");
+  const clean = original.replace(/[\\/:*?"<>|\u0000-\u001f]+/g, "-").replace(/^\.+/, "").slice(0, 120);
+  let name = clean || "document";
+  const dot = name.lastIndexOf(".");
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
+  for (let n = 2; used.has(name); n++) name = `${stem}-${n}${ext}`;
+  used.add(name);
+  return name;
+}

@@ -1,0 +1,141 @@
+// One document: details, show it decrypted (from a blob: URL, never saved unless the person
+// asks), save a copy, versions, add a newer version, delete.
+import { formatBytes, formatDate, t } from "../i18n.js";
+import { page, requireSession } from "../shell.js";
+import { announce, el, messageFor, showError } from "../ui.js";
+import { deleteDocument, fetchPlaintext, versions } from "../vault.js";
+
+page("document", async (main, ctx) => {
+  if (!requireSession(ctx)) return undefined;
+  const id = main.dataset.documentId;
+  const status = main.querySelector("[data-status]");
+  const viewStatus = main.querySelector("[data-view-status]");
+  const viewer = main.querySelector("[data-viewer]");
+  const urls = new Set();
+  const revokeAll = () => {
+    for (const url of urls) URL.revokeObjectURL(url);
+    urls.clear();
+  };
+
+  let detail;
+  try {
+    detail = await versions(id);
+  } catch (error) {
+    status.textContent = "";
+    showError(main, messageFor(error));
+    return undefined;
+  }
+  if (ctx.signal.aborted) return undefined;
+  const current = detail.versions.at(-1);
+  const title = current.meta.title || current.meta.file_name || t("documents.untitled");
+  main.querySelector("[data-doc-title]").textContent = title;
+  document.title = `${title} – ${document.title.split(" – ").pop()}`;
+  const fact = (name, value) => {
+    main.querySelector(`[data-fact="${name}"]`).textContent = value;
+  };
+  fact("type", t(`types.${current.meta.type || "other"}`));
+  fact("expiry", current.meta.expiry_date ? formatDate(current.meta.expiry_date) : t("document.no_expiry"));
+  fact("file", `${current.meta.file_name || ""} (${formatBytes(current.size)})`);
+  fact("added", formatDate(current.createdAt));
+  main.querySelector("[data-new-version]").setAttribute("href", `/documents/new?replace=${id}`);
+  status.textContent = "";
+  main.querySelector("[data-doc]").hidden = false;
+
+  async function decrypt(version) {
+    viewStatus.textContent = t("document.opening");
+    const blob = await fetchPlaintext(id, version, {
+      signal: ctx.signal,
+      onProgress: (done, total, state = {}) => {
+        viewStatus.textContent = state.waiting
+          ? t("document.waiting")
+          : t("document.downloading", { percent: Math.floor((done / Math.max(total, 1)) * 100) });
+      },
+    });
+    viewStatus.textContent = "";
+    return blob;
+  }
+
+  async function show(version) {
+    showError(main, "");
+    try {
+      const blob = await decrypt(version);
+      revokeAll();
+      const url = URL.createObjectURL(blob);
+      urls.add(url);
+      const name = version.meta.title || version.meta.file_name || t("documents.untitled");
+      let view;
+      if (blob.type.startsWith("image/")) {
+        view = el("img", { src: url, alt: t("document.image_of", { name }) });
+      } else if (blob.type === "application/pdf" || blob.type === "text/plain") {
+        view = el("iframe", { src: url, title: name });
+      } else {
+        view = el("p", { text: t("document.cannot_show") });
+      }
+      viewer.replaceChildren(view);
+      viewer.hidden = false;
+      announce(t("document.shown", { version: version.version }));
+    } catch (error) {
+      viewStatus.textContent = "";
+      if (error?.name !== "AbortError") showError(main, messageFor(error));
+    }
+  }
+
+  async function save(version) {
+    showError(main, "");
+    try {
+      const blob = await decrypt(version);
+      const url = URL.createObjectURL(blob);
+      urls.add(url);
+      const link = el("a", { href: url, download: version.meta.file_name || "document", hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (error) {
+      viewStatus.textContent = "";
+      if (error?.name !== "AbortError") showError(main, messageFor(error));
+    }
+  }
+
+  main.querySelector("[data-show]").addEventListener("click", () => show(current));
+  main.querySelector("[data-download]").addEventListener("click", () => save(current));
+
+  const list = main.querySelector("[data-versions]");
+  list.replaceChildren(
+    ...[...detail.versions].reverse().map((version) =>
+      el(
+        "li",
+        { dataset: { version: String(version.version) } },
+        el("strong", { text: t("documents.version", { n: version.version }) }),
+        " – ",
+        formatDate(version.createdAt),
+        ` (${formatBytes(version.size)}) `,
+        el("button", {
+          type: "button",
+          class: "small-inline",
+          text: t("document.show_version", { n: version.version }),
+          onclick: () => show(version),
+        }),
+      ),
+    ),
+  );
+
+  main.querySelector("[data-delete]").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    button.disabled = true;
+    try {
+      await deleteDocument(id);
+      revokeAll();
+      await ctx.navigate("/documents", { replace: true });
+      announce(t("document.deleted"));
+    } catch (error) {
+      button.disabled = false;
+      showError(main, messageFor(error));
+    }
+  });
+
+  // Leaving the page: the decrypted copy goes away with it.
+  return () => {
+    viewer.replaceChildren();
+    revokeAll();
+  };
+});

@@ -1,0 +1,87 @@
+// Login with the wallet name and passphrase, or recovery with the printed recovery key.
+import { RecoveryKeyError } from "../crypto/recovery.js";
+import { WeakKdf } from "../crypto/kdf.js";
+import { t } from "../i18n.js";
+import { MIN_STRENGTH, strength, wireShowToggle } from "../passphrase.js";
+import { page } from "../shell.js";
+import { busy, clearError, messageFor, showError } from "../ui.js";
+import { login, recover } from "../vault.js";
+
+/** Only a path on this site. */
+function safeNext(value) {
+  return value && value.startsWith("/") && !value.startsWith("//") ? value : "/documents";
+}
+
+function explain(error) {
+  if (error instanceof WeakKdf) return t("errors.weak_kdf");
+  if (error instanceof RecoveryKeyError) return t(`recovery.${error.code}`);
+  return messageFor(error);
+}
+
+page("login", (main, ctx) => {
+  const form = main.querySelector("form[data-login]");
+  const next = safeNext(ctx.params.get("next"));
+  if (ctx.params.get("next")) main.querySelector("[data-locked-notice]").hidden = false;
+  wireShowToggle(form);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError(form);
+    const handle = form.querySelector("#handle").value.trim().toLowerCase();
+    const pass = form.querySelector("#passphrase");
+    if (!handle || !pass.value) {
+      showError(form, t("login.fill_both"));
+      (handle ? pass : form.querySelector("#handle")).focus();
+      return;
+    }
+    const status = form.querySelector("[data-status]");
+    await busy(form, async () => {
+      status.textContent = t("login.working");
+      try {
+        await login(handle, pass.value);
+        pass.value = "";
+        await ctx.navigate(next, { replace: true });
+      } catch (error) {
+        status.textContent = "";
+        showError(form, error?.status === 401 ? t("login.wrong") : explain(error));
+        pass.focus();
+      }
+    });
+  });
+
+  const recoverForm = main.querySelector("form[data-recover]");
+  recoverForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError(recoverForm);
+    const handle = recoverForm.querySelector("#recover-handle").value.trim().toLowerCase();
+    const key = recoverForm.querySelector("#recovery-key").value;
+    const pass = recoverForm.querySelector("#new-passphrase");
+    const again = recoverForm.querySelector("#new-passphrase-again");
+    if (!handle || !key.trim()) {
+      showError(recoverForm, t("recovery.fill"));
+      return;
+    }
+    if (strength(pass.value) < MIN_STRENGTH) {
+      showError(recoverForm, t("register.weak_passphrase"));
+      pass.focus();
+      return;
+    }
+    if (pass.value !== again.value) {
+      showError(recoverForm, t("register.mismatch"));
+      again.focus();
+      return;
+    }
+    const status = recoverForm.querySelector("[data-status]");
+    await busy(recoverForm, async () => {
+      status.textContent = t("login.working");
+      try {
+        await recover(handle, key, pass.value);
+        pass.value = "";
+        again.value = "";
+        await ctx.navigate("/documents", { replace: true });
+      } catch (error) {
+        status.textContent = "";
+        showError(recoverForm, error?.status === 401 ? t("recovery.wrong") : explain(error));
+      }
+    });
+  });
+});
