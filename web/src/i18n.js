@@ -26,7 +26,7 @@ export async function loadMessages() {
   [active, fallback] = await Promise.all([load(language()), load("en")]);
 }
 
-/** t("upload.progress", { done: 3, total: 10 }) */
+/** t("upload.sending", { percent: 30, done: "3 MB", total: "10 MB" }) */
 export function t(key, vars = {}) {
   const text = active[key] ?? fallback[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
