@@ -252,6 +252,12 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     app.include_router(link_pages)
     app.include_router(mandate_pages)
     # web pages router
+    from web.pages_kiosk import router as kiosk_pages_router  # kiosk, meeting, inbox, proxy
+
+    app.include_router(kiosk_pages_router)
+    from web.pages_sharing import router as sharing_pages_router  # the sharing pages
+
+    app.include_router(sharing_pages_router)
     app.include_router(web_pages_router)
     mount_static(app)
 

@@ -7,7 +7,7 @@
 // Soft navigation replaces the history entry instead of adding one, so Back and Forward have
 // nothing to go to after the wipe.
 import qrcode from "qrcode-generator";
-import { t } from "./i18n.js";
+import { loadMessages, t } from "./i18n.js";
 import { clearSession, forgetPendingRecovery, getSession } from "./session.js";
 
 export const KIOSK_COOKIE = "wallet_kiosk";
@@ -89,7 +89,10 @@ function renderBar() {
     alert.setAttribute("role", "alert");
     alert.dataset.kioskAlert = "";
     bar.append(text, end, alert);
-    document.body.prepend(bar);
+    // After the skip link, before everything else: "End session" is the second Tab stop.
+    const skip = document.querySelector(".skip-link");
+    if (skip) skip.after(bar);
+    else document.body.prepend(bar);
   }
   bar.setAttribute("aria-label", t("kiosk.bar_label"));
   bar.querySelector("[data-kiosk-label]").textContent = t("kiosk.ends_in");
@@ -188,6 +191,7 @@ export function startKiosk() {
   bump();
   tick();
   timer = setInterval(tick, 1000);
+  loadMessages().then(tick, () => {});
 }
 
 export const kioskState = () => ({ started, idle, wiping, unlocked: !!getSession() });
