@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import html
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from sharing.links import service
 from sharing.links.schemas import (
@@ -24,6 +23,8 @@ from wallet.documents.api import stream_blob
 from wallet.errors import Unauthorized
 
 router = APIRouter(tags=["links"])
+# The link page /s/<id> is a web page now (web/pages_sharing.py): it previews, asks for the
+# PIN and redeems in the browser. This router stays for wallet/app.py's include.
 pages = APIRouter(tags=["pages"])
 LinkId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
@@ -127,98 +128,3 @@ async def download(
         raise Unauthorized(service.DOWNLOAD_ENDED)
     row = await run_in_threadpool(service.download_item, db, token.strip(), document_id, version)
     return await stream_blob(request, store, row)
-
-
-# The link page speaks the reader's language (French, Dutch, German or English). It is the same
-# for every link id, so it tells nothing about whether a link exists or was used.
-LINK_PAGE_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Shared documents",
-        "heading": "Someone shared documents with you",
-        "safe": "Opening this page does not use the link. Nothing is opened until you choose to.",
-        "how": "To open the documents, use the wallet app, or on a computer:",
-        "copy": "Copy the whole address, including the part after the # sign.",
-        "folder": "my-folder",
-    },
-    "fr": {
-        "title": "Documents partagés",
-        "heading": "Quelqu'un vous a partagé des documents",
-        "safe": "Ouvrir cette page n'utilise pas le lien. Rien n'est ouvert tant que vous ne le "
-        "choisissez pas.",
-        "how": "Pour ouvrir les documents, utilisez l'application du portefeuille, ou sur un "
-        "ordinateur :",
-        "copy": "Copiez toute l'adresse, y compris la partie après le signe #.",
-        "folder": "mon-dossier",
-    },
-    "nl": {
-        "title": "Gedeelde documenten",
-        "heading": "Iemand heeft documenten met u gedeeld",
-        "safe": "Deze pagina openen gebruikt de link niet. Niets wordt geopend tot u dat kiest.",
-        "how": "Gebruik de portefeuille-app om de documenten te openen, of op een computer:",
-        "copy": "Kopieer het hele adres, ook het deel na het teken #.",
-        "folder": "mijn-map",
-    },
-    "de": {
-        "title": "Geteilte Dokumente",
-        "heading": "Jemand hat Dokumente mit Ihnen geteilt",
-        "safe": "Diese Seite zu öffnen verbraucht den Link nicht. Nichts wird geöffnet, bevor Sie "
-        "es wählen.",
-        "how": "Um die Dokumente zu öffnen, nutzen Sie die Wallet-App, oder an einem Computer:",
-        "copy": "Kopieren Sie die ganze Adresse, auch den Teil nach dem Zeichen #.",
-        "folder": "mein-ordner",
-    },
-}
-
-
-def page_language(accept_language: str) -> str:
-    """The first of fr, nl, de, en in the browser's preference order; English otherwise."""
-    ranked = []
-    for position, part in enumerate(accept_language.split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        ranked.append((-quality, position, tag.strip().lower().split("-")[0]))
-    for _q, _p, language in sorted(ranked):
-        if language in LINK_PAGE_TEXT:
-            return language
-    return "en"
-
-
-def render_link_page(language: str) -> str:
-    text = {k: html.escape(v) for k, v in LINK_PAGE_TEXT[language].items()}
-    return f"""<!doctype html>
-<html lang="{language}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
-<title>{text["title"]}</title></head>
-<body>
-<main>
-<h1>{text["heading"]}</h1>
-<p>{text["safe"]}</p>
-<p>{text["how"]}</p>
-<pre>wallet share open "…" -o {text["folder"]}</pre>
-<p>{text["copy"]}</p>
-</main>
-</body></html>
-"""
-
-
-@pages.get("/s/{link_id}", response_class=HTMLResponse, include_in_schema=False)
-def link_page(link_id: str, request: Request) -> HTMLResponse:
-    """The same page for every id: it reveals nothing and consumes nothing."""
-    language = page_language(request.headers.get("accept-language", ""))
-    return HTMLResponse(
-        render_link_page(language),
-        headers={
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-            "Content-Security-Policy": "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-            "X-Robots-Tag": "noindex",
-            "Content-Language": language,
-            "Vary": "Accept-Language",
-        },
-    )

@@ -182,7 +182,7 @@ function showOpened(main, ctx, opened, urls) {
   if (profile.length) {
     main.querySelector("[data-profile-list]").replaceChildren(
       ...profile.flatMap(([name, value]) => [
-        el("dt", { text: t(`fields.${name}`) === `fields.${name}` ? name : t(`fields.${name}`) }),
+        el("dt", { text: t(`link.field.${name}`) === `link.field.${name}` ? name : t(`link.field.${name}`) }),
         el("dd", { text: String(value) }),
       ]),
     );
