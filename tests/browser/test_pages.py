@@ -21,6 +21,25 @@ PNG = bytes.fromhex(
 )
 
 
+def two_pixels() -> bytes:
+    """A 2x1 PNG with two known colours."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"\x00" + bytes([200, 16, 32, 10, 120, 240])
+    header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
 def handle() -> str:
     return f"web-{secrets.token_hex(4)}"
 
@@ -102,7 +121,7 @@ def test_document_from_python_is_listed_with_expiry_warning(
     register(page, name)
     vault = Vault.login(ApiClient(web_server.url), name, TEST_PASSPHRASE)
     source = tmp_path / "carte.png"
-    source.write_bytes(PNG)
+    source.write_bytes(two_pixels())
     vault.upload(source, "id_card", "Carte d'identité", expiry_date="2020-01-31")
     page.goto("/login")
     login(page, name)
@@ -112,7 +131,26 @@ def test_document_from_python_is_listed_with_expiry_warning(
     expect(item.locator("img")).to_have_attribute("src", "/static/img/cat-identity.svg")
     item.locator("a").click()
     page.locator("[data-show]").click()
-    expect(page.locator("[data-viewer] img")).to_have_attribute("src", re.compile("^blob:"))
+    image = page.locator("[data-viewer] img")
+    expect(image).to_have_attribute("src", re.compile("^blob:"))
+    # The browser decrypted what the Python client encrypted: the exact pixels.
+    pixels = page.evaluate(
+        """(img) => { const c = document.createElement("canvas"); c.width = 2; c.height = 1;
+                     const g = c.getContext("2d"); g.drawImage(img, 0, 0);
+                     return Array.from(g.getImageData(0, 0, 2, 1).data); }""",
+        image.element_handle(),
+    )
+    assert pixels == [200, 16, 32, 255, 10, 120, 240, 255]
+    # Leaving the page revokes the blob: URL.
+    url = image.get_attribute("src")
+    page.get_by_role("link", name="Back to my documents").click()
+    page.wait_for_url("**/documents")
+    still_loads = page.evaluate(
+        """(u) => new Promise((ok) => { const i = new Image(); i.onload = () => ok(true);
+                                      i.onerror = () => ok(false); i.src = u; })""",
+        url,
+    )
+    assert still_loads is False
 
 
 @pytest.mark.parametrize(
