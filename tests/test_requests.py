@@ -224,6 +224,47 @@ def test_fulfil_with_every_type_is_fulfilled(asked: Asked) -> None:
     assert asked.worker_view().status == "fulfilled"
 
 
+def test_refuse_part_of_a_request_and_give_the_rest(asked: Asked) -> None:
+    a = asked
+    done = requestlib.fulfil(
+        a.owner, a.request_id, refuse_types=["bank_statement"], reason="Private.",
+        pins=a.owner_pins,
+    )  # fmt: skip
+    assert done.given == ["id_card", "lease", "payslip"] and done.refused == ["bank_statement"]
+    docs = received_documents(a.worker, done.grant_id, a.owner.keys.public_signing_key)
+    assert a.bank_id not in {d.document_id for d in docs} and len(docs) == 3
+    view = a.worker_view()
+    assert view.answer is not None and view.answer["refused"] == ["bank_statement"]
+    assert "Not given: Bank statement." in requestlib.describe(view)
+
+
+def test_refusing_a_type_you_give_or_that_was_not_asked_is_an_error(asked: Asked) -> None:
+    a = asked
+    with pytest.raises(VaultError, match="both give and refuse Bank statement"):
+        requestlib.fulfil(
+            a.owner, a.request_id, document_ids=[a.bank_id], refuse_types=["bank_statement"],
+            pins=a.owner_pins,
+        )  # fmt: skip
+    with pytest.raises(VaultError, match="'diploma' was not asked for"):
+        requestlib.fulfil(a.owner, a.request_id, refuse_types=["diploma"], pins=a.owner_pins)
+    assert a.worker_view().status == "open"
+    with database(a.app.database.url) as db:
+        assert db.exec(select(Grant)).all() == []
+
+
+def test_the_owner_ignores_types_it_does_not_know(
+    wallet_app: WalletApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newer worker's client may ask for a type this client does not know yet."""
+    monkeypatch.setattr(requestlib, "check_types", lambda types: sorted(types))
+    a = make_asked(wallet_app, tmp_path, types=("payslip", "future_type"))
+    view = a.owner_view()
+    assert view.types == ["payslip"] and view.ignored_types == ["future_type"]
+    assert "Unknown types left out: future_type." in requestlib.describe(view)
+    done = requestlib.fulfil(a.owner, a.request_id, pins=a.owner_pins)
+    assert done.status == "fulfilled" and done.given == ["payslip"]
+
+
 def test_refuse_all_with_a_reason(asked: Asked) -> None:
     a = asked
     requestlib.refuse(

@@ -125,6 +125,9 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
             typer.Option(help="Last day of access, YYYY-MM-DD (default: due date + 8 days)."),
         ] = None,
         reason: Annotated[str, typer.Option(help="Why some documents are not given.")] = "",
+        refuse: Annotated[
+            str | None, typer.Option(help="Types you do not give, comma separated.")
+        ] = None,
         yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
     ) -> None:
         """Give the documents asked for, in one step. Ends when the request is closed."""
@@ -133,7 +136,11 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
         chosen = _split(docs)
         if not chosen and not yes:
             request = requestlib.get_request(vault, request_id, pins)
-            matches = requestlib.suggest_documents(vault, request)
+            matches = [
+                d
+                for d in requestlib.suggest_documents(vault, request)
+                if d.type not in _split(refuse)
+            ]
             if matches:
                 typer.echo(f"These documents will be given to {request.requester}:")
                 for doc in matches:
@@ -147,6 +154,7 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
             document_ids=chosen or None,
             expires=_day(expires, "--expires"),
             reason=reason,
+            refuse_types=_split(refuse),
             pins=pins,
         )
         typer.echo(

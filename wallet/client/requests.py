@@ -415,6 +415,7 @@ def fulfil(
     document_ids: list[str] | None = None,
     expires: date | None = None,
     reason: str = "",
+    refuse_types: list[str] | None = None,
     pins: PinStore,
 ) -> Fulfilled:
     """One action: a grant for the chosen documents (by default, every document of a type that
@@ -422,14 +423,23 @@ def fulfil(
     the due date plus the 8 days of notification); then the signed answer naming the grant."""
     request = _incoming(vault, request_id, pins)
     reason = _check_text("reason", reason)
+    said_no = set(refuse_types or [])
+    for doc_type in sorted(said_no - set(request.types)):
+        raise VaultError(f"'{doc_type}' was not asked for. Nothing was shared.")
     documents = {d.id: d for d in vault.list_documents()}
     if document_ids:
         for document_id in document_ids:
             if document_id not in documents:
                 raise VaultError(f"No document {document_id}. Check the id with 'wallet ls'.")
+            if documents[document_id].type in said_no:
+                raise VaultError(
+                    f"You both give and refuse {type_label(documents[document_id].type)}. "
+                    "Choose one. Nothing was shared."
+                )
         chosen = sorted(set(document_ids))
     else:
-        chosen = sorted(d for d in documents if documents[d].type in request.types)
+        wanted = set(request.types) - said_no
+        chosen = sorted(d for d in documents if documents[d].type in wanted)
     if not chosen:
         raise VaultError(
             "You have no document of the types asked for. Add them first, or refuse the "
