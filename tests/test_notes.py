@@ -14,12 +14,12 @@ import pytest
 from sqlmodel import select
 
 from sharing.notes.models import ContactNote
-from tests.conftest import WalletApp
+from tests.conftest import TEST_PASSPHRASE, WalletApp
 from tests.test_grants import Granted, database, make_granted, unknown_id
 from tests.test_zero_knowledge import blob_contents, database_contents, hits
 from wallet.client import notes as notelib
 from wallet.client.api import ApiError
-from wallet.client.grants import PinStore, revoke_grant
+from wallet.client.grants import PinStore, create_grant, revoke_grant
 from wallet.client.journal import fetch_entries
 from wallet.client.vault import IntegrityFailure, VaultError
 from wallet.crypto.encoding import b64e
@@ -150,15 +150,31 @@ def test_a_tampered_note_is_caught(granted: Granted) -> None:
     with pytest.raises(IntegrityFailure):
         notelib.export_notes(g.owner, g.tmp / "export-bad", g.owner_pins)
     # Moving a note to another grant is caught too (the grant id is signed).
+    other = create_grant(
+        g.owner, g.worker.account["handle"], purpose="Other", types=["lease"], pins=g.owner_pins
+    )
     with database(g.app.database.url) as db:
         row = db.get(ContactNote, note.id)
         assert row is not None
         row.signature = bytes([row.signature[0] ^ 1]) + row.signature[1:]
-        row.grant_id = None
+        row.grant_id = other.id
         db.add(row)
         db.commit()
     with pytest.raises(IntegrityFailure):
         notelib.list_notes(g.owner, g.owner_pins)
+
+
+def test_notes_stay_when_their_writer_deletes_their_account(granted: Granted) -> None:
+    g = granted
+    note = notelib.add_note(g.worker, "Visit at home.", grant_id=g.grant.id, pins=g.worker_pins)
+    g.worker.delete_account(TEST_PASSPHRASE)
+    [kept] = notelib.list_notes(g.owner, g.owner_pins)
+    assert kept["id"] == note.id and kept["content"] == "Visit at home."
+    assert kept["author"] == g.worker.account["handle"]
+    assert kept["grant_id"] == g.grant.id  # signed, even though the grant went with the account
+    with database(g.app.database.url) as db:
+        row = db.get(ContactNote, note.id)
+        assert row is not None and row.author_id is None
 
 
 def test_export_has_notes_and_a_verifiable_journal(granted: Granted, tmp_path: Path) -> None:

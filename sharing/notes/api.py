@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from sharing.notes import service
 from sharing.notes.schemas import NoteCreate, NoteOut
 from sharing.requests.api import party
+from sharing.requests.schemas import Party
 from wallet.deps import DB, FullCaller
 
 router = APIRouter(tags=["notes"])
@@ -24,14 +25,20 @@ def list_notes(
 ) -> list[NoteOut]:
     """Notes about you (role=owner), notes you wrote about others (role=author), or both."""
     result = []
-    for note, owner, author in service.notes_for(db, caller.account, role):
+    for note, owner in service.notes_for(db, caller.account, role):
         mine = note.owner_id == caller.account.id
         result.append(
             NoteOut(
                 id=note.id,
                 role="owner" if mine else "author",
                 owner=party(owner),
-                author=party(author),
+                author=Party(
+                    id=note.author_id,
+                    handle=note.author_handle,
+                    key_id=note.author_key_id,
+                    public_encryption_key=note.author_public_encryption_key,
+                    public_signing_key=note.author_public_signing_key,
+                ),
                 grant_id=note.grant_id,
                 sealed=note.sealed_for_owner if mine else note.sealed_for_author,
                 signature=note.signature,

@@ -57,6 +57,9 @@ def add_note(db: Session, author: Account, data: NoteCreate) -> ContactNote:
         grant_id=data.grant_id,
         owner_key_id=owner.key_id,
         author_key_id=author.key_id,
+        author_handle=author.handle,
+        author_public_encryption_key=author.public_encryption_key,
+        author_public_signing_key=author.public_signing_key,
         sealed_for_owner=data.sealed_for_owner,
         sealed_for_author=data.sealed_for_author,
         signature=data.signature,
@@ -79,9 +82,9 @@ def add_note(db: Session, author: Account, data: NoteCreate) -> ContactNote:
 
 def notes_for(
     db: Session, caller: Account, role: str | None = None
-) -> list[tuple[ContactNote, Account, Account]]:
+) -> list[tuple[ContactNote, Account]]:
     """Notes about the caller (role "owner"), notes the caller wrote about others ("author"),
-    or both: (note, owner, author)."""
+    or both: (note, owner). The author is the note's own snapshot (handle and keys)."""
     about_me = col(ContactNote.owner_id) == caller.id
     written_for_others = (col(ContactNote.author_id) == caller.id) & (
         col(ContactNote.owner_id) != caller.id
@@ -90,7 +93,7 @@ def notes_for(
         role or "", or_(about_me, written_for_others)
     )
     rows = db.exec(select(ContactNote).where(which).order_by(col(ContactNote.created_at))).all()
-    ids = sorted({n.owner_id for n in rows} | {n.author_id for n in rows})
+    ids = sorted({n.owner_id for n in rows})
     people = {a.id: a for a in db.exec(select(Account).where(col(Account.id).in_(ids))).all()}
     # A worker re-reading what they wrote about someone: that person sees it in their journal.
     read_by_worker = Counter(n.owner_id for n in rows if n.owner_id != caller.id)
@@ -106,4 +109,4 @@ def notes_for(
         )
     if read_by_worker:
         db.commit()
-    return [(n, people[n.owner_id], people[n.author_id]) for n in rows]
+    return [(n, people[n.owner_id]) for n in rows]

@@ -11,7 +11,7 @@ SEALED_MAX = 64 * 1024
 class Party(BaseModel):
     """A person in a request or a note: who, and the keys to check what they signed."""
 
-    id: str
+    id: str | None = Field(description="none once the person deleted their account")
     handle: str
     key_id: str
     public_encryption_key: B64

@@ -138,7 +138,8 @@ def _people(vault: Vault) -> dict[str, str]:
     for row in vault.api.api("GET", "/requests").json():
         people[row["requester"]["id"]] = row["requester"]["handle"]
     for row in vault.api.api("GET", "/notes", params={"role": "owner"}).json():
-        people[row["author"]["id"]] = row["author"]["handle"]
+        if row["author"]["id"]:
+            people[row["author"]["id"]] = row["author"]["handle"]
     return people
 
 
