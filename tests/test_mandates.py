@@ -710,3 +710,20 @@ def test_sealed_mandate_data_carries_no_plaintext(wallet_app: WalletApp, tmp_pat
     stored = database_contents(wallet_app, tmp_path) + blob_contents(wallet_app)
     assert hits(stored, canary) == []
     assert hits(stored, mandate.check_code) == []  # only its hash is kept
+
+
+def test_a_proxy_that_deletes_its_account_leaves_the_owner_able_to_check(
+    setting: Setting,
+) -> None:
+    s = setting
+    mandate = s.give()
+    added, _ = s.acting().upload(write_file(s.tmp / "r.pdf", "receipt"), "rent_receipt", "R")
+    s.proxy.delete_account(TEST_PASSPHRASE)
+    [given] = mandates_given(s.owner)
+    assert given["id"] == mandate.id and given["state"] == "renounced"
+    assert given["proxy"] is None
+    assert wrap_count(s, mandate.id) == 0
+    documents = {d.id: d for d in s.owner.list_documents()}
+    assert documents[added].added_by == given["descriptor"]["proxy"]
+    sentences = [r["sentence"] for r in journallib.render(s.owner, journal_entries(s.owner))]
+    assert any("added 'R' on your behalf" in x for x in sentences), sentences

@@ -73,8 +73,8 @@ def _sha256(data: bytes) -> str:
 def state_of(mandate: Mandate) -> str:
     if mandate.revoked_at is not None:
         return "revoked"
-    if mandate.renounced_at is not None:
-        return "renounced"
+    if mandate.renounced_at is not None or mandate.proxy_id is None:
+        return "renounced"  # a proxy that deleted its account gave the mandate up too
     if mandate.completed_at is not None:
         return "used"
     if mandate.expires_at <= utcnow():

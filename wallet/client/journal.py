@@ -150,11 +150,10 @@ def _by(entry: dict[str, Any], people: dict[str, str]) -> str:
 
 
 def _proxies(vault: Vault) -> dict[str, str]:
-    """Mandate ids to the proxy's handle, from the mandates the owner signed."""
-    return {
-        m["id"]: (m["proxy"] or {}).get("handle", "a former account")
-        for m in vault.api.api("GET", "/mandates").json()
-    }
+    """Mandate ids to the proxy's handle, as the owner signed it (not as the server says)."""
+    from wallet.client.mandates import mandates_given
+
+    return {m["id"]: m["descriptor"]["proxy"] for m in mandates_given(vault)}
 
 
 def _mandate_of(entry: dict[str, Any], details: dict[str, Any]) -> str:
