@@ -48,6 +48,7 @@ from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import sign
 from wallet.crypto.wrap import document_key_info, seal
 from wallet.db import utcnow
+from wallet.documents.models import Document
 
 API = "/api/v1"
 AUTHZ_COVERED = {
@@ -727,3 +728,30 @@ def test_a_proxy_that_deletes_its_account_leaves_the_owner_able_to_check(
     assert documents[added].added_by == given["descriptor"]["proxy"]
     sentences = [r["sentence"] for r in journallib.render(s.owner, journal_entries(s.owner))]
     assert any("added 'R' on your behalf" in x for x in sentences), sentences
+
+
+def test_owner_refuses_a_document_that_claims_a_proxy_but_is_not_signed_by_it(
+    setting: Setting,
+) -> None:
+    """A server cannot pass off a document of its own as "added by your proxy"."""
+    s = setting
+    mandate = s.give()
+    added, _ = s.acting().upload(write_file(s.tmp / "r.pdf", "receipt"), "rent_receipt", "R")
+    with database(s.app.database.url) as db:
+        document = db.get(Document, added)
+        assert document is not None
+        manifest = json.loads(base64.urlsafe_b64decode(document.current_manifest_b64 + "=="))
+        assert manifest["mandate_id"] == mandate.id
+        forged, signature = sign(s.stranger.keys.signing_key, manifest)  # not the proxy's key
+        document.current_manifest_b64 = b64e(forged)
+        document.current_signature_b64 = b64e(signature)
+        db.add(document)
+        db.commit()
+    with pytest.raises(IntegrityFailure, match="Do not trust it"):
+        Vault(s.owner.api, s.owner.keys, s.owner.account).list_documents()
+    # And the proxy's session never reaches the owner's own document endpoints.
+    for path in (f"/documents/{s.lease_id}", f"/documents/{s.lease_id}/versions/1/blob"):
+        real = send(s, s.proxy, "GET", API + path, None)
+        twin = send(s, s.proxy, "GET", API + path.replace(s.lease_id, unknown_id()), None)
+        assert real.status_code == twin.status_code == 404
+        assert real.json() == twin.json()
