@@ -1,0 +1,271 @@
+// Mandates (proxies) in the browser, like wallet/client/mandates.py: the owner sees the
+// mandates they gave and ends them; the proxy sees the mandates they received and acts for the
+// owner inside one of them. Everything sealed is opened here and checked against the owner's
+// signatures (descriptor, plain terms, each document's wrap statement and manifest).
+//
+// While someone acts for another person, a banner says so on every page, until they stop:
+// it sits outside <header> and <main>, which soft navigation swaps, so it cannot disappear
+// by moving around. A reload forgets the acting state (and the keys) altogether.
+import { getJson, request } from "./api.js";
+import { b64d, fromUtf8, sha256Hex, utf8 } from "./crypto/encoding.js";
+import { verify } from "./crypto/signing.js";
+import { documentKeyInfo, openSealed } from "./crypto/wrap.js";
+import { checkPin } from "./grants.js";
+import { formatDate, t } from "./i18n.js";
+import { onWipe } from "./kiosk.js";
+import { getSession, onSessionChange } from "./session.js";
+import { downloadBlob, WrongSize } from "./tus.js";
+import { PlainError } from "./ui.js";
+import { safeMediaType } from "./vault.js";
+
+export class MandateChanged extends PlainError {
+  constructor() {
+    super("proxy.changed");
+  }
+}
+
+const mandateInfo = (id, keyId) => utf8(`wallet/v1/mandate|${id}|${keyId}`);
+
+function session() {
+  const current = getSession();
+  if (!current) throw new PlainError("errors.locked");
+  return current;
+}
+
+/** The sealed descriptor and the plain terms, both signed by the owner, and consistent. */
+async function openDescriptor(keys, mandate, ownerSigningKey) {
+  let descriptor;
+  let terms;
+  try {
+    const message = await openSealed(await keys.encryptionKey(), b64d(mandate.sealed), mandateInfo(mandate.id, await keys.keyId()));
+    verify(ownerSigningKey, message, b64d(mandate.signature));
+    const authorisation = b64d(mandate.authorisation);
+    verify(ownerSigningKey, authorisation, b64d(mandate.authorisation_signature));
+    descriptor = JSON.parse(fromUtf8(message));
+    terms = JSON.parse(fromUtf8(authorisation));
+  } catch {
+    throw new MandateChanged();
+  }
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  if (
+    descriptor.mandate_id !== mandate.id ||
+    terms.mandate_id !== mandate.id ||
+    !["actions", "expires_at", "mandate_kind"].every((k) => same(descriptor[k], terms[k])) ||
+    terms.proxy_key_id !== descriptor.proxy_key_id ||
+    !same(terms.actions, mandate.actions) ||
+    terms.mandate_kind !== mandate.kind
+  ) {
+    throw new MandateChanged();
+  }
+  return descriptor;
+}
+
+/** Mandates this owner gave, newest first, each opened and checked. */
+export async function mandatesGiven() {
+  const { keys } = session();
+  const result = [];
+  for (const mandate of await getJson("/mandates")) {
+    result.push({ ...mandate, descriptor: await openDescriptor(keys, mandate, keys.publicSigningKey) });
+  }
+  return result.reverse();
+}
+
+/** Active mandates given to this account, each checked against its owner's signature. */
+export async function mandatesReceived() {
+  const { keys } = session();
+  const result = [];
+  for (const mandate of await getJson("/mandates/received")) {
+    await checkPin(mandate.owner.handle, mandate.owner);
+    const descriptor = await openDescriptor(keys, mandate, b64d(mandate.owner.public_signing_key));
+    if (descriptor.proxy_key_id !== (await keys.keyId())) throw new MandateChanged();
+    result.push({ ...mandate, descriptor });
+  }
+  return result;
+}
+
+const ORDER = ["view", "upload", "share"];
+
+/** Who may do what, until when and for what, in plain words (like plain_terms). */
+export function termsOf(descriptor) {
+  const actions = ORDER.filter((a) => descriptor.actions.includes(a)).map((a) => t(`proxy.action.${a}`));
+  const covers = descriptor.scope.categories.map((c) => t(`categories.${c}`));
+  if (descriptor.scope.documents.length) covers.push(t("proxy.chosen_documents", { n: descriptor.scope.documents.length }));
+  const until = formatDate(descriptor.expires_at);
+  return {
+    what: t("proxy.what", { actions: actions.join(", "), covers: covers.join(", ") || "—" }),
+    until: descriptor.mandate_kind === "once" ? t("proxy.once_until", { date: until }) : t("proxy.until", { date: until }),
+    why: t("proxy.purpose", { purpose: descriptor.purpose }),
+  };
+}
+
+export const revokeMandate = (id) => request("POST", `/mandates/${id}/revoke`);
+export const renounceMandate = (id) => request("POST", `/mandates/${id}/renounce`);
+
+// --- acting for someone ---------------------------------------------------------------------
+
+let acting = null; // { mandate, acted }
+let banner = null;
+
+export const actingFor = () => acting;
+
+function drawBanner() {
+  if (!acting) {
+    banner?.remove();
+    banner = null;
+    return;
+  }
+  if (!banner || !banner.isConnected) {
+    banner = document.createElement("div");
+    banner.className = "proxy-banner";
+    banner.setAttribute("role", "region");
+    banner.dataset.proxyBanner = "";
+    const text = document.createElement("p");
+    const links = document.createElement("p");
+    const back = document.createElement("a");
+    const stop = document.createElement("button");
+    stop.type = "button";
+    stop.dataset.stopActing = "";
+    stop.addEventListener("click", async () => {
+      await stopActing();
+      const { navigate } = await import("./shell.js");
+      navigate("/proxy");
+    });
+    links.append(back, " ", stop);
+    banner.append(text, links);
+    const header = document.querySelector("header.site-header");
+    if (header) header.before(banner);
+    else document.body.prepend(banner);
+  }
+  const owner = acting.mandate.owner.handle;
+  banner.setAttribute("aria-label", t("proxy.banner_label"));
+  banner.querySelector("p").textContent = t("proxy.banner", { owner });
+  const back = banner.querySelector("a");
+  back.href = `/proxy/for/${acting.mandate.id}`;
+  back.textContent = t("proxy.banner_back", { owner });
+  banner.querySelector("[data-stop-acting]").textContent = t("proxy.stop");
+}
+
+export function startActing(mandate) {
+  if (acting?.mandate.id !== mandate.id) acting = { mandate, acted: false };
+  drawBanner();
+}
+
+export const refreshProxyBanner = drawBanner;
+
+/** Stops acting; a one-time mandate that was used is reported done (like the CLI). */
+export async function stopActing() {
+  const was = acting;
+  acting = null;
+  drawBanner();
+  if (was?.acted && was.mandate.kind === "once" && getSession()) {
+    try {
+      await request("POST", `/mandates/${was.mandate.id}/complete`);
+    } catch {
+      // already ended: nothing more to do
+    }
+  }
+}
+
+onSessionChange((current) => {
+  if (!current && acting) {
+    acting = null;
+    drawBanner();
+  }
+});
+onWipe(() => {
+  acting = null;
+  drawBanner();
+});
+
+/** One document item of the mandate, checked like ProxyVault._check_item. */
+async function checkItem(keys, mandate, item) {
+  const ownerKey = b64d(mandate.owner.public_signing_key);
+  const wrapped = b64d(item.wrapped_key);
+  const manifestBytes = b64d(item.manifest);
+  const encryptedMeta = b64d(item.encrypted_meta);
+  let manifest;
+  try {
+    if (item.statement) {
+      const statementBytes = b64d(item.statement);
+      verify(ownerKey, statementBytes, b64d(item.statement_signature));
+      const statement = JSON.parse(fromUtf8(statementBytes));
+      if (
+        statement.kind !== "mandate-wrap" ||
+        statement.mandate_id !== mandate.id ||
+        statement.document_id !== item.document_id ||
+        statement.version !== item.version ||
+        statement.wrap_sha256 !== (await sha256Hex(wrapped)) ||
+        statement.manifest_sha256 !== (await sha256Hex(manifestBytes))
+      ) {
+        throw new Error("statement");
+      }
+      manifest = JSON.parse(fromUtf8(manifestBytes));
+    } else {
+      // A document this proxy added itself: its own signed manifest lists its wrap.
+      verify(keys.publicSigningKey, manifestBytes, b64d(item.signature));
+      manifest = JSON.parse(fromUtf8(manifestBytes));
+      const keyId = await keys.keyId();
+      const sha = await sha256Hex(wrapped);
+      if (manifest.mandate_id !== mandate.id || !(manifest.wraps || []).some((w) => w.key_id === keyId && w.sha256 === sha)) {
+        throw new Error("not ours");
+      }
+    }
+    if (
+      manifest.document_id !== item.document_id ||
+      manifest.version !== item.version ||
+      manifest.meta_sha256 !== (await sha256Hex(encryptedMeta))
+    ) {
+      throw new Error("manifest");
+    }
+    const info = documentKeyInfo(item.document_id, item.version, await keys.keyId());
+    const identity = fromUtf8(await openSealed(await keys.encryptionKey(), wrapped, info));
+    const age = await import("./crypto/age.js");
+    const meta = JSON.parse(fromUtf8(await age.decryptBytes(encryptedMeta, identity)));
+    return { id: item.document_id, version: item.version, meta, identity, manifest };
+  } catch {
+    throw new MandateChanged();
+  }
+}
+
+/** The newest version of each document the mandate lets the proxy see. */
+export async function actingDocuments() {
+  const { keys } = session();
+  if (!acting) throw new PlainError("proxy.not_acting");
+  const { mandate } = acting;
+  const latest = new Map();
+  for (const item of await getJson(`/mandates/${mandate.id}/documents`)) {
+    const doc = await checkItem(keys, mandate, item);
+    if ((latest.get(doc.id)?.version ?? 0) < doc.version) latest.set(doc.id, doc);
+  }
+  return [...latest.values()];
+}
+
+/** Downloads, checks (signed size and hash) and decrypts one document for the owner. */
+export async function actingBlob(doc, { signal } = {}) {
+  if (!acting) throw new PlainError("proxy.not_acting");
+  const { mandate } = acting;
+  const path = `/mandates/${mandate.id}/documents/${doc.id}/versions/${doc.version}/blob`;
+  let downloaded;
+  try {
+    downloaded = await downloadBlob(path, Number(doc.manifest.blob_size), { signal });
+  } catch (error) {
+    if (error instanceof WrongSize) throw new PlainError("errors.file_damaged");
+    throw error;
+  }
+  if (downloaded.digest !== doc.manifest.blob_sha256) throw new PlainError("errors.file_damaged");
+  acting.acted = true;
+  const age = await import("./crypto/age.js");
+  try {
+    const plain = await age.decryptStream(new Blob(downloaded.chunks).stream(), doc.identity);
+    const parts = [];
+    const reader = plain.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+    }
+    return new Blob(parts, { type: safeMediaType(doc.meta.media_type) });
+  } catch {
+    throw new PlainError("errors.file_damaged");
+  }
+}
