@@ -15,7 +15,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -163,30 +163,51 @@ def _wrap_statement_ok(owner: Account, mandate_id: str, wrap: GrantWrapIn) -> bo
 def _add_wraps(db: Session, owner: Account, mandate: Mandate, wraps: list[GrantWrapIn]) -> int:
     """Only the owner's session gets here, and each wrap carries the owner's signature: the
     scope cannot grow without the owner."""
-    already = set(
-        db.exec(select(MandateWrap.version_id).where(MandateWrap.mandate_id == mandate.id))
-    )
-    added = 0
     for wrap in wraps:
         if not _wrap_statement_ok(owner, mandate.id, wrap):
             raise Invalid(
                 f"The key of document {wrap.document_id} is not signed by you for this mandate."
             )
-        version = owned_version(db, owner, wrap.document_id, wrap.version)
-        if version.id in already:
+    # A few queries for the whole batch, not one per document: a mandate may cover thousands.
+    wanted = {(w.document_id, w.version) for w in wraps}
+    versions: dict[tuple[str, int], str] = {}
+    document_ids = sorted({document_id for document_id, _ in wanted})
+    for start in range(0, len(document_ids), 500):
+        rows = db.exec(
+            select(DocumentVersion.document_id, DocumentVersion.version, DocumentVersion.id)
+            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+            .where(Document.owner_id == owner.id)
+            .where(col(DocumentVersion.document_id).in_(document_ids[start : start + 500]))
+        ).all()
+        versions.update({(d, v): version_id for d, v, version_id in rows if (d, v) in wanted})
+    for wrap in wraps:
+        if (wrap.document_id, wrap.version) not in versions:
+            owned_version(db, owner, wrap.document_id, wrap.version)  # raises the plain 404
+    already = set(
+        db.exec(select(MandateWrap.version_id).where(MandateWrap.mandate_id == mandate.id))
+    )
+    rows: list[dict[str, Any]] = []
+    now = utcnow()
+    for wrap in wraps:
+        version_id = versions[(wrap.document_id, wrap.version)]
+        if version_id in already:
             continue
-        already.add(version.id)
-        db.add(
-            MandateWrap(
-                mandate_id=mandate.id,
-                version_id=version.id,
-                wrapped_key=wrap.wrapped_key,
-                statement=wrap.statement,
-                statement_signature=wrap.statement_signature,
-            )
+        already.add(version_id)
+        rows.append(
+            {
+                "id": new_id(),
+                "mandate_id": mandate.id,
+                "version_id": version_id,
+                "wrapped_key": wrap.wrapped_key,
+                "statement": wrap.statement,
+                "statement_signature": wrap.statement_signature,
+                "created_at": now,
+            }
         )
-        added += 1
-    return added
+    if rows:
+        # One executemany: building an ORM object per wrap costs more than the whole insert.
+        db.execute(insert(MandateWrap), rows)
+    return len(rows)
 
 
 def create_mandate(db: Session, owner: Account, data: MandateCreate) -> Mandate:
