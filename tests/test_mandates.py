@@ -455,6 +455,9 @@ def test_every_mandate_endpoint_rightful_caller_stranger_and_no_session(setting:
             assert real.json() == twin.json()
         assert send(s, None, *proxy_request(action, once.id, s.lease_id)).status_code == 401
     assert send(s, s.proxy, *proxy_request("complete", once.id, s.lease_id)).status_code == 204
+    personal = send(s, s.proxy, *proxy_request("complete", mandate.id, s.lease_id))
+    assert personal.status_code == 409
+    assert "Only a one-shot mandate ends after its first use" in personal.json()["detail"]
     assert send(s, s.proxy, *proxy_request("renounce", mandate.id, s.lease_id)).status_code == 204
     assert {m["state"] for m in mandates_given(s.owner)} == {"used", "renounced"}
 
