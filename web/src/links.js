@@ -379,3 +379,53 @@ export function safeFileName(meta, used = new Set()) {
   used.add(name);
   return name;
 }
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/**
+ * The link as a QR code, drawn in this browser (the secret must never go to a server) as an
+ * SVG of DOM nodes: no inline style, so the page's CSP holds. Error correction M, like the CLI.
+ */
+export async function qrSvg(text, label) {
+  const { default: qrcode } = await import("qrcode-generator");
+  const qr = qrcode(0, "M");
+  qr.addData(text);
+  qr.make();
+  const count = qr.getModuleCount();
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", `-4 -4 ${count + 8} ${count + 8}`);
+  svg.setAttribute("class", "qr link-qr");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  svg.setAttribute("shape-rendering", "crispEdges");
+  const back = document.createElementNS(SVG, "rect");
+  for (const [name, value] of [["x", -4], ["y", -4], ["width", count + 8], ["height", count + 8]]) {
+    back.setAttribute(name, String(value));
+  }
+  back.setAttribute("fill", "#fff");
+  svg.append(back);
+  let d = "";
+  for (let row = 0; row < count; row++) {
+    for (let col = 0; col < count; col++) if (qr.isDark(row, col)) d += `M${col},${row}h1v1h-1z`;
+  }
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", d);
+  path.setAttribute("fill", "#000");
+  svg.append(path);
+  return svg;
+}
+
+/** Prints only `section` (print CSS in wallet.css: body.printing-part .print-target). */
+export function printOnly(section) {
+  // Print CSS shows only the element marked .print-target.
+  section.classList.add("print-target");
+  document.body.classList.add("printing-part");
+  const done = () => {
+    document.body.classList.remove("printing-part");
+    section.classList.remove("print-target");
+    window.removeEventListener("afterprint", done);
+  };
+  window.addEventListener("afterprint", done);
+  window.print();
+  setTimeout(done, 1000);
+}

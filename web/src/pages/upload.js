@@ -4,6 +4,8 @@ import { formatBytes, t } from "../i18n.js";
 import { page, requireSession } from "../shell.js";
 import { busy, clearError, messageFor, PlainError, showError } from "../ui.js";
 import { uploadDocument, versions } from "../vault.js";
+// Standing grants that cover a new version get its key too (like the CLI's wrap_new_version).
+import "../grants.js";
 
 const HEX_ID = /^[0-9a-f]{32}$/;
 
