@@ -217,15 +217,21 @@ def revoke_link(db: Session, account: Account, link_id: str) -> None:
     link = db.get(ShareLink, link_id)
     if link is None or link.owner_id != account.id:
         raise NotFound()
+    stop_link(db, link)
+    db.commit()
+    flush_old_page_copies(db)
+
+
+def stop_link(db: Session, link: ShareLink) -> None:
+    """Revokes a link inside the caller's transaction (a revoked mandate stops its links in the
+    same one). The caller commits, then calls flush_old_page_copies."""
     # Revoked is dead for good: nothing left on the server could open the package.
     _forget_share(db, link.id)
     if link.revoked_at is None:
         link.revoked_at = utcnow()
         db.add(link)
     db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.link_id) == link.id))
-    journal.append(db, account.id, "link_revoked", subject_kind="link", subject_id=link.id)
-    db.commit()
-    flush_old_page_copies(db)
+    journal.append(db, link.owner_id, "link_revoked", subject_kind="link", subject_id=link.id)
 
 
 def new_challenge(db: Session, link_id: str) -> LinkChallenge:

@@ -30,7 +30,7 @@ from storage.base import BlobStore, StorageUnavailable
 from wallet.accounts.models import Account
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
-from wallet.db import new_id, utcnow
+from wallet.db import flush_old_page_copies, new_id, utcnow
 from wallet.documents.models import Document, DocumentVersion, KeyWrap
 from wallet.documents.service import (
     DOCUMENT_EXISTS,
@@ -293,6 +293,8 @@ def _end(db: Session, mandate: Mandate, field: str) -> None:
 
 
 def revoke_mandate(db: Session, owner: Account, mandate_id: str) -> None:
+    """Ends the mandate, deletes its keys and stops the links made under it, all in one
+    transaction: once this returns, nothing the proxy had works."""
     journal.lock_owner(db, owner.id)
     mandate = owned_mandate(db, owner, mandate_id)
     db.refresh(mandate)
@@ -311,12 +313,15 @@ def revoke_mandate(db: Session, owner: Account, mandate_id: str) -> None:
         subject_id=mandate.id,
         details={"links": len(link_ids)},
     )
-    db.commit()
-    # Links the proxy made under the mandate stop too (each one journaled as stopped).
+    stopped = 0
     for link_id in link_ids:
         link = db.get(ShareLink, link_id)
         if link is not None and link.revoked_at is None:
-            links.revoke_link(db, owner, link_id)
+            links.stop_link(db, link)
+            stopped += 1
+    db.commit()
+    if stopped:
+        flush_old_page_copies(db)
 
 
 def _counts(db: Session, mandate_ids: list[str]) -> dict[str, int]:
