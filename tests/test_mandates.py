@@ -23,6 +23,7 @@ from sqlmodel import select
 
 from sharing.grants.service import UNKNOWN_PERSON
 from sharing.mandates.models import Mandate, MandateLink, MandateWrap
+from sharing.mandates.service import forget_ended_wraps
 from tests.conftest import TEST_PASSPHRASE, WalletApp
 from tests.test_grants import database, unknown_id, write_file
 from tests.test_zero_knowledge import blob_contents, database_contents, hits
@@ -758,3 +759,13 @@ def test_owner_refuses_a_document_that_claims_a_proxy_but_is_not_signed_by_it(
         twin = send(s, s.proxy, "GET", API + path.replace(s.lease_id, unknown_id()), None)
         assert real.status_code == twin.status_code == 404
         assert real.json() == twin.json()
+
+
+def test_the_sweeper_hook_deletes_keys_of_expired_mandates_only(setting: Setting) -> None:
+    s = setting
+    expired, active = s.give(), s.give(categories=["health"])
+    set_expired(s, expired.id)
+    assert wrap_count(s, expired.id) == 2 and wrap_count(s, active.id) == 1
+    with database(s.app.database.url) as db:
+        assert forget_ended_wraps(db) == 2
+    assert wrap_count(s, expired.id) == 0 and wrap_count(s, active.id) == 1

@@ -342,6 +342,15 @@ def _forget_expired_wraps(db: Session, mandates: list[Mandate]) -> None:
         db.commit()
 
 
+def forget_ended_wraps(db: Session) -> int:
+    """For the sweeper: deletes the proxy's keys of mandates past their end. (Revoke, renounce
+    and complete delete them at once; an expiry has no request to do it.)"""
+    ended = select(Mandate.id).where(col(Mandate.expires_at) <= utcnow())
+    result = db.exec(delete(MandateWrap).where(col(MandateWrap.mandate_id).in_(ended)))
+    db.commit()
+    return int(result.rowcount or 0)
+
+
 def mandates_given(db: Session, owner: Account) -> list[tuple[Mandate, Account | None, int]]:
     """Every mandate the owner gave, active or ended."""
     rows = db.exec(
