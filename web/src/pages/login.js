@@ -7,6 +7,36 @@ import { page } from "../shell.js";
 import { busy, clearError, messageFor, showError } from "../ui.js";
 import { login, recover } from "../vault.js";
 
+async function startScan(main, ctx) {
+  const box = main.querySelector("[data-scanner]");
+  const status = main.querySelector("[data-scan-status]");
+  const video = box.querySelector("video");
+  const { scanWalletQr } = await import("../scan.js");
+  box.hidden = false;
+  status.textContent = t("scan.reading");
+  const scanner = scanWalletQr(video, { signal: ctx.signal });
+  box.querySelector("[data-scan-stop]").onclick = () => scanner.stop();
+  try {
+    const found = await scanner.result;
+    const recoverBox = main.querySelector("[data-recover-box]");
+    if (found.recoveryKey && recoverBox.open) {
+      main.querySelector("#recover-handle").value = found.handle;
+      main.querySelector("#recovery-key").value = found.recoveryKey;
+      status.textContent = t("scan.found_recovery");
+      main.querySelector("#new-passphrase").focus();
+    } else {
+      // A recovery sheet scanned to log in: only the wallet name is kept.
+      main.querySelector("#handle").value = found.handle;
+      status.textContent = t("scan.found_handle", { handle: found.handle });
+      main.querySelector("#passphrase").focus();
+    }
+  } catch (error) {
+    status.textContent = error?.name === "AbortError" ? "" : t("scan.no_camera");
+  } finally {
+    box.hidden = true;
+  }
+}
+
 /** Only a path on this site. */
 function safeNext(value) {
   return value && value.startsWith("/") && !value.startsWith("//") ? value : "/documents";
@@ -20,6 +50,7 @@ function explain(error) {
 
 page("login", (main, ctx) => {
   const form = main.querySelector("form[data-login]");
+  main.querySelector("[data-scan]").addEventListener("click", () => startScan(main, ctx));
   const next = safeNext(ctx.params.get("next"));
   if (ctx.params.get("next")) main.querySelector("[data-locked-notice]").hidden = false;
   wireShowToggle(form);
