@@ -417,6 +417,16 @@ def _proxy_journal(
     )
 
 
+def _still_active(db: Session, mandate: Mandate) -> None:
+    """Re-checked under the owner's lock, just before the commit: a revoke that committed
+    after the first check wins, so nothing is served once a revoke has returned."""
+    journal.lock_owner(db, mandate.owner_id)
+    db.refresh(mandate)
+    if state_of(mandate) != "active":
+        db.rollback()
+        raise NotFound()
+
+
 def proxy_documents(
     db: Session, proxy: Account, mandate_id: str
 ) -> list[tuple[DocumentVersion, MandateWrap]]:
@@ -428,6 +438,7 @@ def proxy_documents(
         .order_by(col(DocumentVersion.document_id), col(DocumentVersion.version))
     ).all()
     _proxy_journal(db, mandate, proxy, "mandate_listed", "mandate", mandate.id, documents=len(rows))
+    _still_active(db, mandate)
     db.commit()
     return list(rows)
 
@@ -446,6 +457,7 @@ def proxy_version(
     if row is None:
         raise NotFound()
     _proxy_journal(db, mandate, proxy, "mandate_download", "document", document_id, version=version)
+    _still_active(db, mandate)
     db.commit()
     return row
 
@@ -597,6 +609,7 @@ def create_link(
             )
 
     def remember(session: Session, link: ShareLink) -> None:
+        _still_active(session, mandate)
         session.add(MandateLink(link_id=link.id, mandate_id=mandate.id))
 
     return links.create_link(
