@@ -3,7 +3,7 @@
 // imports by the same URL, so soft navigation between pages keeps one module instance - and one
 // set of keys in memory. Heavy crypto (age, Argon2id) sits behind dynamic import() and loads
 // only on the pages that need it. Usage: node build.mjs [--watch]
-import { readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -12,7 +12,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const pages = readdirSync(join(here, "src/pages"))
   .filter((name) => name.endsWith(".js"))
   .map((name) => join(here, "src/pages", name));
-const outdir = join(here, "static/js");
+const target = join(here, "static/js");
+// One-shot builds write beside the live folder and swap it in, so a server (or a test) never
+// sees a half-written bundle; --watch writes in place.
+const watch = process.argv.includes("--watch");
+const outdir = watch ? target : `${target}.next-${process.pid}`;
 rmSync(outdir, { recursive: true, force: true });
 
 const options = {
@@ -33,7 +37,7 @@ const options = {
   logLevel: "warning",
 };
 
-if (process.argv.includes("--watch")) {
+if (watch) {
   const context = await esbuild.context(options);
   await context.watch();
   console.log("watching web/src ...");
@@ -41,5 +45,10 @@ if (process.argv.includes("--watch")) {
   const result = await esbuild.build(options);
   const outputs = Object.entries(result.metafile.outputs);
   const total = outputs.reduce((sum, [, info]) => sum + info.bytes, 0);
+  writeFileSync(join(outdir, ".built"), `${new Date().toISOString()}\n`);
+  const old = `${target}.old-${process.pid}`;
+  if (existsSync(target)) renameSync(target, old);
+  renameSync(outdir, target);
+  rmSync(old, { recursive: true, force: true });
   console.log(`built ${outputs.length} files into web/static/js (${Math.round(total / 1024)} KiB)`);
 }

@@ -58,9 +58,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+def bundle_is_stale() -> bool:
+    stamp = WEB / "static" / "js" / ".built"
+    if not stamp.exists():
+        return True
+    built = stamp.stat().st_mtime
+    sources = [*(WEB / "src").rglob("*.js"), WEB / "package-lock.json", WEB / "build.mjs"]
+    return any(path.stat().st_mtime > built for path in sources)
+
+
 def build_web() -> None:
-    """Builds web/static/js when node is here; an installed build is used as it is."""
-    if shutil.which("node") and (WEB / "node_modules" / "esbuild").exists():
+    """Builds web/static/js when the sources changed and node is here."""
+    if bundle_is_stale() and shutil.which("node") and (WEB / "node_modules" / "esbuild").exists():
         subprocess.run(["node", "build.mjs"], cwd=WEB, check=True, capture_output=True)
     if not (WEB / "static" / "js" / "pages").exists():
         pytest.fail("web/static/js is missing: run scripts/install.sh (needs node and npm)")
