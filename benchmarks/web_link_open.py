@@ -17,8 +17,10 @@ MB = 10^6 bytes. Run: .venv/bin/python benchmarks/web_link_open.py [--repeat 5]
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
+from typing import Any
 
 from _common import MB, PASSPHRASE, median, table, temp_dir, write_random_file
 from web_bundle import browser_and_server
@@ -27,6 +29,11 @@ os.environ.setdefault("WALLET_CLIENT_KDF_FLOOR", "1,8192")
 
 from wallet.client import ApiClient, Vault  # noqa: E402
 from wallet.client.links import create_link, open_link  # noqa: E402
+
+
+def _keep_errors(errors: list[str], message: Any) -> None:
+    if message.type == "error":
+        errors.append(message.text)
 
 
 def main() -> None:
@@ -52,7 +59,7 @@ def main() -> None:
             page = context.new_page()
             page.set_default_timeout(120_000)
             errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("console", functools.partial(_keep_errors, errors))
             started = time.perf_counter()
             page.goto(link.url)
             try:

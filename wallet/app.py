@@ -29,8 +29,8 @@ from sharing.links.api import pages as link_pages
 from sharing.links.api import router as links_router
 from sharing.mandates.api import pages as mandate_pages
 from sharing.mandates.api import router as mandates_router
-from sharing.organisations.api import router as organisations_router
 from sharing.notes.api import router as notes_router
+from sharing.organisations.api import router as organisations_router
 from sharing.requests.api import router as requests_router
 from storage.base import StorageUnavailable
 from storage.factory import make_store
@@ -49,6 +49,8 @@ from wallet.sweeper import sweep
 from wallet.uploads.api import router as uploads_router
 from web.pages import PAGE_CSP, mount_static
 from web.pages import router as web_pages_router
+from web.pages_kiosk import router as kiosk_pages_router
+from web.pages_sharing import router as sharing_pages_router
 
 log = structlog.get_logger(__name__)
 API_PREFIX = "/api/v1"
@@ -252,12 +254,8 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     app.include_router(link_pages)
     app.include_router(mandate_pages)
     # web pages router
-    from web.pages_kiosk import router as kiosk_pages_router  # kiosk, meeting, inbox, proxy
-
-    app.include_router(kiosk_pages_router)
-    from web.pages_sharing import router as sharing_pages_router  # the sharing pages
-
-    app.include_router(sharing_pages_router)
+    app.include_router(kiosk_pages_router)  # kiosk, meeting, inbox, proxy
+    app.include_router(sharing_pages_router)  # share, links, grants, received, journal, /s/
     app.include_router(web_pages_router)
     mount_static(app)
 
