@@ -50,6 +50,7 @@ from wallet.crypto.signing import sign
 from wallet.crypto.wrap import document_key_info, seal
 from wallet.db import utcnow
 from wallet.documents.models import Document
+from wallet.sweeper import sweep
 
 API = "/api/v1"
 AUTHZ_COVERED = {
@@ -768,4 +769,14 @@ def test_the_sweeper_hook_deletes_keys_of_expired_mandates_only(setting: Setting
     assert wrap_count(s, expired.id) == 2 and wrap_count(s, active.id) == 1
     with database(s.app.database.url) as db:
         assert forget_ended_wraps(db) == 2
+    assert wrap_count(s, expired.id) == 0 and wrap_count(s, active.id) == 1
+
+
+def test_the_sweeper_runs_the_hook(setting: Setting) -> None:
+    s = setting
+    expired, active = s.give(), s.give(categories=["health"])
+    set_expired(s, expired.id)
+    state = s.app.client.app.state
+    report = sweep(state.engine, state.store, timedelta(hours=1))
+    assert report.ended_mandate_wraps == 2
     assert wrap_count(s, expired.id) == 0 and wrap_count(s, active.id) == 1

@@ -1,8 +1,8 @@
-"""Removes what nobody can see any more: expired unfinished uploads and orphan blobs."""
+"""Removes what nobody can see any more: expired unfinished uploads, orphan blobs, ended
+mandates' keys and old sign-in states."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,9 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
 from sharing.links.models import LinkChallenge, LinkDownloadSession, ShareLink
-from storage.base import BlobNotFound, BlobStore, StorageUnavailable
+from sharing.mandates.service import forget_ended_wraps
+from storage.base import BlobStore
+from storage.cleanup import delete_blobs_quietly, discard_uploads_quietly
 from wallet.db import utcnow
 from wallet.documents.models import DocumentVersion
+from wallet.oidc.service import forget_old_rows
 from wallet.uploads.models import Upload
 
 log = structlog.get_logger(__name__)
@@ -25,22 +28,7 @@ class SweepReport:
     expired_uploads: int = 0
     orphan_staging: int = 0
     orphan_blobs: int = 0
-
-
-def delete_blobs_quietly(store: BlobStore, blob_keys: Iterable[str]) -> None:
-    for blob_key in blob_keys:
-        try:
-            store.delete(blob_key)
-        except (StorageUnavailable, BlobNotFound):
-            log.warning("blob_delete_deferred", blob_key=blob_key)
-
-
-def discard_uploads_quietly(store: BlobStore, upload_ids: Iterable[str]) -> None:
-    for upload_id in upload_ids:
-        try:
-            store.discard_staging(upload_id)
-        except StorageUnavailable:
-            log.warning("staging_delete_deferred", upload_id=upload_id)
+    ended_mandate_wraps: int = 0
 
 
 def sweep(engine: Engine, store: BlobStore, grace: timedelta) -> SweepReport:
@@ -62,6 +50,10 @@ def sweep(engine: Engine, store: BlobStore, grace: timedelta) -> SweepReport:
             .values(server_share=None, sealed_package=None)
         )
         db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.expires_at) <= now))
+        db.commit()
+        # A mandate past its end has no request to delete its keys: the sweeper does it.
+        report.ended_mandate_wraps = forget_ended_wraps(db)
+        forget_old_rows(db, now)
         db.commit()
 
         live_uploads = set(db.exec(select(Upload.id)))

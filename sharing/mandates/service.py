@@ -27,6 +27,7 @@ from sharing.links.schemas import LinkCreate
 from sharing.mandates.models import Mandate, MandateLink, MandateWrap
 from sharing.mandates.schemas import ACTIONS, KINDS, MandateCreate, MandateDocumentCreate
 from storage.base import BlobStore, StorageUnavailable
+from storage.cleanup import delete_blobs_quietly
 from wallet.accounts.models import Account
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
@@ -43,7 +44,6 @@ from wallet.errors import STORAGE_DOWN, Conflict, Forbidden, Invalid, NotFound, 
 from wallet.journal import service as journal
 from wallet.journal.models import JournalEntry
 from wallet.settings import Settings
-from wallet.sweeper import delete_blobs_quietly
 
 ONCE_LIMIT = timedelta(hours=24)
 PERSONAL_LIMIT = timedelta(days=366)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from storage.base import BlobStore
+from storage.cleanup import delete_blobs_quietly, discard_uploads_quietly
 from wallet.accounts.models import Account, AuthSession, LoginThrottle
 from wallet.accounts.schemas import AccountCreate, PassphraseChange
 from wallet.crypto.wrap import key_id
@@ -22,7 +23,6 @@ from wallet.documents.models import Document, DocumentVersion
 from wallet.errors import Conflict, Invalid, TooManyAttempts, Unauthorized
 from wallet.journal import service as journal
 from wallet.settings import Settings
-from wallet.sweeper import delete_blobs_quietly, discard_uploads_quietly
 from wallet.uploads.models import Upload
 
 # Auth keys are 256-bit random values, so a light Argon2id is enough to stop pass-the-hash.

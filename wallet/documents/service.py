@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, delete, select
 
 from storage.base import BlobStore, StorageUnavailable
+from storage.cleanup import delete_blobs_quietly
 from wallet.accounts.models import Account
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
@@ -21,7 +22,6 @@ from wallet.documents.models import Document, DocumentVersion, KeyWrap
 from wallet.documents.schemas import VersionCreate
 from wallet.errors import STORAGE_DOWN, Conflict, Invalid, NotFound, Unavailable
 from wallet.journal import service as journal
-from wallet.sweeper import delete_blobs_quietly
 from wallet.uploads.models import Upload
 
 MANIFEST_KIND = "document-version"

@@ -257,7 +257,7 @@ def _oauth_client(settings: Settings) -> OAuth2Client:
 # --- start ----------------------------------------------------------------------------------
 
 
-def _forget_old_rows(db: Session, now: datetime) -> None:
+def forget_old_rows(db: Session, now: datetime) -> None:
     cutoff = now - KEEP_FINISHED_ROWS
     db.exec(delete(OidcLogin).where(col(OidcLogin.expires_at) < cutoff))  # type: ignore[call-overload]
     db.exec(delete(OidcExchange).where(col(OidcExchange.expires_at) < cutoff))  # type: ignore[call-overload]
@@ -287,7 +287,7 @@ def start(
             provider.authorization_endpoint, state=state, code_verifier=verifier, **extra
         )
     now = utcnow()
-    _forget_old_rows(db, now)
+    forget_old_rows(db, now)
     db.add(
         OidcLogin(
             state_hash=_digest(state),

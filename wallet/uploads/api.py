@@ -6,9 +6,9 @@ from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from storage.cleanup import discard_uploads_quietly
 from wallet.deps import DB, AppSettings, FullCaller, Store
 from wallet.errors import Invalid, TooLarge, WalletError
-from wallet.sweeper import discard_uploads_quietly
 from wallet.uploads import service
 from wallet.uploads.service import TUS_EXTENSIONS, TUS_VERSION
 
