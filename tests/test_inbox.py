@@ -189,3 +189,22 @@ def test_request_note_and_inbox_story_through_the_cli(
         run_cli(stranger, "request", "show", secrets.token_hex(16), check=False)
     )
     assert theirs == unknown
+
+
+def test_the_web_apps_session_cookie_names_the_opener(
+    wallet_app: WalletApp, tmp_path: Path
+) -> None:
+    """The browser sends its HttpOnly cookie, not a Bearer header: it counts the same."""
+    g = make_granted(wallet_app, tmp_path)
+    link = linklib.create_link(g.owner, [g.payslip_id])
+    http = wallet_app.client
+    http.cookies.set("wallet_session", str(g.worker.api.token))
+    try:
+        linklib.open_link(
+            link.url, tmp_path / "opened", api=ApiClient("http://testserver", http=http)
+        )
+    finally:
+        http.cookies.clear()
+    with database(wallet_app.database.url) as db:
+        [row] = db.exec(select(LinkDownloadSession)).all()
+        assert row.redeemer_id == g.worker.account["id"]

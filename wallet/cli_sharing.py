@@ -13,6 +13,7 @@ from wallet.client import grants as grantlib
 from wallet.client import journal as journallib
 from wallet.client import links as linklib
 from wallet.client import state
+from wallet.client.api import ApiClient
 from wallet.client.vault import VaultError
 
 share_app = typer.Typer(help="One-shot and multi-use links.", no_args_is_help=True)
@@ -110,9 +111,22 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
         pin: Annotated[
             str | None, typer.Option(help="The PIN, if the person gave you one.")
         ] = None,
+        anonymous: Annotated[
+            bool, typer.Option(help="Do not name your account to the person, even if logged in.")
+        ] = False,
     ) -> None:
-        """Open a link someone sent you (no account needed). Uses the link once."""
-        opened = linklib.open_link(url, output, pin=pin)
+        """Open a link someone sent you (no account needed). Uses the link once.
+
+        When you are logged in to the same server, the person's journal names your account and
+        the link shows in your inbox for 15 minutes."""
+        saved = None if anonymous else state.load()
+        link_server = linklib.parse_link(url).server
+        api = (
+            ApiClient(link_server, token=saved["token"])
+            if saved and saved["server"].rstrip("/") == link_server.rstrip("/")
+            else None
+        )
+        opened = linklib.open_link(url, output, pin=pin, api=api)
         # A link made under a mandate names both: the trusted person and the owner.
         who = f"{opened.proxy} for {opened.owner}" if opened.proxy else opened.owner
         typer.echo(f"Shared by {who}" + (f" for: {opened.purpose}" if opened.purpose else "."))

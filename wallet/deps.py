@@ -39,15 +39,20 @@ class Caller:
     session: AuthSession
 
 
-def _bearer_token(request: Request) -> str:
+def session_token(request: Request) -> str | None:
+    """The session sent as a Bearer token (CLI) or as the web app's HttpOnly cookie."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token:
+    if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    cookie = request.cookies.get("wallet_session")
-    if cookie:
-        return cookie
-    raise Unauthorized("Please log in first.")
+    return request.cookies.get("wallet_session") or None
+
+
+def _bearer_token(request: Request) -> str:
+    token = session_token(request)
+    if token is None:
+        raise Unauthorized("Please log in first.")
+    return token
 
 
 def any_caller(request: Request, db: Annotated[Session, Depends(get_db)]) -> Caller:

@@ -18,7 +18,7 @@ from sharing.links.schemas import (
     RedeemRequest,
 )
 from wallet.accounts import service as accounts
-from wallet.deps import DB, AppSettings, FullCaller, Store
+from wallet.deps import DB, AppSettings, FullCaller, Store, session_token
 from wallet.documents.api import stream_blob
 from wallet.errors import Unauthorized
 
@@ -85,11 +85,11 @@ def preview(link_id: LinkId, data: LinkProof, db: DB) -> PreviewOut:
 def _redeemer(request: Request, db: DB) -> str | None:
     """The logged-in account that redeems, if it sent its session: the link then shows in its
     inbox for 15 minutes. A link needs no account, so a missing or stale session is no error."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = session_token(request)
+    if token is None:
         return None
     try:
-        account, session = accounts.authenticate(db, token.strip())
+        account, session = accounts.authenticate(db, token)
     except Unauthorized:
         return None
     return account.id if session.kind == "full" else None
