@@ -262,3 +262,35 @@ def test_print_qr_draws_the_link_here(kiosk_page: Any) -> None:
     assert page.evaluate("window.__printed") is True
     assert not [u for u in requests if "secret-fragment" in u]
     screenshot(page, "kiosk-print-qr")
+
+
+def test_chromium_honours_clear_site_data_alone(kiosk_page: Any) -> None:
+    """The server's header by itself empties every storage (no help from the page script):
+    a kiosk still gets wiped if the script is stopped before it can clean up."""
+    context, page = kiosk_page
+    page.goto("/kiosk")
+    page.evaluate(LITTER)
+    context.add_cookies([{"name": "left-behind", "value": "x", "url": page.url}])
+    assert page.evaluate(STORAGE_PROBE)["local"] == ["left-behind"]
+    page.evaluate("fetch('/web/kiosk/end', { method: 'POST', credentials: 'same-origin' })")
+    page.wait_for_function("localStorage.length === 0")
+    left = page.evaluate(STORAGE_PROBE)
+    assert (left["local"], left["session"], left["idb"], left["caches"]) == ([], [], [], []), left
+    assert context.cookies() == []
+
+
+def test_my_pages_at_kiosk_width(kiosk_page: Any, web_server: LiveServer, tmp_path: Path) -> None:
+    _context, page = kiosk_page
+    vault, _ids = owner_with_documents(web_server, tmp_path, ["Payslip", "Lease"])
+    page.goto("/kiosk?idle=600")
+    kiosk_login(page, vault.account["handle"])
+    for link, url, ready in (
+        ("Meeting mode", "**/meeting", "[data-pick-list] li"),
+        ("Inbox", "**/inbox", "[data-inbox]"),
+        ("Proxies", "**/proxy", "[data-proxies]"),
+    ):
+        page.get_by_role("link", name=link).click()
+        page.wait_for_url(url)
+        expect(page.locator(ready).first).to_be_visible()
+        assert axe_violations(page) == [], link
+        screenshot(page, f"kiosk-{url.strip('*/')}")

@@ -104,3 +104,35 @@ def test_meeting_needs_a_pick_and_an_unlocked_wallet(
     page.get_by_role("button", name="Start the meeting").click()
     expect(page.locator("form[data-pick] [data-error]")).to_contain_text("at least one")
     expect(page.locator("[data-during]")).to_be_hidden()
+
+
+def tab_to(page: Page, test: str, limit: int = 60) -> None:
+    """Presses Tab until the focused element passes `test` (a JS expression on `e`)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const e = document.activeElement; return !!({test}); }})()"):
+            return
+    raise AssertionError(f"Tab never reached {test}")
+
+
+def test_meeting_by_keyboard_only(page: Page, web_server: LiveServer, tmp_path: Path) -> None:
+    vault, _ids = owner_with_documents(web_server, tmp_path, ["Kbd-payslip", "Kbd-lease"])
+    login(page, vault.account["handle"])
+    tab_to(page, "e.getAttribute('href') === '/meeting'")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/meeting")
+    expect(page.locator("[data-pick-list]")).to_contain_text("Kbd-lease")
+    tab_to(page, "e.type === 'checkbox' && e.closest('label').textContent.includes('Kbd-lease')")
+    page.keyboard.press("Space")
+    tab_to(page, "e.textContent.trim() === 'Start the meeting'")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-during]")).to_be_visible()
+    tab_to(page, "e.textContent.trim() === 'Show Kbd-lease'")
+    page.keyboard.press("Enter")
+    expect(page.frame_locator("[data-viewer] iframe").locator("body")).to_contain_text("Kbd-lease")
+    assert "Kbd-payslip" not in page.locator("body").inner_text()
+    tab_to(page, "e.id === 'meeting-passphrase'")
+    page.keyboard.type("correct horse battery staple")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/documents")
+    expect(page.locator(".doc-list")).to_contain_text("Kbd-payslip")

@@ -262,9 +262,15 @@ export function printQr(url) {
 }
 
 function onPrintQr(event) {
+  // Only buttons that name their link's element; the share page prints its own QR code.
   const button = event.target.closest?.("[data-print-qr]");
-  if (!button) return;
-  const source = document.querySelector(button.dataset.printQr);
+  if (!button?.dataset.printQr) return;
+  let source = null;
+  try {
+    source = document.querySelector(button.dataset.printQr);
+  } catch {
+    return;
+  }
   const url = source?.value ?? source?.textContent ?? "";
   if (url.trim()) printQr(url.trim());
 }
