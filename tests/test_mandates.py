@@ -45,7 +45,7 @@ from wallet.client.mandates import (
     revoke_mandate,
 )
 from wallet.client.vault import IntegrityFailure, VaultError
-from wallet.crypto.encoding import b64e
+from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import sign
 from wallet.crypto.wrap import document_key_info, seal
 from wallet.db import utcnow
@@ -780,3 +780,30 @@ def test_the_sweeper_runs_the_hook(setting: Setting) -> None:
     report = sweep(state.engine, state.store, timedelta(hours=1))
     assert report.ended_mandate_wraps == 2
     assert wrap_count(s, expired.id) == 0 and wrap_count(s, active.id) == 1
+
+
+def test_a_grantee_reads_a_document_the_proxy_added(setting: Setting) -> None:
+    """The proxy signed that manifest, not the owner: the owner's grant statement vouches for it."""
+    from wallet.client import grants as grantlib
+
+    s = setting
+    s.give()
+    source = s.tmp / "added.pdf"
+    source.write_bytes(b"%PDF-1.4 added by the proxy")
+    added_id, _ = s.acting().upload(source, "lease", "Lease added for the owner")
+    granted = grantlib.create_grant(
+        s.owner,
+        s.stranger.account["handle"],
+        purpose="Rent check",
+        types=["lease"],
+        pins=PinStore(None),
+    )
+    [grant] = grantlib.received(s.stranger, PinStore(None))
+    owner_key = b64d(grant["owner"]["public_signing_key"])
+    documents = {
+        d.document_id: d for d in grantlib.received_documents(s.stranger, granted.id, owner_key)
+    }
+    assert set(documents) == {s.lease_id, added_id}
+    target = s.tmp / "got.pdf"
+    grantlib.received_get(s.stranger, granted.id, documents[added_id], target)
+    assert target.read_bytes() == source.read_bytes()

@@ -95,10 +95,13 @@ def _wrap_for(
     version: int,
     identity: Any,
     team: bool = False,
+    manifest_sha256: str = "",
 ) -> dict[str, Any]:
     """Seals a version's key to the grantee, with the owner's signed statement binding the wrap
     to this grant; the blob itself is bound by the version's own signed manifest. For a team
-    the statement binds the key itself (its public half), not the wrap, which rotations redo."""
+    the statement binds the key itself (its public half), not the wrap, which rotations redo.
+    The statement also names the manifest's hash: the owner vouches for it even when a proxy
+    signed it (a document added on the owner's behalf)."""
     wrapped = seal(
         b64d(grantee["public_encryption_key"]),
         str(identity).encode(),
@@ -117,6 +120,7 @@ def _wrap_for(
             "document_id": document_id,
             "version": version,
             **binding,
+            **({"manifest_sha256": manifest_sha256} if manifest_sha256 else {}),
         },
     )
     return {
@@ -305,7 +309,16 @@ def _give(
     if scope["types"]:
         chosen += [d for d in documents if documents[d].type in scope["types"] and d not in chosen]
     wraps = [
-        _wrap_for(vault, grant_id, grantee, d, documents[d].version, documents[d].identity, team)
+        _wrap_for(
+            vault,
+            grant_id,
+            grantee,
+            d,
+            documents[d].version,
+            documents[d].identity,
+            team,
+            documents[d].manifest_sha256,
+        )
         for d in chosen
     ]
     vault.api.api(
@@ -449,6 +462,7 @@ def wrap_new_version(vault: Vault, document_id: str, version: Any) -> int:
             version.version,
             version.identity,
             _is_team(grant),
+            version.manifest_sha256,
         )
         vault.api.api(
             "POST",
@@ -542,10 +556,16 @@ def received_documents(
             raise IntegrityFailure("A shared document is not signed by its owner.") from exc
         statement = json.loads(statement_bytes)
         manifest_bytes = b64d(item["manifest"])
-        try:
-            verify(owner_signing_key, manifest_bytes, b64d(item["signature"]))
-        except BadSignature as exc:
-            raise IntegrityFailure("A shared document is not signed by its owner.") from exc
+        vouched = statement.get("manifest_sha256")
+        if vouched is not None:
+            # The owner's signed statement names this very manifest (maybe a proxy's).
+            if vouched != hashlib.sha256(manifest_bytes).hexdigest():
+                raise IntegrityFailure("A shared document was changed on the server.")
+        else:
+            try:
+                verify(owner_signing_key, manifest_bytes, b64d(item["signature"]))
+            except BadSignature as exc:
+                raise IntegrityFailure("A shared document is not signed by its owner.") from exc
         manifest = json.loads(manifest_bytes)
         encrypted_meta = b64d(item["encrypted_meta"])
         bound = (

@@ -114,6 +114,7 @@ class DocumentInfo:
     # The handle of the proxy who added it on the owner's behalf, checked against the key the
     # owner signed into the mandate; None when the owner added it.
     added_by: str | None = None
+    manifest_sha256: str = ""
 
     @property
     def title(self) -> str:
@@ -132,6 +133,8 @@ class VersionInfo:
     meta: dict[str, Any]
     identity: Any
     manifest: dict[str, Any]
+    # SHA-256 of the manifest bytes exactly as signed: grant statements vouch for it.
+    manifest_sha256: str = ""
 
 
 def _slug(text: str, limit: int = 60) -> str:
@@ -379,7 +382,15 @@ class Vault:
 
         # Standing grants keep up: a new payslip reaches every grant that covers payslips.
         manifest_dict = json.loads(manifest)
-        new_version = VersionInfo(version, blob_size, "", meta, identity, manifest_dict)
+        new_version = VersionInfo(
+            version,
+            blob_size,
+            "",
+            meta,
+            identity,
+            manifest_dict,
+            hashlib.sha256(manifest).hexdigest(),
+        )
         wrap_new_version(self, document_id, new_version)
         # So do active mandates whose scope covers it (each wrap signed by the owner).
         wrap_for_mandates(self, document_id, new_version, manifest)
@@ -414,6 +425,7 @@ class Vault:
                         meta=self._decrypt_meta(b64d(row["encrypted_meta"]), identity),
                         identity=identity,
                         added_by=self.added_by(manifest),
+                        manifest_sha256=hashlib.sha256(b64d(row["manifest"])).hexdigest(),
                     )
                 )
             cursor = page["next_cursor"]
@@ -444,6 +456,7 @@ class Vault:
                     meta=self._decrypt_meta(encrypted_meta, identity),
                     identity=identity,
                     manifest=manifest,
+                    manifest_sha256=hashlib.sha256(b64d(item["manifest"])).hexdigest(),
                 )
             )
         return result
