@@ -20,7 +20,7 @@ from wallet.accounts import service as accounts
 from wallet.deps import DB
 from wallet.errors import Unauthorized
 from web.i18n import LANGUAGE_COOKIE
-from web.pages import SESSION_COOKIE, render
+from web.pages import SESSION_COOKIE, grouped_document_types, render
 
 KIOSK_COOKIE = "wallet_kiosk"
 KIOSK_IDLE_COOKIE = "wallet_kiosk_idle"
@@ -97,4 +97,10 @@ def proxy(request: Request) -> HTMLResponse:
 def proxy_for(
     request: Request, mandate_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
 ) -> HTMLResponse:
-    return render(request, "proxy_for.html", "proxy_for", mandate_id=mandate_id)
+    return render(
+        request,
+        "proxy_for.html",
+        "proxy_for",
+        mandate_id=mandate_id,
+        document_types=grouped_document_types(),
+    )

@@ -117,3 +117,46 @@ def test_a_mandate_the_server_changed_is_refused(
     page.wait_for_url("**/proxy")
     expect(page.locator("main > [data-error]")).to_contain_text("changed on the server")
     assert "Housing file" not in page.content()
+
+
+def test_proxy_adds_a_paper_for_the_owner(
+    page: Page, web_server: LiveServer, tmp_path: Path
+) -> None:
+    owner, ids = owner_with_documents(web_server, tmp_path, ["Old lease"])
+    proxy = new_worker(web_server)
+    create_mandate(
+        owner,
+        proxy.account["handle"],
+        categories=["housing"],
+        actions=["view", "upload"],
+        duration="1m",
+        purpose="Rent file",
+        pins=PinStore(None),
+    )
+    login(page, proxy.account["handle"])
+    page.get_by_role("link", name="Proxies").click()
+    page.get_by_role("link", name=f"Act for {owner.account['handle']}").click()
+    page.wait_for_url("**/proxy/for/*")
+    form = page.locator("form[data-add-form]")
+    expect(form).to_be_visible()
+    # Only the kinds of papers the mandate covers can be chosen.
+    assert page.locator("#add-type optgroup").count() == 1
+    assert page.locator("#add-type option[value=payslip]").count() == 0
+    receipt = tmp_path / "receipt-june.txt"
+    receipt.write_text("Rent receipt June, paid", encoding="utf-8")
+    form.locator("#add-file").set_input_files(str(receipt))
+    form.locator("#add-type").select_option("rent_receipt")
+    form.locator("#add-name").fill("Rent receipt June")
+    form.get_by_role("button", name="Lock and add it for this person").click()
+    expect(form.locator("[data-add-status]")).to_contain_text("Added to the wallet of")
+    expect(page.locator("[data-acting-docs]")).to_contain_text("Rent receipt June")
+    assert axe_violations(page) == []
+
+    # The owner's own client opens it: sealed to the owner, signed by the proxy, in scope.
+    docs = {d.meta["title"]: d for d in owner.list_documents()}
+    assert set(docs) == {"Old lease", "Rent receipt June"}
+    added = docs["Rent receipt June"]
+    assert added.meta["type"] == "rent_receipt" and added.id not in ids
+    target = tmp_path / "back.txt"
+    owner.download(added.id, target)
+    assert target.read_text(encoding="utf-8") == "Rent receipt June, paid"

@@ -6,17 +6,18 @@
 // While someone acts for another person, a banner says so on every page, until they stop:
 // it sits outside <header> and <main>, which soft navigation swaps, so it cannot disappear
 // by moving around. A reload forgets the acting state (and the keys) altogether.
-import { getJson, request } from "./api.js";
-import { b64d, fromUtf8, sha256Hex, utf8 } from "./crypto/encoding.js";
-import { verify } from "./crypto/signing.js";
-import { documentKeyInfo, openSealed } from "./crypto/wrap.js";
+import { getJson, postJson, request } from "./api.js";
+import { DOCUMENT_TYPES } from "./catalogue.js";
+import { b64d, b64e, fromUtf8, isoNowSeconds, sha256Hex, utf8 } from "./crypto/encoding.js";
+import { sign, verify } from "./crypto/signing.js";
+import { documentKeyInfo, keyId, openSealed, seal } from "./crypto/wrap.js";
 import { checkPin } from "./grants.js";
 import { formatDate, t } from "./i18n.js";
 import { onWipe } from "./kiosk.js";
 import { getSession, onSessionChange } from "./session.js";
-import { downloadBlob, WrongSize } from "./tus.js";
+import { downloadBlob, uploadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
-import { safeMediaType } from "./vault.js";
+import { encryptFile, META_VERSION, safeMediaType } from "./vault.js";
 
 export class MandateChanged extends PlainError {
   constructor() {
@@ -268,4 +269,77 @@ export async function actingBlob(doc, { signal } = {}) {
   } catch {
     throw new PlainError("errors.file_damaged");
   }
+}
+
+/** True if the mandate lets the proxy add a document of this type (its category is in scope). */
+export function mayAdd(type) {
+  const m = acting?.mandate;
+  return !!m && m.actions.includes("upload") && m.descriptor.scope.categories.includes(DOCUMENT_TYPES[type]);
+}
+
+/**
+ * Adds a new document to the owner's wallet, like ProxyVault.upload: sealed to the owner (the
+ * key the owner signed into the mandate) and to this proxy, the manifest signed by the proxy and
+ * naming the mandate. The server journals it for the owner as added by the proxy.
+ */
+export async function actingUpload(file, { type, title }, { onProgress, signal } = {}) {
+  const { keys } = session();
+  if (!acting) throw new PlainError("proxy.not_acting");
+  const { mandate } = acting;
+  if (!mayAdd(type)) throw new PlainError("proxy.not_in_scope");
+  const owner = mandate.owner;
+  const ownerKeyId = await keyId(b64d(owner.public_encryption_key));
+  if (ownerKeyId !== mandate.descriptor.owner_key_id || ownerKeyId !== owner.key_id) {
+    throw new MandateChanged(); // the server shows another key for the owner: send nothing
+  }
+  const age = await import("./crypto/age.js");
+  const documentId = crypto.randomUUID().replaceAll("-", "");
+  const version = 1;
+  const meta = {
+    v: META_VERSION,
+    type,
+    title: title || file.name.replace(/\.[^.]+$/, "") || "document",
+    label: null,
+    issuer: null,
+    issue_date: null,
+    expiry_date: null,
+    tags: [],
+    file_name: file.name || "document",
+    media_type: file.type || "application/octet-stream",
+  };
+  const identity = await age.newIdentity();
+  const recipient = await age.recipientOf(identity);
+  const encryptedMeta = await age.encryptBytes(utf8(JSON.stringify(meta)), recipient);
+  const myKeyId = await keys.keyId();
+  const ownerWrap = await seal(b64d(owner.public_encryption_key), utf8(identity), documentKeyInfo(documentId, version, ownerKeyId));
+  const proxyWrap = await seal(keys.publicEncryptionKey, utf8(identity), documentKeyInfo(documentId, version, myKeyId));
+  const encrypted = await encryptFile(file, recipient);
+  const uploadId = await uploadBlob(encrypted.blob, { signal, onProgress });
+  const [manifest, signature] = sign(keys.signingSeed, {
+    v: 1,
+    kind: "document-version",
+    document_id: documentId,
+    version,
+    blob_sha256: encrypted.sha256,
+    blob_size: encrypted.size,
+    meta_sha256: await sha256Hex(encryptedMeta),
+    wraps: [
+      { key_id: ownerKeyId, sha256: await sha256Hex(ownerWrap) },
+      { key_id: myKeyId, sha256: await sha256Hex(proxyWrap) },
+    ],
+    mandate_id: mandate.id,
+    signer_key_id: myKeyId,
+    signed_at: isoNowSeconds(),
+  });
+  const result = await postJson(`/mandates/${mandate.id}/documents`, {
+    document_id: documentId,
+    upload_id: uploadId,
+    encrypted_meta: b64e(encryptedMeta),
+    owner_wrapped_key: b64e(ownerWrap),
+    proxy_wrapped_key: b64e(proxyWrap),
+    manifest: b64e(manifest),
+    signature: b64e(signature),
+  });
+  acting.acted = true;
+  return result;
 }
