@@ -49,6 +49,8 @@ page("upload", async (main, ctx) => {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearError(form);
+    // A file picked before this script was ready still counts.
+    file ??= camera.files?.[0] ?? picker.files?.[0] ?? null;
     if (!file) {
       showError(form, t("upload.no_file"));
       picker.focus();
