@@ -44,6 +44,9 @@ except ImportError:  # pragma: no cover - the test extras install it
     sync_playwright = None  # type: ignore[assignment]
 
 
+BROWSER_FIXTURES = {"browser", "playwright", "context", "page", "web_server"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     reason = ""
     if sync_playwright is None:
@@ -54,7 +57,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         reason = "browser tests run in the SQLite pass"
     if reason:
         for item in items:
-            if Path(str(item.fspath)).parent == Path(__file__).parent:
+            here = Path(str(item.fspath)).parent == Path(__file__).parent
+            # Tests without a browser (catalogues, headers, cookies) run everywhere.
+            if here and BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
