@@ -72,6 +72,11 @@ def test_acting_for_someone_keeps_the_banner_until_stopped(
         expect(banner).to_contain_text(owner_handle)
     page.set_viewport_size({"width": 1280, "height": 900})
     screenshot(page, "proxy-banner-elsewhere")
+    # Another language: the banner follows, and stays.
+    for language, words in (("fr", "Vous agissez pour"), ("en", "You are acting for")):
+        page.locator("#language-select").select_option(language)
+        page.locator("form[data-language] button[type=submit]").click()
+        expect(banner).to_contain_text(words)
 
     banner.get_by_role("button", name="Stop acting").click()
     page.wait_for_url("**/proxy")

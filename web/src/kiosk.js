@@ -101,6 +101,8 @@ function renderBar() {
 
 function tick() {
   if (wiping) return;
+  // A long upload or download is the person still here, not an idle screen.
+  if (document.querySelector("[aria-busy=true]")) bump();
   renderBar();
   const remaining = (deadline - Date.now()) / 1000;
   bar.querySelector("[data-kiosk-countdown]").textContent = formatRemaining(remaining);

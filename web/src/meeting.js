@@ -4,7 +4,7 @@
 // whatever they click: the other documents cannot even be decrypted until the passphrase is
 // typed again (a full login). A reload, a logout or a kiosk wipe forgets the meeting too.
 import { onWipe } from "./kiosk.js";
-import { t } from "./i18n.js";
+import { loadMessages, t } from "./i18n.js";
 import { clearSession, onSessionChange } from "./session.js";
 
 let current = null; // { handle, documents: [{ id, title, type, version }] }
@@ -64,3 +64,9 @@ onSessionChange((session) => {
   if (session && current) endMeeting();
 });
 onWipe(endMeeting);
+
+// Soft navigation changes <html lang> when the person picks another language: redraw in it.
+new MutationObserver(() => loadMessages().then(drawBanner, () => {})).observe(document.documentElement, {
+  attributes: true,
+  attributeFilter: ["lang"],
+});

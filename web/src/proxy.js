@@ -12,7 +12,7 @@ import { b64d, b64e, fromUtf8, isoNowSeconds, sha256Hex, utf8 } from "./crypto/e
 import { sign, verify } from "./crypto/signing.js";
 import { documentKeyInfo, keyId, openSealed, seal } from "./crypto/wrap.js";
 import { checkPin } from "./grants.js";
-import { formatDate, t } from "./i18n.js";
+import { formatDate, loadMessages, t } from "./i18n.js";
 import { onWipe } from "./kiosk.js";
 import { getSession, onSessionChange } from "./session.js";
 import { downloadBlob, uploadBlob, WrongSize } from "./tus.js";
@@ -343,3 +343,9 @@ export async function actingUpload(file, { type, title }, { onProgress, signal }
   acting.acted = true;
   return result;
 }
+
+// Soft navigation changes <html lang> when the person picks another language: redraw in it.
+new MutationObserver(() => loadMessages().then(drawBanner, () => {})).observe(document.documentElement, {
+  attributes: true,
+  attributeFilter: ["lang"],
+});
