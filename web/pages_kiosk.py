@@ -60,6 +60,9 @@ def kiosk(request: Request, idle: Annotated[int | None, Query()] = None) -> HTML
 @router.post("/web/kiosk/end", status_code=204)
 def end_kiosk_session(request: Request, db: DB) -> Response:
     """Ends the server session and tells the browser to drop every cookie, cache and storage."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        # Another site's form must not wipe this site's data (a logout by cross-site request).
+        return Response(status_code=403, headers={"Cache-Control": "no-store"})
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         try:

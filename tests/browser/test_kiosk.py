@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -294,3 +295,14 @@ def test_my_pages_at_kiosk_width(kiosk_page: Any, web_server: LiveServer, tmp_pa
         expect(page.locator(ready).first).to_be_visible()
         assert axe_violations(page) == [], link
         screenshot(page, f"kiosk-{url.strip('*/')}")
+
+
+def test_another_site_cannot_wipe_the_wallet(web_server: LiveServer) -> None:
+    with httpx.Client(base_url=web_server.url) as http:
+        refused = http.post("/web/kiosk/end", headers={"Sec-Fetch-Site": "cross-site"})
+        assert refused.status_code == 403
+        assert "clear-site-data" not in refused.headers
+        ours = http.post("/web/kiosk/end", headers={"Sec-Fetch-Site": "same-origin"})
+        assert ours.status_code == 204
+        assert ours.headers["clear-site-data"] == '"cache", "cookies", "storage"'
+        assert ours.headers["cache-control"] == "no-store"
