@@ -70,7 +70,10 @@ def test_inbox_shows_grants_requests_and_links(
     expect(grants).to_contain_text(f"From {owner.account['handle']}")
     expect(grants).to_contain_text(f"For: Housing file {tag}")
     expect(grants).to_contain_text("Papers: 1")
-    expect(page.locator("[data-team-grants]")).to_contain_text(f"Shelter team {tag}")
+    team_grants = page.locator("[data-team-grants]")
+    expect(team_grants).to_contain_text(f"Shelter team {tag}")
+    # Opened with the member's copy of the team key, signed by the admin and the owner.
+    expect(team_grants).to_contain_text("For: Team follow-up")
     requests = page.locator("[data-requests]")
     expect(requests).to_contain_text(f"Rent aid {tag}")
     expect(
@@ -110,3 +113,32 @@ def test_inbox_refuses_a_grant_the_server_changed(
     page.wait_for_url("**/inbox")
     expect(page.locator("main [data-error]")).to_contain_text("changed on the server")
     assert "Secret purpose" not in page.content()
+
+
+def test_inbox_refuses_a_team_key_the_server_changed(
+    page: Page, web_server: LiveServer, tmp_path: Path
+) -> None:
+    owner, [doc_id] = owner_with_documents(web_server, tmp_path, ["Payslip"])
+    worker = new_worker(web_server)
+    admin = new_worker(web_server)
+    team = create_org(admin, "Night shelter")
+    add_member(admin, team.handle, worker.account["handle"], pins=PinStore(None))
+    create_org_grant(
+        owner, team.handle, purpose="Team secret purpose", document_ids=[doc_id],
+        pins=PinStore(None),
+    )  # fmt: skip
+    login(page, worker.account["handle"])
+
+    def swap_admin_signature(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        signature = bytearray(b64d(body["my_copy"]["signature"]))
+        signature[-1] ^= 1
+        body["my_copy"]["signature"] = b64e(bytes(signature))
+        route.fulfill(response=response, json=body)
+
+    page.route("**/api/v1/orgs/*", swap_admin_signature)
+    page.get_by_role("link", name="Inbox").click()
+    page.wait_for_url("**/inbox")
+    expect(page.locator("main [data-error]")).to_contain_text("changed on the server")
+    assert "Team secret purpose" not in page.content()

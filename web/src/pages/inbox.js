@@ -2,12 +2,13 @@
 // the requests they sent with their status, and the links they opened in the last 15 minutes.
 // Every sealed part is opened here and checked against its signer, like wallet/client:
 // a grant's purpose against the owner's signature, a request against our own, an answer
-// against the owner's. Grants to a team show what the server knows (who, until when, how
-// many papers); their sealed purpose is for the team key, read on the received page.
+// against the owner's. A grant to a team is opened with this member's copy of the team key
+// (sealed to the member by an admin, who signed it), like wallet/client/organisations.py.
 import { getJson } from "../api.js";
-import { b64d, fromUtf8, utf8 } from "../crypto/encoding.js";
+import { b64d, b64e, canonicalJson, fromUtf8, sha256Hex, utf8 } from "../crypto/encoding.js";
+import { AccountKeys } from "../crypto/keys.js";
 import { verify } from "../crypto/signing.js";
-import { openSealed } from "../crypto/wrap.js";
+import { keyId, openSealed } from "../crypto/wrap.js";
 import { checkPin } from "../grants.js";
 import { formatDate, t } from "../i18n.js";
 import { page, requireSession } from "../shell.js";
@@ -16,6 +17,8 @@ import { el, messageFor, PlainError, showError } from "../ui.js";
 const grantInfo = (id, keyId) => utf8(`wallet/v1/grant|${id}|${keyId}`);
 const requestInfo = (id, keyId) => utf8(`wallet/v1/request|${id}|${keyId}`);
 const answerInfo = (id, keyId) => utf8(`wallet/v1/request-answer|${id}|${keyId}`);
+const teamSealInfo = (orgId, teamKeyId, memberKeyId) =>
+  utf8(`wallet/v1/team-key|${orgId}|${teamKeyId}|${memberKeyId}`);
 
 class Changed extends PlainError {
   constructor() {
@@ -44,6 +47,64 @@ async function openGrant(keys, grant) {
     grant.signature,
   );
   if (descriptor.grant_id !== grant.id || descriptor.owner !== grant.owner.handle) throw new Changed();
+  return descriptor;
+}
+
+/** This member's copy of an organisation's team key, checked like open_team_key. */
+async function openTeamKey(keys, account, orgId) {
+  const detail = await getJson(`/orgs/${orgId}`);
+  const copy = detail.my_copy;
+  const sealer = copy.sealed_by;
+  let team;
+  try {
+    if (sealer.key_id !== (await keyId(b64d(sealer.public_encryption_key)))) throw new Error("key");
+    if (sealer.handle !== account.handle) await checkPin(sealer.handle, sealer);
+    const sealed = b64d(copy.sealed_team_key);
+    const statement = b64d(copy.statement);
+    verify(b64d(sealer.public_signing_key), statement, b64d(copy.signature));
+    const expected = {
+      v: 1,
+      kind: "team-key-seal",
+      org_id: detail.id,
+      team_key_id: copy.team_key_id,
+      member: account.handle,
+      member_key_id: await keys.keyId(),
+      sealed_sha256: await sha256Hex(sealed),
+      admin: sealer.handle,
+    };
+    if (fromUtf8(canonicalJson(JSON.parse(fromUtf8(statement)))) !== fromUtf8(canonicalJson(expected))) {
+      throw new Error("statement");
+    }
+    const info = teamSealInfo(detail.id, copy.team_key_id, await keys.keyId());
+    team = AccountKeys.fromBytes(await openSealed(await keys.encryptionKey(), sealed, info));
+  } catch {
+    throw new Changed();
+  }
+  const served = detail.team_key;
+  const teamKeyId = await team.keyId();
+  if (
+    teamKeyId !== copy.team_key_id ||
+    teamKeyId !== served.key_id ||
+    b64e(team.publicEncryptionKey) !== b64e(b64d(served.public_encryption_key)) ||
+    b64e(team.publicSigningKey) !== b64e(b64d(served.public_signing_key))
+  ) {
+    throw new Changed();
+  }
+  return { orgId: detail.id, keys: team, keyId: teamKeyId };
+}
+
+/** A grant to a team: its descriptor opened with the team key, signed by the owner. */
+async function openTeamGrant(team, grant) {
+  await checkPin(grant.owner.handle, grant.owner);
+  if (grant.grantee.key_id !== team.keyId) throw new Changed();
+  const descriptor = await openSigned(
+    team.keys,
+    grant.sealed,
+    grantInfo(grant.id, team.keyId),
+    b64d(grant.owner.public_signing_key),
+    grant.signature,
+  );
+  if (descriptor.grant_id !== grant.id || descriptor.grantee_org !== team.orgId) throw new Changed();
   return descriptor;
 }
 
@@ -102,11 +163,13 @@ function grantCard(grant, descriptor) {
   );
 }
 
-function teamCard(grant) {
+function teamCard(grant, descriptor) {
   return el(
     "li",
     { dataset: { grant: grant.id } },
     el("h3", { text: t("inbox.from_to_team", { handle: grant.owner.handle, team: grant.organisation.display_name }) }),
+    el("p", { text: t("inbox.purpose", { purpose: descriptor.purpose || "—" }) }),
+    scopeText(descriptor.scope) && el("p", { text: scopeText(descriptor.scope) }),
     el("p", { class: "details", text: `${t("inbox.documents", { n: grant.documents })} · ${until(grant.expires_at)}` }),
   );
 }
@@ -152,7 +215,15 @@ page("inbox", async (main, ctx) => {
     for (const row of inbox.requests) requests.push(requestCard(row, await openRequest(keys, row, account.handle)));
     if (ctx.signal.aborted) return;
     fill(main, "[data-grants]", "[data-grants-empty]", grants);
-    fill(main, "[data-team-grants]", "[data-team-empty]", inbox.organisation_grants.map(teamCard));
+    const teams = new Map();
+    const teamGrants = [];
+    for (const grant of inbox.organisation_grants) {
+      const orgId = grant.organisation.id;
+      if (!teams.has(orgId)) teams.set(orgId, await openTeamKey(keys, account, orgId));
+      teamGrants.push(teamCard(grant, await openTeamGrant(teams.get(orgId), grant)));
+    }
+    if (ctx.signal.aborted) return;
+    fill(main, "[data-team-grants]", "[data-team-empty]", teamGrants);
     fill(main, "[data-requests]", "[data-requests-empty]", requests);
     fill(main, "[data-links]", "[data-links-empty]", inbox.links.map(linkCard));
     status.textContent = "";
