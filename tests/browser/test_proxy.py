@@ -55,6 +55,7 @@ def test_acting_for_someone_keeps_the_banner_until_stopped(
     page.wait_for_url("**/proxy/for/*")
     banner = page.locator("[data-proxy-banner]")
     expect(banner).to_contain_text(f"You are acting for {owner_handle}")
+    expect(banner).not_to_contain_text("your own wallet")
     docs = page.locator("[data-acting-docs]")
     expect(docs).to_contain_text(f"Lease-{tag}")
     assert f"Private-{tag}" not in page.content()  # outside the mandate's scope
@@ -70,6 +71,7 @@ def test_acting_for_someone_keeps_the_banner_until_stopped(
         page.wait_for_url(url)
         expect(banner).to_be_visible()
         expect(banner).to_contain_text(owner_handle)
+        expect(banner).to_contain_text("This page is your own wallet, not theirs.")
     page.set_viewport_size({"width": 1280, "height": 900})
     screenshot(page, "proxy-banner-elsewhere")
     # Another language: the banner follows, and stays.

@@ -139,7 +139,10 @@ function drawBanner() {
   }
   const owner = acting.mandate.owner.handle;
   banner.setAttribute("aria-label", t("proxy.banner_label"));
-  banner.querySelector("p").textContent = t("proxy.banner", { owner });
+  // Outside the acting pages the page shows the proxy's own wallet: say so, never blur the two.
+  const page = document.querySelector("main[data-page]")?.dataset.page;
+  const here = page === "proxy_for" ? "" : ` ${t("proxy.banner_own_page")}`;
+  banner.querySelector("p").textContent = t("proxy.banner", { owner }) + here;
   const back = banner.querySelector("a");
   back.href = `/proxy/for/${acting.mandate.id}`;
   back.textContent = t("proxy.banner_back", { owner });
@@ -349,3 +352,7 @@ new MutationObserver(() => loadMessages().then(drawBanner, () => {})).observe(do
   attributes: true,
   attributeFilter: ["lang"],
 });
+// Soft navigation swaps <main> (a child of <body>): redraw for the page now shown.
+new MutationObserver(() => {
+  if (acting) drawBanner();
+}).observe(document.body, { childList: true });
