@@ -647,3 +647,34 @@ def test_the_pin_is_for_the_handle_asked_for_not_the_one_the_server_names(wallet
             person(owner, worker.account["handle"], pins)
     finally:
         owner.api = real
+
+
+@pytest.mark.parametrize("event", ["grant_download", "grant_listed"])
+def test_a_revoke_that_lands_during_a_read_ends_it(
+    wallet_app: WalletApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, event: str
+) -> None:
+    """The revoke commits after the grantee's read checked the grant but before it was
+    journaled: the read is refused, so nothing is served once the revoke has returned."""
+    import sharing.grants.service as grant_service
+
+    g = make_granted(wallet_app, tmp_path)
+    documents = g.worker_documents()
+    engine = wallet_app.client.app.state.engine
+    real_append = grant_service.journal.append
+    revoked: list[str] = []
+
+    def revoke_first(db: Session, owner_id: str, name: str, **kw: object) -> object:
+        if name == event and not revoked:
+            with Session(engine, expire_on_commit=False) as other:
+                grant_service.revoke_grant(other, other.get(Account, owner_id), g.grant.id)
+            revoked.append(name)
+        return real_append(db, owner_id, name, **kw)
+
+    monkeypatch.setattr(grant_service.journal, "append", revoke_first)
+    with pytest.raises((ApiError, VaultError)):
+        if event == "grant_download":
+            received_get(g.worker, g.grant.id, documents[g.lease_id], tmp_path / "out")
+        else:
+            g.worker_documents()
+    assert revoked == [event]
+    assert not (tmp_path / "out").exists()

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from storage.base import BlobStore
 from wallet.accounts import service as accounts
 from wallet.accounts.models import Account, AuthSession
-from wallet.errors import Unauthorized
+from wallet.errors import Forbidden, Unauthorized
 from wallet.settings import Settings
 
 
@@ -39,18 +39,41 @@ class Caller:
     session: AuthSession
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CROSS_SITE = (
+    "This request came from another web page, so it was refused. "
+    "Open the wallet's own page and try again."
+)
+
+
+def from_this_site(request: Request) -> bool:
+    """A browser request made by the wallet's own pages (not a form or script on another page,
+    which may sit on a sibling subdomain that SameSite does not stop)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    origin = request.headers.get("origin")
+    return origin is not None and origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
 def session_token(request: Request) -> str | None:
-    """The session sent as a Bearer token (CLI) or as the web app's HttpOnly cookie."""
+    """The session sent as a Bearer token (CLI) or as the web app's HttpOnly cookie. A cookie
+    rides along with any request the browser sends: for a change, only from this site."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.cookies.get("wallet_session") or None
+    cookie = request.cookies.get("wallet_session") or None
+    if cookie and request.method not in SAFE_METHODS and not from_this_site(request):
+        return None
+    return cookie
 
 
 def _bearer_token(request: Request) -> str:
     token = session_token(request)
     if token is None:
+        if request.cookies.get("wallet_session"):
+            raise Forbidden(CROSS_SITE)
         raise Unauthorized("Please log in first.")
     return token
 

@@ -288,6 +288,21 @@ def received_grant(db: Session, grantee: Account, grant_id: str) -> Grant:
     raise NotFound()
 
 
+def _still_readable(db: Session, grantee: Account, grant: Grant) -> None:
+    """Checked again under the owner's lock (taken by the journal append) and the organisation's:
+    a revoke or a member's removal that returned before this read ends it."""
+    if grant.grantee_org_id is not None:
+        from sharing.organisations.service import lock_org
+
+        lock_org(db, grant.grantee_org_id)
+    db.refresh(grant)
+    try:
+        received_grant(db, grantee, grant.id)
+    except NotFound:
+        db.rollback()
+        raise
+
+
 def _read_details(through: Grant, **details: object) -> dict[str, object]:
     """What a read adds to the owner's journal: ids only, and the organisation when it went
     through one (the reading member is the entry's actor)."""
@@ -317,6 +332,7 @@ def received_documents(
         subject_id=grant.id,
         details=_read_details(grant, documents=len(rows)),
     )
+    _still_readable(db, grantee, grant)
     db.commit()
     return list(rows)
 
@@ -344,6 +360,7 @@ def received_version(
         subject_id=document_id,
         details=_read_details(grant, version=version, grant=grant.id),
     )
+    _still_readable(db, grantee, grant)
     db.commit()
     return row
 
@@ -372,5 +389,6 @@ def received_fields(
             subject_id=grant.id,
             details=_read_details(grant, fields=len(rows)),
         )
+        _still_readable(db, grantee, grant)
         db.commit()
     return list(rows)
