@@ -288,7 +288,7 @@ def received_grant(db: Session, grantee: Account, grant_id: str) -> Grant:
     raise NotFound()
 
 
-def _still_readable(db: Session, grantee: Account, grant: Grant) -> None:
+def still_readable(db: Session, grantee: Account, grant: Grant) -> None:
     """Checked again under the owner's lock (taken by the journal append) and the organisation's:
     a revoke or a member's removal that returned before this read ends it."""
     if grant.grantee_org_id is not None:
@@ -332,7 +332,7 @@ def received_documents(
         subject_id=grant.id,
         details=_read_details(grant, documents=len(rows)),
     )
-    _still_readable(db, grantee, grant)
+    still_readable(db, grantee, grant)
     db.commit()
     return list(rows)
 
@@ -360,7 +360,7 @@ def received_version(
         subject_id=document_id,
         details=_read_details(grant, version=version, grant=grant.id),
     )
-    _still_readable(db, grantee, grant)
+    still_readable(db, grantee, grant)
     db.commit()
     return row
 
@@ -389,6 +389,6 @@ def received_fields(
             subject_id=grant.id,
             details=_read_details(grant, fields=len(rows)),
         )
-        _still_readable(db, grantee, grant)
+        still_readable(db, grantee, grant)
         db.commit()
     return list(rows)

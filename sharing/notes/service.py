@@ -43,13 +43,12 @@ def add_note(db: Session, author: Account, data: NoteCreate) -> ContactNote:
         raise Conflict("This note id is already used. Write the note again.")
     journal.lock_owner(db, owner.id)
     if data.grant_id is not None and owner.id != author.id:
-        # Checked again under the owner's lock: a revoke cannot slip in between.
+        # Checked again under the owner's lock (and the organisation's, for a team grant):
+        # a revoke or the author's removal from the team cannot slip in between.
         grant = db.get(Grant, data.grant_id)
-        assert grant is not None
-        db.refresh(grant)
-        if grants.state_of(grant) != "active":
-            db.rollback()
+        if grant is None:
             raise NotFound()
+        grants.still_readable(db, author, grant)
     note = ContactNote(
         id=data.note_id,
         owner_id=owner.id,

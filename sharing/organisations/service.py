@@ -308,6 +308,7 @@ def add_member(db: Session, admin: Account, ref: str, data: MemberAdd) -> OrgMem
     org, _ = admin_org(db, admin, ref)
     lock_org(db, org.id)
     db.refresh(org)
+    admin_org(db, admin, ref)  # again under the lock: an admin removed meanwhile adds nobody
     newcomer = find_by_handle(db, data.copy_for_member.handle)
     if newcomer is None:
         raise NotFound("We know nobody with this handle. Check it with the person.")
