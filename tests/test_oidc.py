@@ -39,7 +39,8 @@ from wallet.accounts.models import AuthSession
 from wallet.client import ApiClient
 from wallet.client import oidc as oidc_client
 from wallet.client.journal import fetch_entries, render
-from wallet.client.vault import Vault, VaultError
+from wallet.client.vault import Vault, VaultError, derive_credentials
+from wallet.crypto.encoding import b64d, b64e
 from wallet.oidc.models import OidcLogin
 
 API = "/api/v1"
@@ -59,10 +60,18 @@ AUTHZ_COVERED = {
     "GET /api/v1/auth/oidc/start",
     "GET /api/v1/auth/oidc/callback",
     "POST /api/v1/auth/oidc/exchange",
+    "POST /api/v1/auth/oidc/exchange/params",
     "POST /api/v1/auth/oidc/link/start",
     "GET /api/v1/auth/oidc/link",
     "DELETE /api/v1/auth/oidc/link",
 }
+
+
+def passphrase_proof(app: WalletApp, code: str) -> str:
+    """The auth key a client derives from TEST_PASSPHRASE for the code's account."""
+    kdf = app.client.post(f"{OIDC}/exchange/params", json={"code": code}).json()["kdf"]
+    creds = derive_credentials(TEST_PASSPHRASE, b64d(kdf["salt"]), kdf["opslimit"], kdf["memlimit"])
+    return b64e(creds.auth_key)
 
 
 @dataclass
@@ -220,18 +229,20 @@ def test_link_then_sign_in_then_unlock_with_the_passphrase(
     body = finished.json()
     assert body["purpose"] == "login" and body["handle"] == vault.account["handle"]
 
-    api = app.api()
-    session = oidc_client.exchange_code(api, body["code"])
-    # A session, but no key: only the bundle the passphrase locks, and how to derive its key.
-    assert session["kind"] == "full"
-    assert session["account"]["keys_by_passphrase"] == vault.account["keys_by_passphrase"]
-    assert set(session["kdf"]) == {"algorithm", "salt", "opslimit", "memlimit"}
-    assert "auth_key" not in json.dumps(session)
+    # The sign-in alone opens nothing: the code gives the KDF parameters, not a session.
+    params = app.client.post(f"{OIDC}/exchange/params", json={"code": body["code"]}).json()
+    assert params["handle"] == vault.account["handle"]
+    assert set(params["kdf"]) == {"algorithm", "salt", "opslimit", "memlimit"}
+    assert "keys_by_passphrase" not in json.dumps(params)
+    without_proof = app.client.post(f"{OIDC}/exchange", json={"code": body["code"]})
+    assert without_proof.status_code == 422 and "keys_by_passphrase" not in without_proof.text
 
+    # A wrong passphrase: refused, the code is used up, and the try counts for the throttle.
     with pytest.raises(VaultError, match="does not open your wallet"):
-        oidc_client.unlock(api, session, "not the passphrase")
-    # A wrong passphrase logs the session out again.
-    assert app.client.get(f"{API}/documents", headers=bearer(session["token"])).status_code == 401
+        oidc_client.login_with_code(app.api(), body["code"], "not the passphrase")
+    assert [e for e, _ in events(app.database.url, vault.account["id"])][-1] == "login_failed"
+    replayed = app.client.post(f"{OIDC}/exchange/params", json={"code": body["code"]})
+    refused(replayed, 401, "oidc_exchange_refused")
 
     again = oidc_client.login_with_code(
         app.api(), sign_in(app.client).json()["code"], TEST_PASSPHRASE
@@ -348,9 +359,10 @@ def test_the_one_time_code_works_once(oidc_app: WalletApp) -> None:
     vault = oidc_app.new_vault()
     link(oidc_app, vault)
     code = sign_in(oidc_app.client).json()["code"]
-    first = oidc_app.client.post(f"{OIDC}/exchange", json={"code": code})
+    proof = {"code": code, "auth_key": passphrase_proof(oidc_app, code)}
+    first = oidc_app.client.post(f"{OIDC}/exchange", json=proof)
     assert first.status_code == 200, first.text
-    second = oidc_app.client.post(f"{OIDC}/exchange", json={"code": code})
+    second = oidc_app.client.post(f"{OIDC}/exchange", json=proof)
     refused(second, 401, "oidc_exchange_refused")
     with database(oidc_app.database.url) as db:
         sessions = db.exec(select(AuthSession).where(AuthSession.account_id == vault.account["id"]))
@@ -366,8 +378,10 @@ def test_a_state_and_a_one_time_code_are_used_once_under_concurrency(oidc_app: W
     assert sorted(a.status_code for a in answers) == [200] + [409] * 5
     code = next(a for a in answers if a.status_code == 200).json()["code"]
 
+    proof = {"code": code, "auth_key": passphrase_proof(oidc_app, code)}
+
     def exchange(_: int) -> int:
-        return oidc_app.client.post(f"{OIDC}/exchange", json={"code": code}).status_code
+        return oidc_app.client.post(f"{OIDC}/exchange", json=proof).status_code
 
     with ThreadPoolExecutor(6) as pool:
         statuses = list(pool.map(exchange, range(6)))
@@ -458,7 +472,10 @@ def test_every_caller_on_every_oidc_endpoint(oidc_app: WalletApp) -> None:
         )
         response = http.get(f"{OIDC}/callback?code=c&state=s", headers={**JSON, **bearer(token)})
         assert response.json()["code"] == "oidc_state_unknown"
-        response = http.post(f"{OIDC}/exchange", json={"code": "x" * 32}, headers=bearer(token))
+        unknown = {"code": "x" * 32, "auth_key": b64e(bytes(32))}
+        response = http.post(f"{OIDC}/exchange", json=unknown, headers=bearer(token))
+        assert response.json()["code"] == "oidc_exchange_refused"
+        response = http.post(f"{OIDC}/exchange/params", json=unknown, headers=bearer(token))
         assert response.json()["code"] == "oidc_exchange_refused"
 
     # Self rows: no session or an expired one gets 401.

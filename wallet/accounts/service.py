@@ -257,9 +257,8 @@ def authenticate(db: Session, token: str) -> tuple[Account, AuthSession]:
     return account, session
 
 
-def login(
-    db: Session, settings: Settings, handle: str, auth_key: bytes, address: str
-) -> tuple[str, AuthSession, Account]:
+def check_passphrase_proof(db: Session, handle: str, auth_key: bytes, address: str) -> Account:
+    """The auth key derived from the passphrase, checked under the login throttle."""
     now = utcnow()
     keys = _throttle_keys("login", handle, address)
     _check_throttle(db, keys, now)
@@ -270,6 +269,13 @@ def login(
         _record_failure(db, keys, now, account)
         raise Unauthorized(WRONG_LOGIN)
     _clear_handle_throttle(db, keys)
+    return account
+
+
+def login(
+    db: Session, settings: Settings, handle: str, auth_key: bytes, address: str
+) -> tuple[str, AuthSession, Account]:
+    account = check_passphrase_proof(db, handle, auth_key, address)
     token, session = start_session(db, account, "full", timedelta(hours=settings.session_ttl_hours))
     return token, session, account
 

@@ -1,22 +1,20 @@
 """Worker login through the organisation's sign-in, on the client.
 
-The organisation's sign-in gives a session, never the keys. After the browser shows a one-time
-code, the client trades it for a session, then unlocks the private keys with the passphrase
-(Argon2id, exactly as a normal login does). The auth key is not needed and is never sent.
+The organisation's sign-in alone opens nothing. After the browser shows a one-time code, the
+client derives the auth key and the key-encryption key from the passphrase (Argon2id, exactly as
+a normal login does), trades the code plus the auth key for a session, then unlocks the private
+keys. So whoever controls the sign-in service gets neither a session nor the locked keys.
 """
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
-
 from wallet.client.api import ApiClient, ApiError
-from wallet.client.vault import Vault, VaultError, derive_credentials
-from wallet.crypto.encoding import b64d
-from wallet.crypto.keys import AccountKeys, WrongKey
+from wallet.client.vault import Vault, VaultError, check_kdf_cost, derive_credentials
+from wallet.crypto.encoding import b64d, b64e
+from wallet.crypto.keys import AccountKeys
 
 NOT_OPENED = (
-    "This passphrase does not open your wallet. You were logged out again. "
+    "This passphrase does not open your wallet. "
     "Sign in again and type your wallet passphrase (not your work password)."
 )
 
@@ -32,33 +30,28 @@ def start_url(api: ApiClient) -> str:
     return str(status["start_url"])
 
 
-def exchange_code(api: ApiClient, code: str) -> dict[str, Any]:
-    """Trades the one-time code from the sign-in page for a session (the keys stay locked)."""
-    session = api.api("POST", "/auth/oidc/exchange", json={"code": code.strip()}).json()
-    api.token = session["token"]
-    return session
-
-
-def unlock(api: ApiClient, session: dict[str, Any], passphrase: str) -> Vault:
-    """Opens the wallet of a session that came from the organisation's sign-in."""
-    kdf = session["kdf"]
-    account = session["account"]
+def login_with_code(api: ApiClient, code: str, passphrase: str) -> Vault:
+    """Trades the one-time code from the sign-in page, with the passphrase proof, for a session,
+    then opens the wallet. The sign-in alone opens nothing: the passphrase is always needed."""
+    code = code.strip()
+    params = api.api("POST", "/auth/oidc/exchange/params", json={"code": code}).json()
+    kdf = params["kdf"]
+    check_kdf_cost(kdf["opslimit"], kdf["memlimit"])
     creds = derive_credentials(passphrase, b64d(kdf["salt"]), kdf["opslimit"], kdf["memlimit"])
     try:
-        keys = AccountKeys.unlock(creds.kek, b64d(account["keys_by_passphrase"]))
-    except WrongKey as exc:
-        # Nothing useful can be done without the keys: do not leave the session open.
-        with contextlib.suppress(ApiError):
-            api.api("POST", "/auth/logout")
-        api.token = None
-        raise VaultError(NOT_OPENED) from exc
+        session = api.api(
+            "POST", "/auth/oidc/exchange", json={"code": code, "auth_key": b64e(creds.auth_key)}
+        ).json()
+    except ApiError as exc:
+        if exc.status == 401 and "passphrase" in exc.message:
+            raise VaultError(NOT_OPENED) from exc
+        raise
+    api.token = session["token"]
+    account = session["account"]
+    keys = AccountKeys.unlock(creds.kek, b64d(account["keys_by_passphrase"]))
     vault = Vault(api, keys, account)
     vault._check_served_keys(account)
     return vault
-
-
-def login_with_code(api: ApiClient, code: str, passphrase: str) -> Vault:
-    return unlock(api, exchange_code(api, code), passphrase)
 
 
 def link_start(vault: Vault) -> str:

@@ -10,10 +10,18 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from wallet.accounts.schemas import AccountOut, KdfParams
-from wallet.deps import DB, AppSettings, FullCaller
+from wallet.deps import DB, Address, AppSettings, FullCaller
 from wallet.errors import WalletError
 from wallet.oidc import service
-from wallet.oidc.schemas import ExchangeRequest, LinkOut, LinkStartOut, OidcSessionOut, OidcStatus
+from wallet.oidc.schemas import (
+    ExchangeCode,
+    ExchangeParams,
+    ExchangeRequest,
+    LinkOut,
+    LinkStartOut,
+    OidcSessionOut,
+    OidcStatus,
+)
 
 router = APIRouter(prefix="/auth/oidc", tags=["oidc"])
 
@@ -123,10 +131,26 @@ def callback(
     return response
 
 
+@router.post("/exchange/params", response_model=ExchangeParams)
+def exchange_params(data: ExchangeCode, db: DB) -> ExchangeParams:
+    """Public: whose code this is and the KDF parameters, so the client can derive the passphrase
+    proof. Uses nothing."""
+    account = service.exchange_params(db, data.code)
+    return ExchangeParams(
+        handle=account.handle,
+        kdf=KdfParams(
+            salt=account.kdf_salt, opslimit=account.kdf_opslimit, memlimit=account.kdf_memlimit
+        ),
+    )
+
+
 @router.post("/exchange", response_model=OidcSessionOut)
-def exchange(data: ExchangeRequest, db: DB, settings: AppSettings) -> OidcSessionOut:
-    """Public: the one-time code from the callback page becomes a session, once."""
-    token, session, account = service.exchange(db, settings, data.code)
+def exchange(
+    data: ExchangeRequest, db: DB, settings: AppSettings, address: Address
+) -> OidcSessionOut:
+    """Public: the one-time code from the callback page plus the passphrase proof become a
+    session, once."""
+    token, session, account = service.exchange(db, settings, data.code, data.auth_key, address)
     return OidcSessionOut(
         token=token,
         kind=session.kind,

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from wallet.accounts.schemas import KdfParams, SessionOut
+from wallet.accounts.schemas import KdfParams, Key32, SessionOut
 
 
 class OidcStatus(BaseModel):
@@ -13,13 +13,25 @@ class OidcStatus(BaseModel):
     start_url: str | None = None
 
 
-class ExchangeRequest(BaseModel):
+class ExchangeCode(BaseModel):
     code: str = Field(min_length=16, max_length=64, description="The one-time code from the page")
 
 
+class ExchangeParams(BaseModel):
+    """Who signed in, and how to turn their passphrase into the auth key and the key that
+    unlocks their keys. The code stays unused."""
+
+    handle: str
+    kdf: KdfParams
+
+
+class ExchangeRequest(ExchangeCode):
+    auth_key: Key32 = Field(description="Derived from the passphrase, as for login")
+
+
 class OidcSessionOut(SessionOut):
-    """A full session. The keys stay locked: `kdf` lets the client turn the passphrase into the
-    key that unlocks `account.keys_by_passphrase`; no auth key is needed or sent."""
+    """A full session, given only for the organisation's sign-in *and* the passphrase proof:
+    the sign-in service alone never gets the locked keys (no offline guessing)."""
 
     kdf: KdfParams
 

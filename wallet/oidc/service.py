@@ -30,6 +30,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from wallet.accounts import service as accounts_service
 from wallet.accounts.models import Account, AuthSession
 from wallet.accounts.service import token_hash
 from wallet.db import utcnow
@@ -489,8 +490,26 @@ def _link(
 # --- exchange and link management -----------------------------------------------------------
 
 
-def exchange(db: Session, settings: Settings, code: str) -> tuple[str, AuthSession, Account]:
-    """Turns a one-time code into a full wallet session, exactly once."""
+def exchange_params(db: Session, code: str) -> Account:
+    """The account a valid, unused one-time code belongs to (the code stays unused)."""
+    account_id = db.exec(
+        select(OidcExchange.account_id).where(
+            col(OidcExchange.code_hash) == _digest(code),
+            col(OidcExchange.used_at).is_(None),
+            col(OidcExchange.expires_at) > utcnow(),
+        )
+    ).first()
+    account = db.get(Account, account_id) if account_id else None
+    if account is None:
+        raise exchange_refused()
+    return account
+
+
+def exchange(
+    db: Session, settings: Settings, code: str, auth_key: bytes, address: str
+) -> tuple[str, AuthSession, Account]:
+    """Turns a one-time code plus the passphrase proof into a full wallet session, exactly once.
+    A wrong passphrase uses the code up too (one guess per sign-in) and counts for the throttle."""
     now = utcnow()
     account_id = db.execute(
         update(OidcExchange)
@@ -507,6 +526,8 @@ def exchange(db: Session, settings: Settings, code: str) -> tuple[str, AuthSessi
     if account is None:
         db.rollback()
         raise exchange_refused()
+    # Commits the used code together with a failure's throttle record.
+    accounts_service.check_passphrase_proof(db, account.handle, auth_key, address)
     token = secrets.token_urlsafe(32)
     session = AuthSession(
         token_hash=token_hash(token),
