@@ -205,16 +205,24 @@ export async function createGrant(handle, scope, { purpose, expiresAt = null }) 
   return { id: grantId, grantee: grantee.handle, safetyCode: person.code, firstContact: first, documents: wraps.length };
 }
 
-async function openDescriptor(keys, grant, signerKey) {
+/**
+ * Opens a grant's sealed descriptor and checks the signer (like _open_descriptor). `team`: the
+ * opened team key (teams.js openTeamKey) for a grant to an organisation.
+ */
+export async function openDescriptor(keys, grant, signerKey, team = null) {
+  const [privateKey, readerKeyId] = team
+    ? [await team.keys.encryptionKey(), team.keyId]
+    : [await keys.encryptionKey(), await keys.keyId()];
   let message;
   try {
-    message = await openSealed(await keys.encryptionKey(), b64d(grant.sealed), grantInfo(grant.id, await keys.keyId()));
+    message = await openSealed(privateKey, b64d(grant.sealed), grantInfo(grant.id, readerKeyId));
     verify(signerKey, message, b64d(grant.signature));
   } catch {
     throw new GrantIntegrityError("grant.changed");
   }
   const descriptor = JSON.parse(fromUtf8(message));
   if (descriptor.grant_id !== grant.id) throw new GrantIntegrityError("grant.changed");
+  if (team && descriptor.grantee_org !== team.orgId) throw new GrantIntegrityError("grant.changed");
   return descriptor;
 }
 
@@ -282,11 +290,23 @@ export async function received() {
   return result;
 }
 
-/** The newest version of each document under the grant, checked like received_documents. */
-export async function receivedDocuments(grant) {
+/** Name of a document or field key by its public half (key_sha256 in grants.py). */
+export async function keySha256(identity) {
+  const age = await import("./crypto/age.js");
+  return sha256Hex(utf8(await age.recipientOf(identity)));
+}
+
+/**
+ * The newest version of each document under the grant, checked like received_documents.
+ * `team`: the opened team key, for a grant to an organisation (teams.js readerFor).
+ */
+export async function receivedDocuments(grant, team = null) {
   const { keys } = session();
   const age = await import("./crypto/age.js");
   const ownerKey = b64d(grant.owner.public_signing_key);
+  const [privateKey, readerKeyId] = team
+    ? [await team.keys.encryptionKey(), team.keyId]
+    : [await keys.encryptionKey(), await keys.keyId()];
   const latest = new Map();
   for (const item of await getJson(`/received/${grant.id}/documents`)) {
     const statementBytes = b64d(item.statement);
@@ -294,19 +314,33 @@ export async function receivedDocuments(grant) {
     const manifestBytes = b64d(item.manifest);
     try {
       verify(ownerKey, statementBytes, b64d(item.statement_signature));
-      verify(ownerKey, manifestBytes, b64d(item.signature));
     } catch (error) {
       if (error instanceof BadSignature) throw new GrantIntegrityError("grant.not_signed");
       throw error;
     }
     const statement = JSON.parse(fromUtf8(statementBytes));
+    const vouched = statement.manifest_sha256;
+    if (vouched !== undefined && vouched !== null) {
+      // The owner's signed statement names this very manifest (maybe one a proxy signed).
+      if (vouched !== (await sha256Hex(manifestBytes))) throw new GrantIntegrityError("grant.changed");
+    } else {
+      try {
+        verify(ownerKey, manifestBytes, b64d(item.signature));
+      } catch (error) {
+        if (error instanceof BadSignature) throw new GrantIntegrityError("grant.not_signed");
+        throw error;
+      }
+    }
     const manifest = JSON.parse(fromUtf8(manifestBytes));
     const encryptedMeta = b64d(item.encrypted_meta);
+    const bound = team
+      ? statement.kind === "grant-wrap-team"
+      : statement.wrap_sha256 === (await sha256Hex(wrapped));
     if (
       statement.grant_id !== grant.id ||
       statement.document_id !== item.document_id ||
       statement.version !== item.version ||
-      statement.wrap_sha256 !== (await sha256Hex(wrapped)) ||
+      !bound ||
       manifest.document_id !== item.document_id ||
       manifest.version !== item.version ||
       manifest.meta_sha256 !== (await sha256Hex(encryptedMeta))
@@ -316,8 +350,11 @@ export async function receivedDocuments(grant) {
     let identity;
     let meta;
     try {
-      const info = documentKeyInfo(item.document_id, item.version, await keys.keyId());
-      identity = fromUtf8(await openSealed(await keys.encryptionKey(), wrapped, info));
+      const info = documentKeyInfo(item.document_id, item.version, readerKeyId);
+      identity = age.parseIdentity(fromUtf8(await openSealed(privateKey, wrapped, info)));
+      // For a team the owner signed the key itself: a key an admin resealed must be the very
+      // one the owner gave.
+      if (team && statement.key_sha256 !== (await keySha256(identity))) throw new Error("not signed");
       meta = JSON.parse(fromUtf8(await age.decryptBytes(encryptedMeta, identity)));
     } catch {
       throw new GrantIntegrityError("grant.changed");
@@ -335,6 +372,50 @@ export async function receivedDocuments(grant) {
     }
   }
   return [...latest.values()];
+}
+
+/**
+ * The profile fields shared under an opened grant, each checked against the owner's
+ * signatures and the grant's signed scope (like received_profile). name -> value.
+ */
+export async function receivedProfile(grant, team = null) {
+  const { keys } = session();
+  const age = await import("./crypto/age.js");
+  const ownerKey = b64d(grant.owner.public_signing_key);
+  const [privateKey, readerKeyId] = team
+    ? [await team.keys.encryptionKey(), team.keyId]
+    : [await keys.encryptionKey(), await keys.keyId()];
+  const allowed = new Set(grant.descriptor.scope.fields || []);
+  const fields = {};
+  for (const row of await getJson(`/received/${grant.id}/profile`)) {
+    const wrapped = b64d(row.wrapped_key);
+    const ciphertext = b64d(row.ciphertext);
+    let record;
+    try {
+      verify(
+        ownerKey,
+        canonicalJson(profileStatement(row.slot, await sha256Hex(ciphertext), row.owner_wrap_sha256)),
+        b64d(row.field_signature),
+      );
+      const statementBytes = b64d(row.statement);
+      verify(ownerKey, statementBytes, b64d(row.statement_signature));
+      const statement = JSON.parse(fromUtf8(statementBytes));
+      const bound = team
+        ? statement.kind === "grant-field-team"
+        : statement.kind === "grant-field" && statement.wrap_sha256 === (await sha256Hex(wrapped));
+      if (!bound || statement.grant_id !== grant.id || statement.slot !== row.slot) throw new Error("statement");
+      const identity = age.parseIdentity(
+        fromUtf8(await openSealed(privateKey, wrapped, profileFieldInfo(row.slot, readerKeyId))),
+      );
+      if (team && statement.key_sha256 !== (await keySha256(identity))) throw new Error("not signed");
+      record = JSON.parse(fromUtf8(await age.decryptBytes(ciphertext, identity)));
+    } catch {
+      throw new GrantIntegrityError("grant.field_changed");
+    }
+    if (!allowed.has(record.name)) throw new GrantIntegrityError("grant.field_not_given");
+    fields[record.name] = record.value;
+  }
+  return fields;
 }
 
 /** Downloads, checks and decrypts one received document. Returns a Blob. */

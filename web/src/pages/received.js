@@ -1,6 +1,8 @@
-// Shared with me: standing grants to this account, each document checked against the owner's
-// signatures, shown, saved or printed from memory.
-import { ownSafetyCode, received, receivedBlob, receivedDocuments } from "../grants.js";
+// Shared with me: standing grants to this account and to the organisations this person works
+// for (opened with their copy of the team key, web/src/teams.js), each document and detail
+// checked against the owner's signatures, shown or saved from memory.
+import { ownSafetyCode, receivedBlob, receivedDocuments, receivedProfile } from "../grants.js";
+import { receivedWithTeams } from "../teams.js";
 import { formatBytes, formatDate, t } from "../i18n.js";
 import { safeFileName } from "../links.js";
 import { page, requireSession } from "../shell.js";
@@ -30,13 +32,17 @@ page("received", async (main, ctx) => {
   };
 
   async function section(grant) {
-    const heading = el("h2", { text: t("grant.received_from", { owner: grant.owner.handle, purpose: grant.descriptor.purpose }) });
+    const heading = el("h2", {
+      text: grant.team
+        ? t("grant.received_for_team", { owner: grant.owner.handle, team: grant.organisation.display_name, purpose: grant.descriptor.purpose })
+        : t("grant.received_from", { owner: grant.owner.handle, purpose: grant.descriptor.purpose }),
+    });
     const facts = el("p", {
       class: "details",
       text: grant.descriptor.expires_at ? t("share.until", { date: formatDate(grant.descriptor.expires_at) }) : t("grant.no_end"),
     });
     const list = el("ul", { class: "doc-list shared-list" });
-    const docs = await receivedDocuments(grant);
+    const docs = await receivedDocuments(grant, grant.team);
     const used = new Set();
     for (const doc of docs) {
       const title = doc.meta.title || doc.meta.file_name || t("documents.untitled");
@@ -86,21 +92,24 @@ page("received", async (main, ctx) => {
         ),
       );
     }
-    if (!docs.length) list.append(el("li", { class: "hint", text: t("grant.nothing_yet") }));
-    return el("section", { class: "received-grant", dataset: { grantId: grant.id } }, heading, facts, list);
+    const details = (grant.descriptor.scope.fields || []).length ? await receivedProfile(grant, grant.team) : {};
+    const names = Object.keys(details).sort();
+    const detailList = names.length
+      ? el(
+          "dl",
+          { class: "shared-details", dataset: { fields: "" } },
+          names.flatMap((name) => [el("dt", { text: t(`link.field.${name}`) }), el("dd", { text: details[name] })]),
+        )
+      : null;
+    if (!docs.length && !names.length) list.append(el("li", { class: "hint", text: t("grant.nothing_yet") }));
+    return el("section", { class: "received-grant", dataset: { grantId: grant.id, team: grant.team ? "1" : "" } }, heading, facts, detailList, list);
   }
 
   try {
-    const grants = (await received()).filter((g) => g.state === "active");
+    const grants = (await receivedWithTeams()).filter((g) => g.state === "active");
     if (ctx.signal.aborted) return undefined;
     const sections = [];
-    for (const grant of grants) {
-      if (grant.team) {
-        sections.push(el("section", { class: "received-grant" }, el("p", { class: "hint", text: t("grant.team_elsewhere", { owner: grant.owner.handle }) })));
-      } else {
-        sections.push(await section(grant));
-      }
-    }
+    for (const grant of grants) sections.push(await section(grant));
     box.replaceChildren(...sections);
     main.querySelector("[data-none]").hidden = grants.length > 0;
     status.textContent = "";
