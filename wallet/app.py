@@ -49,6 +49,7 @@ from wallet.sweeper import sweep
 from wallet.uploads.api import router as uploads_router
 from web.pages import PAGE_CSP, mount_static
 from web.pages import router as web_pages_router
+from web.pages_account import router as account_pages_router
 from web.pages_kiosk import router as kiosk_pages_router
 from web.pages_sharing import router as sharing_pages_router
 
@@ -256,6 +257,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     # web pages router
     app.include_router(kiosk_pages_router)  # kiosk, meeting, inbox, proxy
     app.include_router(sharing_pages_router)  # share, links, grants, received, journal, /s/
+    app.include_router(account_pages_router)  # account (passphrase, safety code, delete)
     app.include_router(web_pages_router)
     mount_static(app)
 

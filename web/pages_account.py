@@ -1,0 +1,19 @@
+"""The account page: change the passphrase, see one's own safety code, delete the wallet.
+
+Everything that touches keys runs in the browser (web/src/account.js): the page itself holds
+no data and is the same for everyone.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/account")
+def account(request: Request) -> HTMLResponse:
+    return render(request, "account.html", "account")
