@@ -51,6 +51,7 @@ from web.pages import PAGE_CSP, mount_static
 from web.pages import router as web_pages_router
 from web.pages_account import router as account_pages_router
 from web.pages_kiosk import router as kiosk_pages_router
+from web.pages_requests import router as requests_pages_router
 from web.pages_sharing import router as sharing_pages_router
 
 log = structlog.get_logger(__name__)
@@ -257,6 +258,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     # web pages router
     app.include_router(kiosk_pages_router)  # kiosk, meeting, inbox, proxy
     app.include_router(sharing_pages_router)  # share, links, grants, received, journal, /s/
+    app.include_router(requests_pages_router)  # requests, notes (owner pages)
     app.include_router(account_pages_router)  # account (passphrase, safety code, delete)
     app.include_router(web_pages_router)
     mount_static(app)
