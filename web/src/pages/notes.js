@@ -90,7 +90,8 @@ page("notes", async (main, ctx) => {
         }),
       );
       for (const id of ["#note-persons", "#note-said", "#note-decided"]) form.querySelector(id).value = "";
-      done.textContent = t("notes.saved", { who: added.owner });
+      done.textContent =
+        added.owner === session.account.handle ? t("notes.saved_own") : t("notes.saved", { who: added.owner });
       done.hidden = false;
       announce(done.textContent);
       await load();
