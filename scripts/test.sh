@@ -26,12 +26,14 @@ scripts/install.sh test
 .venv/bin/ruff format --check .
 
 run_suite() {
-  local label="$1"; shift
+  # run_suite LABEL DATABASE_URL [pytest args]: an empty URL means SQLite.
+  local label="$1" database_url="$2"; shift 2
   local report
   report="$(mktemp)"
   echo "== Test suite on ${label}"
   set +e
-  .venv/bin/python -m pytest -q --junitxml="$report" "$@"
+  env -u WALLET_TEST_DATABASE_URL ${database_url:+WALLET_TEST_DATABASE_URL="$database_url"} \
+    .venv/bin/python -m pytest -q --junitxml="$report" "$@"
   local status=$?
   set -e
   local ran
@@ -47,10 +49,11 @@ run_suite() {
   fi
 }
 
-run_suite "SQLite" "$@"
+# The SQLite pass must not see the PostgreSQL URL that .ci/run exports.
+run_suite "SQLite" "" "$@"
 if [ -n "${WALLET_TEST_DATABASE_URL:-}" ]; then
   if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
   fi
-  WALLET_TEST_DATABASE_URL="$WALLET_TEST_DATABASE_URL" run_suite "PostgreSQL" "$@"
+  run_suite "PostgreSQL" "$WALLET_TEST_DATABASE_URL" "$@"
 fi
