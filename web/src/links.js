@@ -101,10 +101,30 @@ export async function createLink(scope, { uses = 1, expiresAt, pin = null, purpo
   }
   if (!items.length && !Object.keys(fields).length) throw new PlainError("share.nothing");
 
-  const linkId = crypto.randomUUID().replaceAll("-", "");
-  const secret = await ownLinkSecret(keys, linkId);
-  const serverShare = crypto.getRandomValues(new Uint8Array(32));
   const owner = { handle: account.handle, signing_key: b64e(keys.publicSigningKey) };
+  return sealAndSend(keys, {
+    secretFor: (linkId) => ownLinkSecret(keys, linkId),
+    owner,
+    proxy: null,
+    items,
+    fields,
+    uses,
+    expires,
+    pin,
+    purpose,
+    path: "/links",
+  });
+}
+
+/**
+ * The package, preview and signed descriptor of a link, sent to `path` (create_link's second
+ * half). `owner` is the party whose documents these are; `proxy` (or null) the proxy's party
+ * with the owner's signed authorisation. `keys` sign: the owner's, or the proxy's own.
+ */
+async function sealAndSend(keys, { secretFor, owner, proxy, items, fields, uses, expires, pin, purpose, path }) {
+  const linkId = crypto.randomUUID().replaceAll("-", "");
+  const secret = await secretFor(linkId);
+  const serverShare = crypto.getRandomValues(new Uint8Array(32));
   const pkg = {
     v: 1,
     kind: "share-link-package",
@@ -116,6 +136,10 @@ export async function createLink(scope, { uses = 1, expiresAt, pin = null, purpo
     profile: fields,
   };
   const preview = { purpose, owner: owner.handle, documents: items.length };
+  if (proxy) {
+    pkg.proxy = proxy;
+    preview.proxy = proxy.handle;
+  }
   const sealedPackage = await linkcrypto.seal(
     await linkcrypto.linkKey(secret, serverShare, pin, linkId),
     canonicalJson(pkg),
@@ -142,7 +166,7 @@ export async function createLink(scope, { uses = 1, expiresAt, pin = null, purpo
     items: items.map((i) => [i.document_id, i.version]).sort(compareItems),
   };
   const [descriptorBytes, signature] = sign(keys.signingSeed, descriptor);
-  await postJson("/links", {
+  await postJson(path, {
     link_id: linkId,
     proof_key: b64e(proofKey),
     pin_check: pinCheck ? b64e(pinCheck) : null,
@@ -157,6 +181,49 @@ export async function createLink(scope, { uses = 1, expiresAt, pin = null, purpo
   });
   serverShare.fill(0);
   return { id: linkId, url: linkUrl(linkId, secret), secret, expiresAt: expires, documents: items.length };
+}
+
+/**
+ * A link made by a proxy acting for an owner (create_link with a ProxyVault): opened once
+ * only, over documents of the mandate only (`documents`: checked acting documents, see
+ * proxy.js), no profile fields, never outliving the mandate, signed by the proxy's own key and
+ * carrying the owner's signed authorisation (link_parties). Its secret is random: nobody
+ * needs to open its preview again.
+ */
+export async function createProxyLink(mandate, documents, { pin = null, purpose = "" } = {}) {
+  const { keys, account } = session();
+  if (!mandate.actions.includes("share")) throw new PlainError("proxy.cannot_share");
+  if (pin !== null && !/^\d{4,8}$/.test(pin)) throw new PlainError("share.bad_pin");
+  const mandateEnd = new Date(mandate.descriptor.expires_at);
+  const expires = new Date(Math.min(expiryFrom(String(DEFAULT_DAYS)).getTime(), mandateEnd.getTime()));
+  const items = documents.map((doc) => ({
+    document_id: doc.id,
+    version: doc.version,
+    identity: doc.identity,
+    blob_sha256: doc.manifest.blob_sha256,
+    blob_size: Number(doc.manifest.blob_size),
+    meta: doc.meta,
+  }));
+  if (!items.length) throw new PlainError("share.nothing");
+  const owner = { handle: mandate.owner.handle, signing_key: mandate.owner.public_signing_key };
+  const proxy = {
+    handle: account.handle,
+    signing_key: b64e(keys.publicSigningKey),
+    authorisation: mandate.authorisation,
+    authorisation_signature: mandate.authorisation_signature,
+  };
+  return sealAndSend(keys, {
+    secretFor: async () => linkcrypto.newSecret(),
+    owner,
+    proxy,
+    items,
+    fields: {},
+    uses: 1,
+    expires,
+    pin,
+    purpose,
+    path: `/mandates/${mandate.id}/links`,
+  });
 }
 
 // Python sorts [id, version] lists element by element.

@@ -8,16 +8,17 @@
 // by moving around. A reload forgets the acting state (and the keys) altogether.
 import { getJson, postJson, request } from "./api.js";
 import { DOCUMENT_TYPES } from "./catalogue.js";
-import { b64d, b64e, fromUtf8, isoNowSeconds, sha256Hex, utf8 } from "./crypto/encoding.js";
+import { b64d, b64e, fromUtf8, isoNowSeconds, randomBytes, sha256Hex, utf8 } from "./crypto/encoding.js";
 import { sign, verify } from "./crypto/signing.js";
 import { documentKeyInfo, keyId, openSealed, seal } from "./crypto/wrap.js";
-import { checkPin } from "./grants.js";
+import { checkPin, lookupPerson } from "./grants.js";
 import { formatDate, loadMessages, t } from "./i18n.js";
 import { onWipe } from "./kiosk.js";
 import { getSession, onSessionChange } from "./session.js";
 import { downloadBlob, uploadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
-import { encryptFile, META_VERSION, safeMediaType } from "./vault.js";
+import { createProxyLink, isoUtc } from "./links.js";
+import { encryptFile, listDocuments, META_VERSION, safeMediaType } from "./vault.js";
 
 export class MandateChanged extends PlainError {
   constructor() {
@@ -97,6 +98,238 @@ export function termsOf(descriptor) {
     until: descriptor.mandate_kind === "once" ? t("proxy.once_until", { date: until }) : t("proxy.until", { date: until }),
     why: t("proxy.purpose", { purpose: descriptor.purpose }),
   };
+}
+
+// --- giving a mandate (create_mandate) --------------------------------------------------------
+
+export const ACTIONS = ["view", "upload", "share"];
+// Procedure categories (wallet/documents/catalogue.py PROCEDURE_CATEGORIES), never "all".
+export const PROCEDURE_CATEGORIES = [
+  "identity",
+  "family",
+  "social_aid",
+  "work",
+  "housing",
+  "health",
+  "money",
+  "justice",
+  "studies",
+  "transport",
+  "other",
+];
+const HOUR = 3_600_000;
+// duration -> [kind, how long]. A one-shot mandate ends after the first completed action, or
+// after 24 hours, whichever comes first.
+export const DURATIONS = {
+  once: ["once", 24 * HOUR],
+  "1d": ["personal", 24 * HOUR],
+  "1m": ["personal", 30 * 24 * HOUR],
+  "6m": ["personal", 182 * 24 * HOUR],
+  "1y": ["personal", 365 * 24 * HOUR],
+};
+
+const mandateCategoryOf = (type) => DOCUMENT_TYPES[type] ?? "other";
+
+function inScope(descriptor, documentId, type) {
+  const { scope } = descriptor;
+  return scope.documents.includes(documentId) || scope.categories.includes(mandateCategoryOf(type));
+}
+
+/** parse_scope: procedure categories only, never "all". */
+export function parseScope(categories) {
+  const chosen = [];
+  for (const raw of categories) {
+    const name = raw.trim().toLowerCase();
+    if (["all", "*", "everything"].includes(name)) throw new PlainError("mandate.not_everything");
+    if (!PROCEDURE_CATEGORIES.includes(name)) throw new PlainError("mandate.bad_category");
+    if (!chosen.includes(name)) chosen.push(name);
+  }
+  return chosen.sort();
+}
+
+/** parse_actions: view, upload, share; sharing needs view. */
+export function parseActions(actions) {
+  if (!actions.length) throw new PlainError("mandate.actions_needed");
+  if (actions.some((a) => !ACTIONS.includes(a))) throw new PlainError("mandate.actions_needed");
+  if (actions.includes("share") && !actions.includes("view")) throw new PlainError("mandate.share_needs_view");
+  return [...new Set(actions)].sort();
+}
+
+/** The signed manifest bytes of each document's current version, as listed (_manifests). */
+async function currentManifests() {
+  const result = new Map();
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ limit: "1000", ...(cursor ? { cursor } : {}) });
+    const listed = await getJson(`/documents?${query}`);
+    for (const row of listed.documents) result.set(row.id, b64d(row.manifest));
+    cursor = listed.next_cursor;
+  } while (cursor);
+  return result;
+}
+
+/** _wrap_for: a version's key sealed to the proxy, with the owner's statement binding it to
+ * this mandate and to the version's manifest. */
+async function mandateWrap(keys, mandateId, proxy, documentId, version, identity, manifestBytes) {
+  const wrapped = await seal(b64d(proxy.public_encryption_key), utf8(identity), documentKeyInfo(documentId, version, proxy.key_id));
+  const [statement, signature] = sign(keys.signingSeed, {
+    v: 1,
+    kind: "mandate-wrap",
+    mandate_id: mandateId,
+    document_id: documentId,
+    version,
+    wrap_sha256: await sha256Hex(wrapped),
+    manifest_sha256: await sha256Hex(manifestBytes),
+  });
+  return {
+    document_id: documentId,
+    version,
+    wrapped_key: b64e(wrapped),
+    statement: b64e(statement),
+    statement_signature: b64e(signature),
+  };
+}
+
+/**
+ * create_mandate: the owner signs the plain authorisation (enforced by the server) and the
+ * sealed descriptor (purpose, scope, check code); the keys of documents in scope are sealed to
+ * the proxy if they may see them. The caller has shown the proxy's safety code (lookupPerson)
+ * and the owner confirmed it; this pins the key. Returns { id, proxy, kind, actions,
+ * expiresAt, documents, safetyCode, firstContact, checkCode, descriptor }.
+ */
+export async function createMandate(handle, { categories = [], documentIds = [], actions = [], duration, purpose = "" }) {
+  const { keys, account } = session();
+  if (!purpose.trim()) throw new PlainError("mandate.purpose_needed");
+  if (!DURATIONS[duration]) throw new PlainError("mandate.duration_needed");
+  const [kind, length] = DURATIONS[duration];
+  const chosenCategories = parseScope(categories);
+  const chosenActions = parseActions(actions);
+  const documents = await listDocuments();
+  const byId = new Map(documents.map((d) => [d.id, d]));
+  const chosenDocuments = [...new Set(documentIds)].sort();
+  for (const id of chosenDocuments) if (!byId.has(id)) throw new PlainError("errors.not_found");
+  if (!chosenCategories.length && !chosenDocuments.length) throw new PlainError("mandate.scope_needed");
+  if (handle.trim().toLowerCase() === account.handle) throw new PlainError("mandate.not_yourself");
+  const person = await lookupPerson(handle);
+  const proxy = person.keys;
+  const first = await checkPin(proxy.handle, proxy);
+  const mandateId = crypto.randomUUID().replaceAll("-", "");
+  const created = new Date();
+  const expiresAt = new Date(Math.floor((created.getTime() + length) / 1000) * 1000);
+  const checkCode = b64e(randomBytes(16));
+  const authorisation = {
+    v: 1,
+    kind: "mandate-authorisation",
+    mandate_id: mandateId,
+    owner_key_id: await keys.keyId(),
+    proxy_key_id: proxy.key_id,
+    proxy_signing_key: proxy.public_signing_key,
+    actions: chosenActions,
+    mandate_kind: kind,
+    expires_at: isoUtc(expiresAt),
+  };
+  const descriptor = {
+    ...authorisation,
+    kind: "mandate",
+    owner: account.handle,
+    proxy: proxy.handle,
+    proxy_encryption_key: proxy.public_encryption_key,
+    purpose: purpose.trim(),
+    scope: { categories: chosenCategories, documents: chosenDocuments },
+    created_at: isoUtc(created),
+    check_code: checkCode,
+  };
+  const [authorisationBytes, authorisationSignature] = sign(keys.signingSeed, authorisation);
+  const [message, signature] = sign(keys.signingSeed, descriptor);
+  const wraps = [];
+  if (chosenActions.includes("view")) {
+    const manifests = await currentManifests();
+    for (const doc of documents) {
+      if (!inScope(descriptor, doc.id, doc.meta.type) || !manifests.has(doc.id)) continue;
+      wraps.push(await mandateWrap(keys, mandateId, proxy, doc.id, doc.version, doc.identity, manifests.get(doc.id)));
+    }
+  }
+  await postJson("/mandates", {
+    mandate_id: mandateId,
+    proxy_handle: proxy.handle,
+    proxy_key_id: proxy.key_id,
+    kind,
+    actions: chosenActions,
+    expires_at: isoUtc(expiresAt),
+    authorisation: b64e(authorisationBytes),
+    authorisation_signature: b64e(authorisationSignature),
+    sealed_for_owner: b64e(await seal(keys.publicEncryptionKey, message, mandateInfo(mandateId, await keys.keyId()))),
+    sealed_for_proxy: b64e(await seal(b64d(proxy.public_encryption_key), message, mandateInfo(mandateId, proxy.key_id))),
+    signature: b64e(signature),
+    check_hash: await sha256Hex(utf8(checkCode)),
+    wraps,
+  });
+  return {
+    id: mandateId,
+    proxy: proxy.handle,
+    kind,
+    actions: chosenActions,
+    expiresAt,
+    documents: wraps.length,
+    safetyCode: person.code,
+    firstContact: first,
+    checkCode,
+    descriptor,
+  };
+}
+
+export const checkUrl = (mandateId, checkCode, origin = location.origin) =>
+  `${origin}/mandates/check/${mandateId}?c=${checkCode}`;
+
+/** Who may do what, until when and for what, for the attestation (plain_terms). */
+export function attestationTerms(descriptor) {
+  const terms = termsOf(descriptor);
+  return {
+    title: t(descriptor.mandate_kind === "once" ? "mandate.title_once" : "mandate.title_personal"),
+    who: t("mandate.who", { proxy: descriptor.proxy, owner: descriptor.owner }),
+    what: terms.what,
+    until: terms.until,
+    why: terms.why,
+    never: t("mandate.never"),
+    signed: t("mandate.signed", { owner: descriptor.owner, date: descriptor.created_at.slice(0, 10), id: descriptor.mandate_id }),
+    check: t("mandate.check_how"),
+    checkSays: t("mandate.check_says"),
+  };
+}
+
+const escapeHtml = (text) =>
+  String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;" })[c]);
+
+/**
+ * attestation_html: a printable, self-contained page (no script) with an inline SVG QR code of
+ * the check URL, drawn in this browser. In the page's language.
+ */
+export async function attestationHtml(descriptor, origin = location.origin) {
+  const { default: qrcode } = await import("qrcode-generator");
+  const url = checkUrl(descriptor.mandate_id, descriptor.check_code, origin);
+  const qr = qrcode(0, "M");
+  qr.addData(url);
+  qr.make();
+  const svg = qr.createSvgTag({ cellSize: 4, margin: 8, scalable: false });
+  const terms = attestationTerms(descriptor);
+  const rows = ["who", "what", "until", "why"].map((k) => `<p>${escapeHtml(terms[k])}</p>`).join("");
+  const lang = escapeHtml(document.documentElement.lang || "en");
+  return `<!doctype html>
+<html lang="${lang}"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>${escapeHtml(terms.title)} ${escapeHtml(descriptor.mandate_id.slice(0, 8))}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;
+font-size:1.15rem;line-height:1.5}h1{font-size:1.6rem}.qr{float:right;margin:0 0 1rem 1rem}
+.small{font-size:.9rem;color:#333}@media print{body{margin:1cm}}</style></head><body>
+<div class="qr">${svg}</div>
+<h1>${escapeHtml(terms.title)}</h1>
+${rows}
+<p>${escapeHtml(terms.never)}</p>
+<p>${escapeHtml(terms.signed)}</p>
+<p class="small">${escapeHtml(terms.check)}<br>
+${escapeHtml(url)}<br>${escapeHtml(terms.checkSays)}</p>
+</body></html>
+`;
 }
 
 export const revokeMandate = (id) => request("POST", `/mandates/${id}/revoke`);
@@ -272,6 +505,22 @@ export async function actingBlob(doc, { signal } = {}) {
   } catch {
     throw new PlainError("errors.file_damaged");
   }
+}
+
+/**
+ * A one-shot link for the owner's documents `ids` (create_link with a ProxyVault): only
+ * documents the mandate gives, checked like the listing; the proxy signs, with the owner's
+ * signed authorisation. A one-time mandate counts as used.
+ */
+export async function actingShare(ids, { purpose = "", pin = null } = {}) {
+  if (!acting) throw new PlainError("proxy.not_acting");
+  const { mandate } = acting;
+  if (!mandate.actions.includes("share")) throw new PlainError("proxy.cannot_share");
+  const given = new Map((await actingDocuments()).map((doc) => [doc.id, doc]));
+  const chosen = [...new Set(ids)].map((id) => given.get(id));
+  if (chosen.some((doc) => !doc)) throw new PlainError("proxy.not_in_scope");
+  acting.acted = true;
+  return createProxyLink(mandate, chosen, { purpose, pin });
 }
 
 /** True if the mandate lets the proxy add a document of this type (its category is in scope). */

@@ -1,8 +1,22 @@
-// Proxies: the mandates this person gave (and can end) and received (and can use or renounce).
+// Proxies: the mandates this person gave (and can end) and received (and can use or renounce),
+// and a form to give one: the trusted person's safety code compared first, procedures (never
+// all), actions, duration and purpose; then the printable attestation with its check QR code.
+import { lookupPerson } from "../grants.js";
 import { t } from "../i18n.js";
-import { mandatesGiven, mandatesReceived, renounceMandate, revokeMandate, termsOf } from "../proxy.js";
+import { printOnly, qrSvg } from "../links.js";
+import {
+  attestationHtml,
+  attestationTerms,
+  checkUrl,
+  createMandate,
+  mandatesGiven,
+  mandatesReceived,
+  renounceMandate,
+  revokeMandate,
+  termsOf,
+} from "../proxy.js";
 import { page, requireSession } from "../shell.js";
-import { announce, el, messageFor, showError } from "../ui.js";
+import { announce, busy, clearError, el, messageFor, showError } from "../ui.js";
 
 function stateBadge(state) {
   return el("span", { class: `state ${state}`, text: t(`proxy.state.${state}`) });
@@ -62,10 +76,118 @@ page("proxy", async (main, ctx) => {
       showError(main, messageFor(error));
     }
   }
+  const urls = new Set();
+  wireGive(main, load, urls);
   try {
     await load();
   } catch (error) {
     status.textContent = "";
     showError(main, messageFor(error));
   }
+  return () => {
+    for (const url of urls) URL.revokeObjectURL(url);
+  };
 });
+
+function wireGive(main, reload, urls) {
+  const form = main.querySelector("form[data-mandate]");
+  const handleInput = form.querySelector("#mandate-handle");
+  const safety = form.querySelector("[data-safety]");
+  const codeOk = form.querySelector("#mandate-code-ok");
+  const formStatus = form.querySelector("[data-mandate-status]");
+  let person = null;
+  const lookup = async () => {
+    clearError(form);
+    person = null;
+    safety.hidden = true;
+    codeOk.checked = false;
+    const handle = handleInput.value.trim();
+    if (!handle) {
+      showError(form, t("grant.handle_needed"));
+      handleInput.focus();
+      return null;
+    }
+    try {
+      person = await lookupPerson(handle);
+    } catch (error) {
+      showError(form, error?.status === 404 ? t("grant.no_such_person", { handle }) : messageFor(error));
+      return null;
+    }
+    form.querySelector("[data-safety-code]").textContent = person.code;
+    form.querySelector("[data-safety-changed]").hidden = !person.changed;
+    safety.hidden = false;
+    announce(t("grant.code_shown", { code: person.code }));
+    return person;
+  };
+  form.querySelector("[data-lookup]").addEventListener("click", lookup);
+  handleInput.addEventListener("input", () => {
+    person = null;
+    safety.hidden = true;
+  });
+  const checked = (name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError(form);
+    const purpose = form.querySelector("#mandate-purpose").value.trim();
+    const fail = (key, selector) => {
+      showError(form, t(key));
+      if (selector) form.querySelector(selector)?.focus();
+    };
+    if (!person) {
+      if (await lookup()) codeOk.focus();
+      return;
+    }
+    if (!codeOk.checked) return fail("grant.compare_first", "#mandate-code-ok");
+    if (!checked("categories").length) return fail("mandate.scope_needed", 'input[name="categories"]');
+    if (!checked("actions").length) return fail("mandate.actions_needed", 'input[name="actions"]');
+    if (!purpose) return fail("mandate.purpose_needed", "#mandate-purpose");
+    await busy(form, async () => {
+      formStatus.textContent = t("mandate.working");
+      try {
+        const created = await createMandate(person.keys.handle, {
+          categories: checked("categories"),
+          actions: checked("actions"),
+          duration: form.querySelector("#mandate-duration").value,
+          purpose,
+        });
+        formStatus.textContent = "";
+        form.reset();
+        person = null;
+        safety.hidden = true;
+        await showAttestation(main, created.descriptor, urls);
+        announce(t("mandate.created", { handle: created.proxy, n: created.documents }));
+        await reload();
+      } catch (error) {
+        formStatus.textContent = "";
+        showError(form, messageFor(error));
+      }
+    });
+  });
+}
+
+async function showAttestation(main, descriptor, urls) {
+  const section = main.querySelector("[data-attestation]");
+  const terms = attestationTerms(descriptor);
+  const url = checkUrl(descriptor.mandate_id, descriptor.check_code);
+  section.querySelector("[data-attestation-title]").textContent = terms.title;
+  section.querySelector("[data-attestation-qr]").replaceChildren(await qrSvg(url, t("mandate.qr_label")));
+  section.querySelector("[data-attestation-terms]").replaceChildren(
+    ...["who", "what", "until", "why", "never", "signed"].map((k) => el("p", { text: terms[k] })),
+  );
+  section.querySelector("[data-attestation-check]").textContent = terms.check;
+  section.querySelector("[data-attestation-url]").textContent = url;
+  section.querySelector("[data-attestation-says]").textContent = terms.checkSays;
+  const html = await attestationHtml(descriptor);
+  const file = URL.createObjectURL(new Blob([html], { type: "text/html" }));
+  urls.add(file);
+  section.querySelector("[data-print-attestation]").onclick = () => printOnly(section);
+  section.querySelector("[data-save-attestation]").onclick = () => {
+    const anchor = el("a", { href: file, download: `mandate-${descriptor.mandate_id.slice(0, 8)}.html`, hidden: true });
+    document.body.append(anchor);
+    anchor.click();
+    anchor.remove();
+  };
+  section.dataset.mandateId = descriptor.mandate_id;
+  section.hidden = false;
+  section.querySelector("h2").focus();
+}

@@ -1,9 +1,11 @@
 // Acting for someone inside one mandate: the banner says so on every page until "Stop acting".
 // The proxy sees the papers in scope and, if the mandate allows it, adds papers for the person.
-import { t } from "../i18n.js";
+import { formatDate, t } from "../i18n.js";
+import { printOnly, qrSvg } from "../links.js";
 import {
   actingBlob,
   actingDocuments,
+  actingShare,
   actingUpload,
   mandatesReceived,
   mayAdd,
@@ -50,6 +52,16 @@ page("proxy_for", async (main, ctx) => {
   async function listPapers(mandate) {
     const docs = mandate.actions.includes("view") ? await actingDocuments() : [];
     if (ctx.signal.aborted) return;
+    main.querySelector("[data-share-docs]").replaceChildren(
+      ...docs.map((doc) =>
+        el(
+          "label",
+          {},
+          el("input", { type: "checkbox", name: "share-documents", value: doc.id }),
+          ` ${doc.meta.title || doc.meta.file_name || t("documents.untitled")}`,
+        ),
+      ),
+    );
     main.querySelector("[data-acting-docs]").replaceChildren(
       ...docs.map((doc) => {
         const name = doc.meta.title || doc.meta.file_name || t("documents.untitled");
@@ -104,6 +116,63 @@ page("proxy_for", async (main, ctx) => {
     });
   }
 
+  function wireShare(mandate) {
+    const section = main.querySelector("[data-share]");
+    if (!mandate.actions.includes("share")) return;
+    section.hidden = false;
+    const form = section.querySelector("form[data-share-form]");
+    const shareStatus = form.querySelector("[data-share-status]");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearError(form);
+      const ids = [...form.querySelectorAll('input[name="share-documents"]:checked')].map((i) => i.value);
+      if (!ids.length) {
+        showError(form, t("share.nothing"));
+        form.querySelector('input[name="share-documents"]')?.focus();
+        return;
+      }
+      const pin = form.querySelector("#share-pin").value.trim() || null;
+      await busy(form, async () => {
+        shareStatus.textContent = t("share.working");
+        try {
+          const link = await actingShare(ids, { purpose: form.querySelector("#share-purpose").value.trim(), pin });
+          shareStatus.textContent = "";
+          form.hidden = true;
+          await showLink(section, link);
+        } catch (error) {
+          shareStatus.textContent = "";
+          showError(form, messageFor(error));
+        }
+      });
+    });
+  }
+
+  async function showLink(section, link) {
+    const result = section.querySelector("[data-share-result]");
+    section.querySelector("[data-share-summary]").textContent = t("share.summary_once", {
+      n: link.documents,
+      date: formatDate(link.expiresAt),
+    });
+    section.querySelector("[data-share-qr]").replaceChildren(await qrSvg(link.url, t("share.qr_label")));
+    const input = section.querySelector("[data-share-url]");
+    input.value = link.url;
+    const copied = section.querySelector("[data-share-copied]");
+    section.querySelector("[data-share-copy]").addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(link.url);
+        copied.textContent = t("share.copied");
+      } catch {
+        input.focus();
+        input.select();
+        copied.textContent = t("share.copy_by_hand");
+      }
+    });
+    section.querySelector("[data-share-print]").addEventListener("click", () => printOnly(result));
+    result.hidden = false;
+    result.querySelector("h3").focus();
+    announce(t("share.ready"));
+  }
+
   try {
     const mandate = (await mandatesReceived()).find((m) => m.id === main.dataset.mandateId);
     if (!mandate) {
@@ -122,6 +191,7 @@ page("proxy_for", async (main, ctx) => {
     await listPapers(mandate);
     if (ctx.signal.aborted) return revokeAll;
     wireAdd(mandate);
+    wireShare(mandate);
     status.textContent = "";
     main.querySelector("[data-acting]").hidden = false;
     refreshProxyBanner();
