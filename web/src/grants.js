@@ -79,7 +79,10 @@ export async function lookupPerson(handle) {
 
 export const grantInfo = (grantId, recipientKeyId) => utf8(`wallet/v1/grant|${grantId}|${recipientKeyId}`);
 
-async function wrapFor(keys, grantId, grantee, documentId, version, identity) {
+/** _wrap_for: the version's key sealed to the grantee, with the owner's statement binding the
+ * wrap to this grant and naming the manifest's hash (the bytes exactly as served): the owner
+ * vouches for it even when a proxy signed it (a document added on the owner's behalf). */
+async function wrapFor(keys, grantId, grantee, documentId, version, identity, manifestSha256) {
   const wrapped = await seal(
     b64d(grantee.public_encryption_key),
     utf8(identity),
@@ -92,6 +95,7 @@ async function wrapFor(keys, grantId, grantee, documentId, version, identity) {
     version,
     kind: "grant-wrap",
     wrap_sha256: await sha256Hex(wrapped),
+    ...(manifestSha256 ? { manifest_sha256: manifestSha256 } : {}),
   });
   return {
     document_id: documentId,
@@ -189,7 +193,7 @@ export async function createGrant(handle, scope, { purpose, expiresAt = null }) 
   const wraps = [];
   for (const id of chosen) {
     const doc = byId.get(id);
-    wraps.push(await wrapFor(keys, grantId, grantee, id, doc.version, doc.identity));
+    wraps.push(await wrapFor(keys, grantId, grantee, id, doc.version, doc.identity, doc.manifestSha256));
   }
   await postJson("/grants", {
     grant_id: grantId,
@@ -251,7 +255,7 @@ function stillGiven(grant) {
  * key, if the served key is still the one the owner signed the grant for. Registered with
  * vault.onNewVersion by the pages that upload.
  */
-export async function wrapNewVersion({ documentId, version, meta, identity }) {
+export async function wrapNewVersion({ documentId, version, meta, identity, manifestSha256 }) {
   const { keys } = session();
   const changed = [];
   let count = 0;
@@ -264,7 +268,7 @@ export async function wrapNewVersion({ documentId, version, meta, identity }) {
       changed.push(grant.grantee.handle);
       continue;
     }
-    const wrap = await wrapFor(keys, grant.id, grant.grantee, documentId, version, identity);
+    const wrap = await wrapFor(keys, grant.id, grant.grantee, documentId, version, identity, manifestSha256);
     await postJson(`/grants/${grant.id}/wraps`, { wraps: [wrap], field_wraps: [], grantee_key_id: grant.grantee.key_id });
     count += 1;
   }

@@ -142,16 +142,90 @@ async function openDocumentKey(keys, wrapped, documentId, version) {
   }
 }
 
-/** The owner-signed manifest of one version, checked against what the server sent. */
-async function checkedManifest(keys, item, documentId, version) {
-  const message = b64d(item.manifest);
+// Documents a trusted person added under a mandate are signed by the proxy key this owner
+// signed into that mandate (like Vault._mandate_signer / mandates.proxy_signers). The map is
+// built lazily, once per session, only when a manifest names a mandate; a mandate this session
+// has not seen yet (given since) triggers one fresh read before the manifest is refused.
+let proxySigners = null; // { owner: the session object, loading: Promise<Map> }
+
+async function readProxySigners() {
+  // proxy.js imports this module: load it only when needed, and keep one copy of its opening.
+  const { mandatesGiven } = await import("./proxy.js");
+  const signers = new Map();
+  for (const mandate of await mandatesGiven()) {
+    const descriptor = mandate.descriptor;
+    signers.set(mandate.id, {
+      handle: descriptor.proxy,
+      signingKey: b64d(descriptor.proxy_signing_key),
+      keyId: descriptor.proxy_key_id,
+      expiresAt: Date.parse(descriptor.expires_at),
+      actions: descriptor.actions,
+    });
+  }
+  return signers;
+}
+
+async function proxySignersOf(current, { fresh = false } = {}) {
+  if (fresh || !proxySigners || proxySigners.owner !== current) {
+    const loading = readProxySigners();
+    proxySigners = { owner: current, loading };
+    loading.catch(() => {
+      if (proxySigners?.loading === loading) proxySigners = null; // try again next time
+    });
+  }
+  return proxySigners.loading;
+}
+
+/** The proxy key a manifest naming a mandate must be signed with; refuses anything else. */
+async function mandateSigner(current, manifest) {
+  const mandateId = String(manifest.mandate_id);
+  let signer = (await proxySignersOf(current)).get(mandateId);
+  if (!signer) signer = (await proxySignersOf(current, { fresh: true })).get(mandateId);
+  const signedAt = typeof manifest.signed_at === "string" ? Date.parse(manifest.signed_at) : NaN;
+  if (
+    !signer ||
+    manifest.signer_key_id !== signer.keyId ||
+    !signer.actions.includes("upload") ||
+    Number.isNaN(signedAt) ||
+    Number.isNaN(signer.expiresAt) ||
+    signedAt > signer.expiresAt
+  ) {
+    throw new IntegrityFailure("errors.proxy_not_signed");
+  }
+  return signer;
+}
+
+/** A manifest signed by the owner, or by the proxy of the mandate it names (see above). */
+async function verifiedManifest(current, message, signature) {
+  let claimed;
   try {
-    verify(keys.publicSigningKey, message, b64d(item.signature));
+    claimed = JSON.parse(fromUtf8(message));
+  } catch {
+    throw new IntegrityFailure("errors.document_changed");
+  }
+  if (!claimed || typeof claimed !== "object") throw new IntegrityFailure("errors.document_changed");
+  let signer = current.keys.publicSigningKey;
+  let proxy = null;
+  if (claimed.mandate_id) {
+    proxy = await mandateSigner(current, claimed);
+    signer = proxy.signingKey;
+  }
+  try {
+    verify(signer, message, signature);
   } catch (error) {
-    if (error instanceof BadSignature) throw new IntegrityFailure("errors.document_changed");
+    if (error instanceof BadSignature) {
+      throw new IntegrityFailure(proxy ? "errors.proxy_not_signed" : "errors.document_changed");
+    }
     throw error;
   }
-  const manifest = JSON.parse(fromUtf8(message));
+  return [claimed, proxy?.handle ?? null];
+}
+
+/** The signed manifest of one version, checked against what the server sent. */
+async function checkedManifest(current, item, documentId, version) {
+  const { keys } = current;
+  const message = b64d(item.manifest);
+  const [manifest, addedByHandle] = await verifiedManifest(current, message, b64d(item.signature));
   const wrapSha = await sha256Hex(b64d(item.wrapped_key));
   const keyId = await keys.keyId();
   if (
@@ -162,7 +236,7 @@ async function checkedManifest(keys, item, documentId, version) {
   ) {
     throw new IntegrityFailure("errors.document_changed");
   }
-  return manifest;
+  return { manifest, addedBy: addedByHandle, manifestSha256: await sha256Hex(message) };
 }
 
 async function decryptMeta(encryptedMeta, identity) {
@@ -176,14 +250,15 @@ async function decryptMeta(encryptedMeta, identity) {
 
 /** Every document, newest first as the server lists them, each checked and decrypted. */
 export async function listDocuments() {
-  const { keys } = session();
+  const current = session();
+  const { keys } = current;
   const documents = [];
   let cursor = null;
   do {
     const query = new URLSearchParams({ limit: "1000", ...(cursor ? { cursor } : {}) });
     const page = await getJson(`/documents?${query}`);
     for (const row of page.documents) {
-      await checkedManifest(keys, row, row.id, row.current_version);
+      const checked = await checkedManifest(current, row, row.id, row.current_version);
       const identity = await openDocumentKey(keys, b64d(row.wrapped_key), row.id, row.current_version);
       documents.push({
         id: row.id,
@@ -194,6 +269,10 @@ export async function listDocuments() {
         updatedAt: row.updated_at,
         meta: await decryptMeta(b64d(row.encrypted_meta), identity),
         identity,
+        // The proxy who added it on the owner's behalf (a mandate with "upload"), or null.
+        addedBy: checked.addedBy,
+        // Grants vouch for these exact bytes, so a grantee trusts a proxy-signed manifest.
+        manifestSha256: checked.manifestSha256,
       });
     }
     cursor = page.next_cursor;
@@ -203,11 +282,12 @@ export async function listDocuments() {
 
 /** All versions of one document, oldest first, each checked against the owner's signature. */
 export async function versions(documentId) {
-  const { keys } = session();
+  const current = session();
+  const { keys } = current;
   const detail = await getJson(`/documents/${documentId}`);
   const result = [];
   for (const item of detail.versions) {
-    const manifest = await checkedManifest(keys, item, documentId, item.version);
+    const checked = await checkedManifest(current, item, documentId, item.version);
     const identity = await openDocumentKey(keys, b64d(item.wrapped_key), documentId, item.version);
     result.push({
       version: item.version,
@@ -215,7 +295,9 @@ export async function versions(documentId) {
       createdAt: item.created_at,
       meta: await decryptMeta(b64d(item.encrypted_meta), identity),
       identity,
-      manifest,
+      manifest: checked.manifest,
+      addedBy: checked.addedBy,
+      manifestSha256: checked.manifestSha256,
     });
   }
   return { id: detail.id, currentVersion: detail.current_version, versions: result };
@@ -242,7 +324,8 @@ export async function encryptFile(file, recipient) {
 }
 
 // Other parts (standing grants) register here to wrap each new version for their grantees,
-// as the Python client's wrap_new_version does. fn({ documentId, version, meta, identity, manifest }).
+// as the Python client's wrap_new_version does.
+// fn({ documentId, version, meta, identity, manifest, manifestSha256 }).
 const newVersionHooks = new Set();
 export function onNewVersion(fn) {
   newVersionHooks.add(fn);
@@ -318,7 +401,14 @@ export async function uploadDocument(file, meta, { replace = null, onProgress, s
     : await postJson("/documents", { ...body, document_id: documentId });
   const manifestValue = JSON.parse(fromUtf8(manifest));
   for (const hook of newVersionHooks) {
-    await hook({ documentId, version, meta: fullMeta, identity, manifest: manifestValue });
+    await hook({
+      documentId,
+      version,
+      meta: fullMeta,
+      identity,
+      manifest: manifestValue,
+      manifestSha256: await sha256Hex(manifest),
+    });
   }
   return { id: result.id, version: result.version };
 }

@@ -37,6 +37,9 @@ page("document", async (main, ctx) => {
   fact("expiry", current.meta.expiry_date ? formatDate(current.meta.expiry_date) : t("document.no_expiry"));
   fact("file", `${current.meta.file_name || ""} (${formatBytes(current.size)})`);
   fact("added", formatDate(current.createdAt));
+  const addedBy = main.querySelector("[data-added-by]");
+  addedBy.textContent = current.addedBy ? t("documents.added_by", { proxy: current.addedBy }) : "";
+  addedBy.hidden = !current.addedBy;
   main.querySelector("[data-new-version]").setAttribute("href", `/documents/new?replace=${id}`);
   status.textContent = "";
   main.querySelector("[data-doc]").hidden = false;
@@ -109,6 +112,7 @@ page("document", async (main, ctx) => {
         " – ",
         formatDate(version.createdAt),
         ` (${formatBytes(version.size)}) `,
+        version.addedBy ? `${t("documents.added_by", { proxy: version.addedBy })} ` : "",
         el("button", {
           type: "button",
           class: "small-inline",

@@ -35,6 +35,11 @@ function item(doc) {
         {},
         el("span", { class: "title", text: title }),
         el("span", { class: "details", text: details }),
+        // Added by a trusted person under a mandate (their manifest, signed with the key the
+        // owner signed into it): say who, so nothing arrives unexplained.
+        doc.addedBy
+          ? el("span", { class: "details", dataset: { addedBy: "" }, text: t("documents.added_by", { proxy: doc.addedBy }) })
+          : null,
         state &&
           el("span", {
             class: `badge ${state}`,
