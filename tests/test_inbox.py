@@ -199,12 +199,14 @@ def test_the_web_apps_session_cookie_names_the_opener(
     link = linklib.create_link(g.owner, [g.payslip_id])
     http = wallet_app.client
     http.cookies.set("wallet_session", str(g.worker.api.token))
+    http.headers["Sec-Fetch-Site"] = "same-origin"  # what the browser sends from the link page
     try:
         linklib.open_link(
             link.url, tmp_path / "opened", api=ApiClient("http://testserver", http=http)
         )
     finally:
         http.cookies.clear()
+        del http.headers["Sec-Fetch-Site"]
     with database(wallet_app.database.url) as db:
         [row] = db.exec(select(LinkDownloadSession)).all()
         assert row.redeemer_id == g.worker.account["id"]
