@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     oidc_scopes: str = "openid"
     oidc_login_minutes: int = Field(default=10, ge=1, le=60)
     oidc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Public kiosk (/kiosk): seconds without a touch before the session wipes itself.
+    kiosk_idle_seconds: int = Field(default=180, ge=5, le=1800)
+    # Test servers only: a lower Argon2id floor the browser accepts, "OPS,MEM" (never in
+    # production: the page would accept a weak cost from a malicious server).
+    web_kdf_floor: str = Field(default="", pattern=r"^(\d+,\d+)?$")
     log_level: str = "INFO"
     log_json: bool = False
 

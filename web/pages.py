@@ -7,7 +7,6 @@ are gone on a reload, a logout or when the tab closes. See web/README.md.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,11 +59,9 @@ def _environment(language: str) -> Environment:
 _ENVIRONMENTS = {language: _environment(language) for language in LANGUAGES}
 
 
-def web_kdf_floor() -> str:
+def web_kdf_floor(request: Request) -> str:
     """Test servers lower the browser's Argon2id floor; production never sets this."""
-    value = os.environ.get("WALLET_WEB_KDF_FLOOR", "")
-    parts = value.split(",")
-    return value if len(parts) == 2 and all(p.isdigit() for p in parts) else ""
+    return str(request.app.state.settings.web_kdf_floor)
 
 
 def page_language(request: Request) -> str:
@@ -83,7 +80,7 @@ def render(request: Request, template: str, page: str, **context: Any) -> HTMLRe
             languages=LANGUAGES,
             page=page,
             path=request.url.path,
-            kdf_floor=web_kdf_floor(),
+            kdf_floor=web_kdf_floor(request),
             **context,
         )
     )

@@ -9,7 +9,6 @@ the tab's history (kiosk navigation replaces entries instead of adding them).
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -24,7 +23,6 @@ from web.pages import SESSION_COOKIE, grouped_document_types, render
 
 KIOSK_COOKIE = "wallet_kiosk"
 KIOSK_IDLE_COOKIE = "wallet_kiosk_idle"
-DEFAULT_IDLE_SECONDS = 180
 # A shorter timeout is only for tests and demonstrations; a longer one defeats the purpose.
 MIN_IDLE_SECONDS = 5
 MAX_IDLE_SECONDS = 1800
@@ -34,19 +32,16 @@ CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 router = APIRouter(include_in_schema=False)
 
 
-def idle_seconds(asked: int | None) -> int:
-    """The idle timeout: ?idle= within bounds, else the server setting, else 3 minutes."""
+def idle_seconds(asked: int | None, configured: int) -> int:
+    """The idle timeout: ?idle= within bounds, else the server setting (3 minutes by default)."""
     if asked is not None and MIN_IDLE_SECONDS <= asked <= MAX_IDLE_SECONDS:
         return asked
-    configured = os.environ.get("WALLET_KIOSK_IDLE_SECONDS", "")
-    if configured.isdigit() and MIN_IDLE_SECONDS <= int(configured) <= MAX_IDLE_SECONDS:
-        return int(configured)
-    return DEFAULT_IDLE_SECONDS
+    return configured
 
 
 @router.get("/kiosk")
 def kiosk(request: Request, idle: Annotated[int | None, Query()] = None) -> HTMLResponse:
-    seconds = idle_seconds(idle)
+    seconds = idle_seconds(idle, request.app.state.settings.kiosk_idle_seconds)
     response = render(request, "kiosk.html", "kiosk", idle_seconds=seconds, kiosk_mode=True)
     # Session cookies (no expiry): closing the browser forgets them. They hold no secret, and
     # the page script reads them to know it runs on a public computer.

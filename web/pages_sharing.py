@@ -44,7 +44,7 @@ def render_link_page(request: Request) -> HTMLResponse:
             languages=LANGUAGES,
             page="link",
             path="/",
-            kdf_floor=web_kdf_floor(),
+            kdf_floor=web_kdf_floor(request),
         )
     )
     return HTMLResponse(

@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from tests.conftest import WalletApp
+import pytest
+from pydantic import ValidationError
+
+from tests.conftest import AppFactory, WalletApp
+from wallet.settings import Settings
 
 OWNER_PAGES = [
     "/",
@@ -119,3 +123,17 @@ def test_language_form_sets_a_cookie_and_never_redirects_away(wallet_app: Wallet
     assert '<html lang="nl"' in page.text and "Uw portefeuille openen" in page.text
     ignored = client.post("/language", data={"language": "xx", "next": "/"}, follow_redirects=False)
     assert "set-cookie" not in ignored.headers
+
+
+def test_kiosk_idle_timeout_and_web_kdf_floor_come_from_the_settings(make_app: AppFactory) -> None:
+    app = make_app(kiosk_idle_seconds=42, web_kdf_floor="2,16384")
+    kiosk = app.client.get("/kiosk", headers=HTML)
+    assert kiosk.cookies.get("wallet_kiosk_idle") == "42"
+    # A kiosk link may ask for another value within bounds, never outside them.
+    assert app.client.get("/kiosk?idle=9", headers=HTML).cookies.get("wallet_kiosk_idle") == "9"
+    assert app.client.get("/kiosk?idle=2", headers=HTML).cookies.get("wallet_kiosk_idle") == "42"
+    assert "2,16384" in app.client.get("/login", headers=HTML).text
+    with pytest.raises(ValidationError):
+        Settings(kiosk_idle_seconds=2)
+    with pytest.raises(ValidationError):
+        Settings(web_kdf_floor="weak")
