@@ -16,8 +16,8 @@ from sharing.organisations.models import Organisation
 from wallet.accounts.models import Account
 from wallet.accounts.service import find_by_handle
 from wallet.db import utcnow
-from wallet.documents.models import Document, DocumentVersion, KeyWrap
-from wallet.documents.service import owned_version
+from wallet.documents.models import DocumentVersion, KeyWrap
+from wallet.documents.service import owned_version_ids
 from wallet.errors import Conflict, Invalid, NotFound
 from wallet.journal import service as journal
 from wallet.profile.models import ProfileField
@@ -47,21 +47,7 @@ def _add_wraps(
     wraps: list[GrantWrapIn],
     field_wraps: list[FieldWrapIn],
 ) -> int:
-    # Two queries for the whole batch, not two per document: a grant may cover thousands.
-    wanted = {(w.document_id, w.version) for w in wraps}
-    versions: dict[tuple[str, int], str] = {}
-    document_ids = sorted({document_id for document_id, _ in wanted})
-    for start in range(0, len(document_ids), 500):
-        rows = db.exec(
-            select(DocumentVersion.document_id, DocumentVersion.version, DocumentVersion.id)
-            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-            .where(Document.owner_id == owner.id)
-            .where(col(DocumentVersion.document_id).in_(document_ids[start : start + 500]))
-        ).all()
-        versions.update({(d, v): version_id for d, v, version_id in rows if (d, v) in wanted})
-    for wrap in wraps:
-        if (wrap.document_id, wrap.version) not in versions:
-            owned_version(db, owner, wrap.document_id, wrap.version)  # raises the plain 404
+    versions = owned_version_ids(db, owner, [(w.document_id, w.version) for w in wraps])
     already = set(db.exec(select(KeyWrap.version_id).where(KeyWrap.grant_id == grant.id)))
     added = 0
     for wrap in wraps:

@@ -38,7 +38,7 @@ from wallet.documents.service import (
     MANIFEST_KIND,
     _finished_upload,
     _forget_upload,
-    owned_version,
+    owned_version_ids,
 )
 from wallet.errors import STORAGE_DOWN, Conflict, Forbidden, Invalid, NotFound, Unavailable
 from wallet.journal import service as journal
@@ -168,21 +168,7 @@ def _add_wraps(db: Session, owner: Account, mandate: Mandate, wraps: list[GrantW
             raise Invalid(
                 f"The key of document {wrap.document_id} is not signed by you for this mandate."
             )
-    # A few queries for the whole batch, not one per document: a mandate may cover thousands.
-    wanted = {(w.document_id, w.version) for w in wraps}
-    versions: dict[tuple[str, int], str] = {}
-    document_ids = sorted({document_id for document_id, _ in wanted})
-    for start in range(0, len(document_ids), 500):
-        rows = db.exec(
-            select(DocumentVersion.document_id, DocumentVersion.version, DocumentVersion.id)
-            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-            .where(Document.owner_id == owner.id)
-            .where(col(DocumentVersion.document_id).in_(document_ids[start : start + 500]))
-        ).all()
-        versions.update({(d, v): version_id for d, v, version_id in rows if (d, v) in wanted})
-    for wrap in wraps:
-        if (wrap.document_id, wrap.version) not in versions:
-            owned_version(db, owner, wrap.document_id, wrap.version)  # raises the plain 404
+    versions = owned_version_ids(db, owner, [(w.document_id, w.version) for w in wraps])
     already = set(
         db.exec(select(MandateWrap.version_id).where(MandateWrap.mandate_id == mandate.id))
     )

@@ -270,6 +270,29 @@ def owned_version(db: Session, account: Account, document_id: str, version: int)
     return row
 
 
+def owned_version_ids(
+    db: Session, owner: Account, wanted: list[tuple[str, int]]
+) -> dict[tuple[str, int], str]:
+    """(document id, version) -> version row id for many versions of the owner's documents, in
+    a few queries (a grant or a mandate may cover thousands). Any that is not the owner's gets
+    the plain 404 of `owned_version`."""
+    wanted_set = set(wanted)
+    versions: dict[tuple[str, int], str] = {}
+    document_ids = sorted({document_id for document_id, _ in wanted_set})
+    for start in range(0, len(document_ids), 500):
+        rows = db.exec(
+            select(DocumentVersion.document_id, DocumentVersion.version, DocumentVersion.id)
+            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+            .where(Document.owner_id == owner.id)
+            .where(col(DocumentVersion.document_id).in_(document_ids[start : start + 500]))
+        ).all()
+        versions.update({(d, v): row_id for d, v, row_id in rows if (d, v) in wanted_set})
+    for document_id, version in wanted:
+        if (document_id, version) not in versions:
+            owned_version(db, owner, document_id, version)  # raises the plain 404
+    return versions
+
+
 def get_version(db: Session, account: Account, document_id: str, version: int) -> DocumentVersion:
     document = owned_document(db, account, document_id)
     row = db.exec(
