@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import mimetypes
 import secrets
 import tempfile
 import uuid
@@ -26,12 +25,12 @@ from wallet.client.api import ApiError
 from wallet.client.grants import KeyChanged, PinStore, person, safety_code
 from wallet.client.transfer import WrongSize, download_to, upload_file
 from wallet.client.vault import (
-    META_VERSION,
     DocumentInfo,
     IntegrityFailure,
     Vault,
     VaultError,
     VersionInfo,
+    document_meta,
 )
 from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e
@@ -712,20 +711,17 @@ class ProxyVault:
                 f"WARNING: the server shows a NEW key for {owner['handle']}. Nothing was sent."
             )
         document_id, version = uuid.uuid4().hex, 1
-        meta = {
-            "v": META_VERSION,
-            "type": doc_type,
-            "title": title or path.stem,
-            "label": label,
-            "issuer": issuer,
-            "issue_date": issue_date,
-            "expiry_date": expiry_date,
-            "tags": tags or [],
-            "file_name": path.name,
-            "media_type": media_type
-            or mimetypes.guess_type(path.name)[0]
-            or "application/octet-stream",
-        }
+        meta = document_meta(
+            path,
+            doc_type,
+            title,
+            issuer=issuer,
+            issue_date=issue_date,
+            expiry_date=expiry_date,
+            tags=tags,
+            label=label,
+            media_type=media_type,
+        )
         identity = age.new_identity()
         recipient = age.recipient_of(identity)
         encrypted_meta = age.encrypt_bytes(json.dumps(meta).encode(), recipient)

@@ -137,6 +137,35 @@ class VersionInfo:
     manifest_sha256: str = ""
 
 
+def document_meta(
+    path: Path,
+    doc_type: str,
+    title: str | None,
+    *,
+    issuer: str | None = None,
+    issue_date: str | None = None,
+    expiry_date: str | None = None,
+    tags: list[str] | None = None,
+    label: str | None = None,
+    media_type: str | None = None,
+) -> dict[str, Any]:
+    """A version's metadata, encrypted next to its file: only key holders see it."""
+    return {
+        "v": META_VERSION,
+        "type": doc_type,
+        "title": title or path.stem,
+        "label": label,
+        "issuer": issuer,
+        "issue_date": issue_date,
+        "expiry_date": expiry_date,
+        "tags": tags or [],
+        "file_name": path.name,
+        "media_type": media_type
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream",
+    }
+
+
 def _slug(text: str, limit: int = 60) -> str:
     cleaned = re.sub(r"[^\w.-]+", "-", text, flags=re.UNICODE).strip("-._")
     return cleaned[:limit] or "document"
@@ -323,20 +352,17 @@ class Vault:
             document_id, version = replace, current["current_version"] + 1
         else:
             document_id, version = uuid.uuid4().hex, 1
-        meta = {
-            "v": META_VERSION,
-            "type": doc_type,
-            "title": title or path.stem,
-            "label": label,
-            "issuer": issuer,
-            "issue_date": issue_date,
-            "expiry_date": expiry_date,
-            "tags": tags or [],
-            "file_name": path.name,
-            "media_type": media_type
-            or mimetypes.guess_type(path.name)[0]
-            or "application/octet-stream",
-        }
+        meta = document_meta(
+            path,
+            doc_type,
+            title,
+            issuer=issuer,
+            issue_date=issue_date,
+            expiry_date=expiry_date,
+            tags=tags,
+            label=label,
+            media_type=media_type,
+        )
         identity = age.new_identity()
         recipient = age.recipient_of(identity)
         encrypted_meta = age.encrypt_bytes(json.dumps(meta).encode(), recipient)
