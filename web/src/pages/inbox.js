@@ -5,20 +5,18 @@
 // against the owner's. A grant to a team is opened with this member's copy of the team key
 // (sealed to the member by an admin, who signed it), like wallet/client/organisations.py.
 import { getJson } from "../api.js";
-import { b64d, b64e, canonicalJson, fromUtf8, sha256Hex, utf8 } from "../crypto/encoding.js";
-import { AccountKeys } from "../crypto/keys.js";
+import { b64d, fromUtf8, utf8 } from "../crypto/encoding.js";
 import { verify } from "../crypto/signing.js";
-import { keyId, openSealed } from "../crypto/wrap.js";
+import { openSealed } from "../crypto/wrap.js";
 import { checkPin } from "../grants.js";
 import { formatDate, t } from "../i18n.js";
 import { page, requireSession } from "../shell.js";
+import { teamKey } from "../teams.js";
 import { el, messageFor, PlainError, showError } from "../ui.js";
 
 const grantInfo = (id, keyId) => utf8(`wallet/v1/grant|${id}|${keyId}`);
 const requestInfo = (id, keyId) => utf8(`wallet/v1/request|${id}|${keyId}`);
 const answerInfo = (id, keyId) => utf8(`wallet/v1/request-answer|${id}|${keyId}`);
-const teamSealInfo = (orgId, teamKeyId, memberKeyId) =>
-  utf8(`wallet/v1/team-key|${orgId}|${teamKeyId}|${memberKeyId}`);
 
 class Changed extends PlainError {
   constructor() {
@@ -48,49 +46,6 @@ async function openGrant(keys, grant) {
   );
   if (descriptor.grant_id !== grant.id || descriptor.owner !== grant.owner.handle) throw new Changed();
   return descriptor;
-}
-
-/** This member's copy of an organisation's team key, checked like open_team_key. */
-async function openTeamKey(keys, account, orgId) {
-  const detail = await getJson(`/orgs/${orgId}`);
-  const copy = detail.my_copy;
-  const sealer = copy.sealed_by;
-  let team;
-  try {
-    if (sealer.key_id !== (await keyId(b64d(sealer.public_encryption_key)))) throw new Error("key");
-    if (sealer.handle !== account.handle) await checkPin(sealer.handle, sealer);
-    const sealed = b64d(copy.sealed_team_key);
-    const statement = b64d(copy.statement);
-    verify(b64d(sealer.public_signing_key), statement, b64d(copy.signature));
-    const expected = {
-      v: 1,
-      kind: "team-key-seal",
-      org_id: detail.id,
-      team_key_id: copy.team_key_id,
-      member: account.handle,
-      member_key_id: await keys.keyId(),
-      sealed_sha256: await sha256Hex(sealed),
-      admin: sealer.handle,
-    };
-    if (fromUtf8(canonicalJson(JSON.parse(fromUtf8(statement)))) !== fromUtf8(canonicalJson(expected))) {
-      throw new Error("statement");
-    }
-    const info = teamSealInfo(detail.id, copy.team_key_id, await keys.keyId());
-    team = AccountKeys.fromBytes(await openSealed(await keys.encryptionKey(), sealed, info));
-  } catch {
-    throw new Changed();
-  }
-  const served = detail.team_key;
-  const teamKeyId = await team.keyId();
-  if (
-    teamKeyId !== copy.team_key_id ||
-    teamKeyId !== served.key_id ||
-    b64e(team.publicEncryptionKey) !== b64e(b64d(served.public_encryption_key)) ||
-    b64e(team.publicSigningKey) !== b64e(b64d(served.public_signing_key))
-  ) {
-    throw new Changed();
-  }
-  return { orgId: detail.id, keys: team, keyId: teamKeyId };
 }
 
 /** A grant to a team: its descriptor opened with the team key, signed by the owner. */
@@ -219,7 +174,7 @@ page("inbox", async (main, ctx) => {
     const teamGrants = [];
     for (const grant of inbox.organisation_grants) {
       const orgId = grant.organisation.id;
-      if (!teams.has(orgId)) teams.set(orgId, await openTeamKey(keys, account, orgId));
+      if (!teams.has(orgId)) teams.set(orgId, await teamKey(orgId));
       teamGrants.push(teamCard(grant, await openTeamGrant(teams.get(orgId), grant)));
     }
     if (ctx.signal.aborted) return;
