@@ -2,14 +2,14 @@
 
 Setup: a live `wallet serve` on SQLite, one account (its own first journal entries are real),
 then the chain is filled up to N entries with rows inserted straight into journal_entry in
-batches of 10,000, each with prev_hash and hash computed by wallet.journal.chain.entry_hash
+batches of 10,000, each with prev_hash and hash computed by wallet.protocol.journal_chain.entry_hash
 exactly as wallet.journal.service.append does (a mix of document, link and grant events with
 their usual details).
 
 Measured (3 runs each, median):
   - fetch: wallet.client.journal.fetch_entries (GET /api/v1/journal pages of 10,000, JSON
     decoded) against the live server; bytes received; server time per page from /metrics
-  - verify: wallet.journal.chain.verify_chain over those entries (goal <= 1 s)
+  - verify: wallet.protocol.journal_chain.verify_chain over those entries (goal <= 1 s)
   - baseline: hashlib.sha256(...).hexdigest() over the very bytes verify_chain hashes
     (prev_hash + canonical JSON of each entry's hashed fields, built beforehand)
   - information: building those bytes alone (dict of hashed fields + canonical_json)
@@ -41,9 +41,9 @@ from wallet.client import ApiClient, Vault
 from wallet.client.journal import fetch_entries
 from wallet.crypto.encoding import canonical_json
 from wallet.db import make_engine
-from wallet.journal.chain import HASHED_FIELDS, entry_hash, verify_chain
 from wallet.journal.models import JournalEntry
 from wallet.journal.service import at_text
+from wallet.protocol.journal_chain import HASHED_FIELDS, entry_hash, verify_chain
 from wallet.settings import Settings
 
 GOAL_VERIFY_S = 1.0

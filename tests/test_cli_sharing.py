@@ -16,7 +16,7 @@ from tests.conftest import run_cli
 from tests.test_cli import PNG_SIGNATURE, assert_plain_failure
 from tests.test_grants import write_file
 from wallet.client.grants import DOWNLOADED_COPIES
-from wallet.journal.chain import verify_chain
+from wallet.protocol.journal_chain import verify_chain
 
 
 def person(cli_env: dict[str, str], tmp_path: Path, name: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from wallet.client import requests as requestlib
 from wallet.client.grants import PinStore
 from wallet.client.journal import fetch_entries
 from wallet.db import utcnow
-from wallet.journal.chain import verify_chain
+from wallet.protocol.journal_chain import verify_chain
 
 AUTHZ_COVERED = {"GET /api/v1/inbox"}
 

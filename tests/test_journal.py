@@ -30,8 +30,8 @@ from wallet.client.grants import (
     received_get,
     revoke_grant,
 )
-from wallet.journal.chain import GENESIS, ChainBroken, verify_chain
 from wallet.journal.models import JournalEntry
+from wallet.protocol.journal_chain import GENESIS, ChainBroken, verify_chain
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -235,7 +235,7 @@ def test_editing_or_deleting_one_entry_is_caught(wallet_app: WalletApp, tmp_path
 
     # Rewriting an entry with a fresh hash of its own breaks the link to the next entry.
     forged = dict(journallib.fetch_entries(owner)[middle - 1], event="document_deleted")
-    from wallet.journal.chain import entry_hash
+    from wallet.protocol.journal_chain import entry_hash
 
     edit_entry(
         url,
@@ -380,7 +380,7 @@ def test_cli_journal_exports_and_verify(
 
 def test_a_device_that_remembers_the_head_catches_a_rewritten_or_cut_journal(tmp_path) -> None:
     from wallet.client.journal import check_head
-    from wallet.journal.chain import GENESIS, entry_hash
+    from wallet.protocol.journal_chain import GENESIS, entry_hash
 
     def chain(events: list[str]) -> list[dict[str, Any]]:
         entries, prev = [], GENESIS

@@ -54,7 +54,7 @@ from wallet.crypto import age
 from wallet.crypto import links as linkcrypto
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import sign
-from wallet.journal.chain import verify_chain
+from wallet.protocol.journal_chain import verify_chain
 
 API = "/api/v1"
 PIN = "4821"

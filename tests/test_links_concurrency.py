@@ -30,7 +30,7 @@ from wallet.client.links import CreatedLink, create_link, parse_link
 from wallet.crypto import age
 from wallet.crypto import links as linkcrypto
 from wallet.crypto.encoding import b64d, b64e
-from wallet.journal.chain import verify_chain
+from wallet.protocol.journal_chain import verify_chain
 
 API = "/api/v1"
 

@@ -23,7 +23,7 @@ from wallet.client.grants import PinStore, create_grant, revoke_grant
 from wallet.client.journal import fetch_entries
 from wallet.client.vault import IntegrityFailure, VaultError
 from wallet.crypto.encoding import b64e
-from wallet.journal.chain import verify_chain
+from wallet.protocol.journal_chain import verify_chain
 
 AUTHZ_COVERED = {"POST /api/v1/notes", "GET /api/v1/notes"}
 

@@ -24,7 +24,7 @@ from wallet.client.api import ApiClient, ApiError
 from wallet.client.export import export_wallet
 from wallet.client.vault import Vault, VaultError
 from wallet.crypto.keys import WrongKey
-from wallet.documents.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
+from wallet.protocol.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
 
 app = typer.Typer(
     help="Your personal document wallet. Only you hold the keys.", no_args_is_help=True

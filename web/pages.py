@@ -20,8 +20,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from wallet.accounts import service as accounts
 from wallet.deps import DB, AppSettings
-from wallet.documents.catalogue import DOCUMENT_TYPES, PROCEDURE_CATEGORIES
 from wallet.errors import Unauthorized
+from wallet.protocol.catalogue import DOCUMENT_TYPES, PROCEDURE_CATEGORIES
 from web.i18n import LANGUAGE_COOKIE, LANGUAGES, negotiate, translations
 
 WEB_DIR = Path(__file__).parent
@@ -145,7 +145,7 @@ def grouped_document_types() -> list[tuple[str, str, list[tuple[str, str]]]]:
     return groups
 
 
-# The profile record's fields (wallet/documents/catalogue.py) with their labels and input kind.
+# The profile record's fields (wallet/protocol/catalogue.py) with their labels and input kind.
 PROFILE_FORM = [
     ("first_name", "First name", "text"),
     ("last_name", "Last name", "text"),

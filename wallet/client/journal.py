@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from wallet.client.vault import Vault
-from wallet.journal.chain import ChainBroken, verify_chain
+from wallet.protocol.journal_chain import ChainBroken, verify_chain
 
 SENTENCES = {
     "account_created": "You created your wallet.",

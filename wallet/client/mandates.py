@@ -36,7 +36,7 @@ from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
 from wallet.crypto.wrap import UnwrapError, document_key_info, key_id, open_sealed, seal
-from wallet.documents.catalogue import DOCUMENT_TYPES, PROCEDURE_CATEGORIES
+from wallet.protocol.catalogue import DOCUMENT_TYPES, PROCEDURE_CATEGORIES
 
 ACTIONS = ("view", "upload", "share")
 ACTION_WORDS = {

@@ -21,7 +21,7 @@ from wallet.client.vault import DocumentInfo, IntegrityFailure, Vault, VaultErro
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
 from wallet.crypto.wrap import UnwrapError, key_id, open_sealed, seal
-from wallet.documents.catalogue import DOCUMENT_TYPES
+from wallet.protocol.catalogue import DOCUMENT_TYPES
 
 # The social-inquiry rhythm: a decision within 30 days, its notification within 8 more.
 DECISION_DAYS = 30

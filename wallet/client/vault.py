@@ -32,7 +32,7 @@ from wallet.crypto.wrap import (
     profile_field_info,
     seal,
 )
-from wallet.documents.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
+from wallet.protocol.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
 
 META_VERSION = 1
 

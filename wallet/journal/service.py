@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 from wallet.accounts.models import Account
 from wallet.crypto.encoding import canonical_json
 from wallet.db import iso_utc, utcnow
-from wallet.journal.chain import GENESIS, entry_hash
 from wallet.journal.models import JournalEntry
+from wallet.protocol.journal_chain import GENESIS, entry_hash
 
 MAX_PAGE = 10_000
 

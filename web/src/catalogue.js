@@ -1,4 +1,4 @@
-// Document types and their procedure category (mirrors wallet/documents/catalogue.py;
+// Document types and their procedure category (mirrors wallet/protocol/catalogue.py;
 // tests/browser/test_pages.py checks they agree). Labels live in the i18n catalogues: types.<name>.
 export const DOCUMENT_TYPES = {
   id_card: "identity",

@@ -1,4 +1,4 @@
-// The owner's journal in the browser, like wallet/client/journal.py and wallet/journal/chain.py:
+// The owner's journal in the browser, like wallet/client/journal.py and wallet/protocol/journal_chain.py:
 // fetch every entry, recompute the hash chain, and say each entry in a plain sentence with the
 // titles and names only the owner's wallet knows. The CSV is built here, never on a server.
 import { getJson } from "./api.js";

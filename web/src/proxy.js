@@ -103,7 +103,7 @@ export function termsOf(descriptor) {
 // --- giving a mandate (create_mandate) --------------------------------------------------------
 
 export const ACTIONS = ["view", "upload", "share"];
-// Procedure categories (wallet/documents/catalogue.py PROCEDURE_CATEGORIES), never "all".
+// Procedure categories (wallet/protocol/catalogue.py PROCEDURE_CATEGORIES), never "all".
 export const PROCEDURE_CATEGORIES = [
   "identity",
   "family",
