@@ -226,7 +226,8 @@ class S3BlobStore(BlobStore):
         return self._iter_object(_BLOBS + blob_key, offset)
 
     def size(self, blob_key: str) -> int:
-        return self._call("stat_object", self.bucket, _BLOBS + blob_key).size
+        size: int = self._call("stat_object", self.bucket, _BLOBS + blob_key).size
+        return size
 
     def delete(self, blob_key: str) -> None:
         self._call("remove_object", self.bucket, _BLOBS + blob_key)

@@ -14,7 +14,7 @@ import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import pyrage
 
@@ -62,7 +62,7 @@ def recipient_of(identity: pyrage.x25519.Identity) -> pyrage.x25519.Recipient:
 
 
 def encrypt_bytes(data: bytes, recipient: pyrage.x25519.Recipient) -> bytes:
-    return pyrage.encrypt(data, [recipient])
+    return cast(bytes, pyrage.encrypt(data, [recipient]))
 
 
 def encrypt_stream(source: BinaryIO, target: BinaryIO, recipient: pyrage.x25519.Recipient) -> None:
@@ -72,7 +72,7 @@ def encrypt_stream(source: BinaryIO, target: BinaryIO, recipient: pyrage.x25519.
 def decrypt_bytes(data: bytes, identities: Sequence[pyrage.x25519.Identity]) -> bytes:
     _check_header(data)
     try:
-        return pyrage.decrypt(_strip_armor_whitespace(data), list(identities))
+        return cast(bytes, pyrage.decrypt(_strip_armor_whitespace(data), list(identities)))
     except pyrage.DecryptError as exc:
         raise IntegrityError(str(exc).splitlines()[0]) from exc
 
@@ -80,13 +80,13 @@ def decrypt_bytes(data: bytes, identities: Sequence[pyrage.x25519.Identity]) -> 
 def decrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
     _check_header(data)
     try:
-        return pyrage.passphrase.decrypt(_strip_armor_whitespace(data), passphrase)
+        return cast(bytes, pyrage.passphrase.decrypt(_strip_armor_whitespace(data), passphrase))
     except pyrage.DecryptError as exc:
         raise IntegrityError(str(exc).splitlines()[0]) from exc
 
 
 def encrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
-    return pyrage.passphrase.encrypt(data, passphrase)
+    return cast(bytes, pyrage.passphrase.encrypt(data, passphrase))
 
 
 @contextlib.contextmanager

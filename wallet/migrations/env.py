@@ -9,6 +9,7 @@ target_metadata = SQLModel.metadata
 
 def run_migrations() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "alembic_config() always sets sqlalchemy.url"
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(
