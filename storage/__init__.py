@@ -1,4 +1,5 @@
-"""Blob stores behind one small interface: filesystem (default) and S3/MinIO."""
+"""Role: blob stores behind one small interface: the filesystem (default) and S3/MinIO.
+Imports only the server kit's settings. See docs/architecture.md."""
 
 from storage.base import BlobNotFound, BlobStore, StagingWriter, StorageUnavailable
 

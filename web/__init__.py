@@ -1,1 +1,2 @@
-"""The web app: server-rendered pages, static assets and the browser crypto (see web/README.md)."""
+"""Role: the web app: server-rendered pages, static assets and the browser crypto (see
+web/README.md). Every HTML page lives here. See docs/architecture.md."""

@@ -1,4 +1,5 @@
-"""The crypto envelope. Standard formats and well-kept libraries only (see SECURITY.md)."""
+"""Role: the crypto envelope, shared by the server and the clients. Standard formats and
+well-kept libraries only (see SECURITY.md); imports nothing of the server or the client."""
 
 from wallet.crypto.encoding import b64d, b64e
 
