@@ -1,14 +1,19 @@
 """The public C2SP/CCTV age test vectors, run through the wallet's own decryption path.
 
-The vectors live beside the checkout (../shared/testdata/age-testkit) and are read in place.
-Each has a `key: value` header, an empty line, then the age file (zlib-compressed when the
-header says `compressed: zlib`).
+The vectors are vendored in tests/vectors/age/ (source, upstream commit and licence in its
+SOURCE.md). Each has a `key: value` header, an empty line, then the age file (zlib-compressed when
+the header says `compressed: zlib`).
+
+The reference copy kept on the development machines, ../shared/testdata/age-testkit from the
+repository root (or $WALLET_SHARED_DIR/testdata/age-testkit), is optional: when it exists, one test
+checks that the vendored copy still matches it byte for byte; otherwise that test is skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +22,13 @@ import pytest
 
 from wallet.crypto import age
 
-TESTKIT = Path(__file__).parents[2] / "shared" / "testdata" / "age-testkit"
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+TESTKIT = TESTS_DIR / "vectors" / "age"
+# The files in TESTKIT that are not vectors: the reference copy's README (vendored unchanged) and
+# the two files this project added beside the vectors (not in the reference copy).
+PROJECT_FILES = {"SOURCE.md", ".gitattributes"}
+NOT_VECTORS = PROJECT_FILES | {"README.md"}
 EXPECTED_VECTOR_COUNT = 143
 # The post-quantum hybrid (ML-KEM-768 + X25519) vectors that should decrypt. pyrage 1.4 (and
 # the Rust age it binds) has no hybrid identity type, so the wallet refuses these identities
@@ -43,7 +54,18 @@ class Vector:
 
 
 def vector_files() -> list[Path]:
-    return sorted(p for p in TESTKIT.iterdir() if p.is_file() and p.name != "README.md")
+    assert TESTKIT.is_dir(), f"the vendored age test vectors are missing: {TESTKIT}"
+    return sorted(p for p in TESTKIT.iterdir() if p.is_file() and p.name not in NOT_VECTORS)
+
+
+def reference_testkit() -> Path:
+    """The reference copy of the vectors: $WALLET_SHARED_DIR, else ../shared from the repo root."""
+    shared = os.environ.get("WALLET_SHARED_DIR")
+    base = Path(shared) if shared else REPO_ROOT.parent / "shared"
+    return base / "testdata" / "age-testkit"
+
+
+VECTOR_FILES = vector_files()
 
 
 def load_vector(path: Path) -> Vector:
@@ -75,8 +97,12 @@ def load_vector(path: Path) -> Vector:
 
 
 def test_testkit_has_every_vector() -> None:
-    files = vector_files()
+    files = VECTOR_FILES
+    # test_vector is parametrized with VECTOR_FILES: the count tested cannot silently drop.
     assert len(files) == EXPECTED_VECTOR_COUNT
+    vendored = {p.name for p in TESTKIT.iterdir() if p.is_file()}
+    assert len(files) >= len(vendored - NOT_VECTORS) > 0
+    assert vendored >= NOT_VECTORS
     names = {p.name for p in files}
     assert names >= HYBRID_SUCCESS
     # Every hybrid-identity vector that expects success is in HYBRID_SUCCESS, and only those.
@@ -86,6 +112,28 @@ def test_testkit_has_every_vector() -> None:
         if v.expect == "success" and any(i.startswith("AGE-SECRET-KEY-PQ-1") for i in v.identities)
     }
     assert hybrid_success == HYBRID_SUCCESS
+
+
+def test_vendored_vectors_match_reference_copy() -> None:
+    reference = reference_testkit()
+    if not reference.is_dir():
+        if os.environ.get("WALLET_SHARED_DIR"):
+            pytest.fail(f"WALLET_SHARED_DIR is set but {reference} is not a folder")
+        pytest.skip(
+            f"no reference copy of the age testkit at {reference} (normal in a fresh clone; "
+            "set WALLET_SHARED_DIR to the folder holding testdata/age-testkit to compare)"
+        )
+    reference_names = {p.name for p in reference.iterdir() if p.is_file()}
+    vendored_names = {p.name for p in TESTKIT.iterdir() if p.is_file()} - PROJECT_FILES
+    assert sorted(vendored_names - reference_names) == [], "vendored files not in the reference"
+    assert sorted(reference_names - vendored_names) == [], "reference files not vendored"
+    differing = sorted(
+        name
+        for name in reference_names
+        if (reference / name).read_bytes() != (TESTKIT / name).read_bytes()
+    )
+    assert differing == [], "vendored files whose bytes differ from the reference copy"
+    assert len(reference_names - {"README.md"}) == EXPECTED_VECTOR_COUNT
 
 
 def _decrypt_identities(vector: Vector, out_dir: Path, path_kind: str) -> Path:
@@ -107,7 +155,7 @@ def _assert_nothing_written(out_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("path_kind", ["stream", "file"])
-@pytest.mark.parametrize("path", vector_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", VECTOR_FILES, ids=lambda p: p.name)
 def test_vector(path: Path, path_kind: str, tmp_path: Path) -> None:
     vector = load_vector(path)
     # `empty` and `armor_empty` carry neither: they go through the identity path with none.

@@ -1,5 +1,5 @@
 """Public-kiosk mode in Debian's Chromium: after "End session" and after the idle timeout,
-nothing of the session remains in the browser (ARCHITECTURE §2.6): no cookie of the session,
+nothing of the session remains in the browser (docs/threat-model.md, property 6): no cookie of the session,
 nothing in localStorage, sessionStorage, IndexedDB, Cache Storage or a service worker, no
 history entry that brings a page back, and no title or name in the page's JavaScript heap."""
 

@@ -70,7 +70,7 @@ def category_of(doc_type: str) -> str:
 
 
 def parse_scope(categories: list[str]) -> list[str]:
-    """Procedure categories from MISSION.md. Never 'all': a mandate is for some procedures."""
+    """Procedure categories from docs/design.md. Never 'all': a mandate is for some procedures."""
     chosen = []
     for name in categories:
         name = name.strip().lower()

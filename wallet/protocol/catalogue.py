@@ -1,4 +1,4 @@
-"""Document types and profile fields the wallet knows (MISSION.md). Labels are plain English;
+"""Document types and profile fields the wallet knows (docs/design.md). Labels are plain English;
 translations live with the web pages. These names only ever travel inside encrypted metadata."""
 
 DOCUMENT_TYPES: dict[str, tuple[str, str]] = {
