@@ -7,17 +7,18 @@ from typing import Annotated
 
 import typer
 
-from wallet.client import grants as grantlib
 from wallet.client import organisations as orglib
 from wallet.client import state
+from wallet.client.contacts import PinStore, safety_code
+from wallet.crypto.encoding import b64d
 
 org_app = typer.Typer(help="Organisations and their members.", no_args_is_help=True)
 member_app = typer.Typer(help="Add or remove members.", no_args_is_help=True)
 org_app.add_typer(member_app, name="member")
 
 
-def _pins() -> grantlib.PinStore:
-    return grantlib.PinStore(state.wallet_home() / "pins.json")
+def _pins() -> PinStore:
+    return PinStore(state.wallet_home() / "pins.json")
 
 
 def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no-untyped-def]
@@ -101,9 +102,9 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
             vault, org, handle, role=role, pins=_pins(), accept_new_key=accept_new_key
         )
         typer.echo(f"{member['handle']} is now {role} of {org}.")
-        code = grantlib.safety_code(
-            grantlib.b64d(member["public_encryption_key"]),
-            grantlib.b64d(member["public_signing_key"]),
+        code = safety_code(
+            b64d(member["public_encryption_key"]),
+            b64d(member["public_signing_key"]),
         )
         typer.echo(f"Safety code of {member['handle']}: {code}")
         if first:

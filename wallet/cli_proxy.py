@@ -13,7 +13,7 @@ import typer
 from wallet.client import journal as journallib
 from wallet.client import mandates as mandatelib
 from wallet.client import state
-from wallet.client.grants import PinStore
+from wallet.client.contacts import PinStore
 from wallet.client.vault import Vault, VaultError
 
 proxy_app = typer.Typer(

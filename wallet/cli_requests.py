@@ -12,7 +12,7 @@ import typer
 from wallet.client import notes as notelib
 from wallet.client import requests as requestlib
 from wallet.client import state
-from wallet.client.grants import PinStore
+from wallet.client.contacts import PinStore
 from wallet.client.vault import VaultError
 
 request_app = typer.Typer(help="Ask for documents, or answer who asks you.", no_args_is_help=True)

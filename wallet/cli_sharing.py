@@ -14,6 +14,7 @@ from wallet.client import journal as journallib
 from wallet.client import links as linklib
 from wallet.client import state
 from wallet.client.api import ApiClient
+from wallet.client.contacts import PinStore, own_safety_code
 from wallet.client.vault import VaultError
 
 share_app = typer.Typer(help="One-shot and multi-use links.", no_args_is_help=True)
@@ -25,8 +26,8 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _pins() -> grantlib.PinStore:
-    return grantlib.PinStore(state.wallet_home() / "pins.json")
+def _pins() -> PinStore:
+    return PinStore(state.wallet_home() / "pins.json")
 
 
 def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no-untyped-def]
@@ -339,7 +340,7 @@ def register(app: typer.Typer, open_vault, friendly) -> None:  # type: ignore[no
 def safety_code_command(open_vault):  # type: ignore[no-untyped-def]
     def safety_code() -> None:
         """Show your safety code, to compare with someone who gives you access."""
-        typer.echo(grantlib.own_safety_code(open_vault()))
+        typer.echo(own_safety_code(open_vault()))
 
     return safety_code
 

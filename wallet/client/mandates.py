@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wallet.client.api import ApiError
-from wallet.client.grants import KeyChanged, PinStore, person, safety_code
+from wallet.client.contacts import KeyChanged, PinStore, person, safety_code
 from wallet.client.transfer import WrongSize, download_to, upload_file
 from wallet.client.vault import (
     DocumentInfo,
