@@ -27,6 +27,7 @@ from wallet.client.transfer import WrongSize, download_to, upload_file
 from wallet.client.vault import (
     DocumentInfo,
     IntegrityFailure,
+    LinkTerms,
     Vault,
     VaultError,
     VersionInfo,
@@ -780,26 +781,25 @@ class ProxyVault:
     def profile(self) -> dict[str, str]:
         raise VaultError("Under a mandate you cannot share profile fields. Only the owner can.")
 
-    def link_parties(self) -> tuple[dict[str, str], dict[str, Any]]:
-        """For a link's package: the owner (whose documents these are) and this proxy, with
-        the owner-signed authorisation that lets its key share."""
+    def link_terms(self) -> LinkTerms:
+        """One-shot links over the mandate's documents only, signed by this proxy's key and
+        carrying the owner-signed authorisation that lets it share."""
         self._need("share")
         self.acted = True
-        owner = {
-            "handle": self.owner["handle"],
-            "signing_key": self.owner["public_signing_key"],
-        }
-        proxy = {
-            "handle": self.account["handle"],
-            "signing_key": b64e(self.keys.public_signing_key),
-            "authorisation": self.mandate["authorisation"],
-            "authorisation_signature": self.mandate["authorisation_signature"],
-        }
-        return owner, proxy
-
-    @property
-    def links_path(self) -> str:
-        return f"/mandates/{self.id}/links"
+        return LinkTerms(
+            owner={
+                "handle": self.owner["handle"],
+                "signing_key": self.owner["public_signing_key"],
+            },
+            proxy={
+                "handle": self.account["handle"],
+                "signing_key": b64e(self.keys.public_signing_key),
+                "authorisation": self.mandate["authorisation"],
+                "authorisation_signature": self.mandate["authorisation_signature"],
+            },
+            path=f"/mandates/{self.id}/links",
+            expires_by=self.expires_at,
+        )
 
     @property
     def expires_at(self) -> datetime:

@@ -137,6 +137,21 @@ class VersionInfo:
     manifest_sha256: str = ""
 
 
+@dataclass(frozen=True)
+class LinkTerms:
+    """What a share link says about who made it, from its maker (see links.LinkMaker)."""
+
+    # Whose documents these are: handle and public signing key (base64).
+    owner: dict[str, str]
+    # The trusted person who makes it under the owner's mandate, with the owner-signed
+    # authorisation that lets its key share; None when the owner makes it.
+    proxy: dict[str, Any] | None = None
+    # Where the server keeps it.
+    path: str = "/links"
+    # It never outlives this (a mandate's end).
+    expires_by: datetime | None = None
+
+
 def document_meta(
     path: Path,
     doc_type: str,
@@ -599,6 +614,17 @@ class Vault:
                     f"No document {document_id}. Check the id with 'wallet ls'."
                 ) from exc
             raise
+
+    # --- links ------------------------------------------------------------------------------
+
+    def link_terms(self) -> LinkTerms:
+        """The owner shares their own documents, signed with their own key."""
+        return LinkTerms(
+            owner={
+                "handle": self.account["handle"],
+                "signing_key": b64e(self.keys.public_signing_key),
+            }
+        )
 
     # --- profile ----------------------------------------------------------------------------
 
