@@ -18,6 +18,7 @@ from wallet.client.vault import (
     IntegrityFailure,
     Vault,
     VaultError,
+    VersionInfo,
     check_profile_field,
     check_scope,
 )
@@ -382,7 +383,7 @@ def _still_given(grant: dict[str, Any]) -> bool:
     return grant["state"] == "active"
 
 
-def wrap_new_version(vault: Vault, document_id: str, version: Any) -> int:
+def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo) -> int:
     """Gives every active grant whose scope covers this document the new version's key."""
     doc_type = version.meta.get("type")
     count = 0

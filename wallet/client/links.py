@@ -150,7 +150,7 @@ def create_link(
         "items": items,
         "profile": profile,
     }
-    preview = {"purpose": purpose, "owner": package["owner"]["handle"], "documents": len(items)}
+    preview = {"purpose": purpose, "owner": terms.owner["handle"], "documents": len(items)}
     if terms.proxy is not None:
         package["proxy"] = terms.proxy
         preview["proxy"] = terms.proxy["handle"]
