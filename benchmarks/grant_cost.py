@@ -44,7 +44,8 @@ from _common import (
 )
 
 from wallet.client import ApiClient, Vault
-from wallet.client.grants import PinStore, create_grant, received_documents, revoke_grant
+from wallet.client.contacts import PinStore
+from wallet.client.grants import create_grant, received_documents, revoke_grant
 
 PAYSLIP_BYTES = 60_000
 

@@ -42,13 +42,8 @@ from _common import (
 
 from wallet.client import ApiClient, Vault
 from wallet.client import organisations as orglib
-from wallet.client.grants import (
-    PinStore,
-    create_org_grant,
-    reader_for,
-    received,
-    received_documents,
-)
+from wallet.client.contacts import PinStore
+from wallet.client.grants import create_org_grant, reader_for, received, received_documents
 from wallet.crypto.encoding import b64d
 
 GRANT_SIZE = 1000

@@ -41,7 +41,8 @@ from wallet.accounts.service import token_hash
 from wallet.app import create_app
 from wallet.client import Vault
 from wallet.client import links as linklib
-from wallet.client.grants import PinStore, create_grant, revoke_grant
+from wallet.client.contacts import PinStore
+from wallet.client.grants import create_grant, revoke_grant
 from wallet.client.vault import new_credentials
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.keys import AccountKeys

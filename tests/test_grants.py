@@ -23,13 +23,11 @@ from tests.test_zero_knowledge import blob_contents, database_contents, hits
 from wallet.accounts.models import Account
 from wallet.client import Vault
 from wallet.client.api import ApiError
+from wallet.client.contacts import KeyChanged, PinStore, own_safety_code
 from wallet.client.grants import (
     CreatedGrant,
-    KeyChanged,
-    PinStore,
     create_grant,
     grants_given,
-    own_safety_code,
     received,
     received_documents,
     received_get,
@@ -414,7 +412,7 @@ def test_safety_codes_of_both_sides_match(granted: Granted) -> None:
     assert own_safety_code(g.owner) != code
     # The grantee sees the owner's code the same way.
     [item] = received(g.worker, g.worker_pins)
-    from wallet.client.grants import safety_code
+    from wallet.client.contacts import safety_code
 
     owner_keys = item["owner"]
     assert safety_code(
@@ -579,7 +577,8 @@ def test_server_learns_no_purpose_title_or_field_from_grants(
 
 
 def test_no_wrap_can_be_added_to_a_revoked_grant(wallet_app) -> None:
-    from wallet.client.grants import PinStore, create_grant, revoke_grant
+    from wallet.client.contacts import PinStore
+    from wallet.client.grants import create_grant, revoke_grant
 
     owner, worker = wallet_app.new_vault(), wallet_app.new_vault()
     grant = create_grant(
@@ -600,7 +599,8 @@ def test_a_changed_manifest_is_caught_by_the_grantee(wallet_app, tmp_path) -> No
     edits it (to pass off another file) is caught before anything is decrypted."""
     from sqlalchemy import text
 
-    from wallet.client.grants import PinStore, create_grant, received, received_documents
+    from wallet.client.contacts import PinStore
+    from wallet.client.grants import create_grant, received, received_documents
     from wallet.client.vault import IntegrityFailure
     from wallet.crypto.encoding import b64d
 
@@ -627,7 +627,7 @@ def test_a_changed_manifest_is_caught_by_the_grantee(wallet_app, tmp_path) -> No
 
 def test_the_pin_is_for_the_handle_asked_for_not_the_one_the_server_names(wallet_app) -> None:
     """A server answering for 'alice' with someone else's handle and keys is refused."""
-    from wallet.client.grants import KeyChanged, PinStore, person
+    from wallet.client.contacts import KeyChanged, PinStore, person
 
     owner, worker, other = wallet_app.new_vault(), wallet_app.new_vault(), wallet_app.new_vault()
     pins = PinStore(None)

@@ -18,7 +18,7 @@ from tests.test_grants import database, make_granted, write_file
 from wallet.client import ApiClient
 from wallet.client import links as linklib
 from wallet.client import requests as requestlib
-from wallet.client.grants import PinStore
+from wallet.client.contacts import PinStore
 from wallet.client.journal import fetch_entries
 from wallet.db import utcnow
 from wallet.protocol.journal_chain import verify_chain

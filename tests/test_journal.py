@@ -23,13 +23,8 @@ from wallet.client import ApiClient, Vault
 from wallet.client import journal as journallib
 from wallet.client import links as linklib
 from wallet.client.api import ApiError
-from wallet.client.grants import (
-    PinStore,
-    create_grant,
-    received_documents,
-    received_get,
-    revoke_grant,
-)
+from wallet.client.contacts import PinStore
+from wallet.client.grants import create_grant, received_documents, received_get, revoke_grant
 from wallet.journal.models import JournalEntry
 from wallet.protocol.journal_chain import GENESIS, ChainBroken, verify_chain
 

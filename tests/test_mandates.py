@@ -31,7 +31,7 @@ from wallet.client import Vault
 from wallet.client import journal as journallib
 from wallet.client import links as linklib
 from wallet.client.api import ApiError
-from wallet.client.grants import PinStore
+from wallet.client.contacts import PinStore
 from wallet.client.mandates import (
     CreatedMandate,
     ProxyVault,

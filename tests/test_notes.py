@@ -19,7 +19,8 @@ from tests.test_grants import Granted, database, make_granted, unknown_id
 from tests.test_zero_knowledge import blob_contents, database_contents, hits
 from wallet.client import notes as notelib
 from wallet.client.api import ApiError
-from wallet.client.grants import PinStore, create_grant, revoke_grant
+from wallet.client.contacts import PinStore
+from wallet.client.grants import create_grant, revoke_grant
 from wallet.client.journal import fetch_entries
 from wallet.client.vault import IntegrityFailure, VaultError
 from wallet.crypto.encoding import b64e

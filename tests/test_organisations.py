@@ -23,9 +23,8 @@ from tests.test_zero_knowledge import database_contents, hits
 from wallet.client import Vault
 from wallet.client import organisations as orglib
 from wallet.client.api import ApiError
+from wallet.client.contacts import KeyChanged, PinStore
 from wallet.client.grants import (
-    KeyChanged,
-    PinStore,
     _give,
     create_org_grant,
     grants_given,

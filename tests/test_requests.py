@@ -21,7 +21,8 @@ from tests.test_zero_knowledge import blob_contents, database_contents, hits
 from wallet.client import Vault
 from wallet.client import requests as requestlib
 from wallet.client.api import ApiError
-from wallet.client.grants import PinStore, received, received_documents
+from wallet.client.contacts import PinStore
+from wallet.client.grants import received, received_documents
 from wallet.client.journal import fetch_entries, render, verify
 from wallet.client.vault import IntegrityFailure, VaultError
 from wallet.crypto.encoding import b64e

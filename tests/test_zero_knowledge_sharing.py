@@ -22,7 +22,7 @@ from wallet.client import mandates as mandatelib
 from wallet.client import notes as notelib
 from wallet.client import organisations as orglib
 from wallet.client import requests as requestlib
-from wallet.client.grants import PinStore
+from wallet.client.contacts import PinStore
 
 
 def private_bytes(vault: Vault) -> list[bytes]:

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import DESKTOP, PHONE, axe_violations, register, screenshot
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client.api import ApiClient, ApiError
-from wallet.client.grants import own_safety_code
+from wallet.client.contacts import own_safety_code
 from wallet.client.vault import Vault
 
 NEW_PASSPHRASE = "purple kettle beside seven quiet lanterns"

@@ -15,7 +15,8 @@ from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client import links as linklib
 from wallet.client import requests as requestlib
 from wallet.client.api import ApiClient
-from wallet.client.grants import PinStore, create_grant, create_org_grant
+from wallet.client.contacts import PinStore
+from wallet.client.grants import create_grant, create_org_grant
 from wallet.client.organisations import add_member, create_org
 from wallet.client.vault import Vault
 from wallet.crypto.encoding import b64d, b64e

@@ -14,7 +14,8 @@ from tests.browser.conftest import DESKTOP, axe_violations, login, screenshot
 from tests.browser.test_requests_page import new_account, owner_with, tab_to
 from tests.conftest import LiveServer
 from wallet.client import notes as notelib
-from wallet.client.grants import PinStore, create_grant
+from wallet.client.contacts import PinStore
+from wallet.client.grants import create_grant
 from wallet.crypto.encoding import b64d, b64e
 
 

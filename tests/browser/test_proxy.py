@@ -13,7 +13,7 @@ from tests.browser.conftest import axe_violations, login, screenshot
 from tests.browser.test_inbox import new_worker
 from tests.browser.test_kiosk import owner_with_documents
 from tests.conftest import LiveServer
-from wallet.client.grants import PinStore
+from wallet.client.contacts import PinStore
 from wallet.client.mandates import create_mandate
 
 

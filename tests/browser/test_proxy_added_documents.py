@@ -26,7 +26,7 @@ from tests.conftest import LiveServer
 from tests.test_grants import database
 from wallet.client import Vault
 from wallet.client import grants as grantlib
-from wallet.client.grants import PinStore, own_safety_code
+from wallet.client.contacts import PinStore, own_safety_code
 from wallet.client.mandates import ProxyVault, create_mandate
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import sign

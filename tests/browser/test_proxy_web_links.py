@@ -16,7 +16,7 @@ from tests.browser.test_inbox import new_worker
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client import links as linklib
 from wallet.client.api import ApiClient, ApiError
-from wallet.client.grants import PinStore, own_safety_code
+from wallet.client.contacts import PinStore, own_safety_code
 from wallet.client.mandates import ProxyVault, create_mandate, mandates_given
 from wallet.client.vault import Vault, VaultError
 

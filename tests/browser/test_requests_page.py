@@ -17,7 +17,7 @@ from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client import grants as grantlib
 from wallet.client import requests as requestlib
 from wallet.client.api import ApiClient, ApiError
-from wallet.client.grants import PinStore
+from wallet.client.contacts import PinStore
 from wallet.client.vault import Vault
 from wallet.crypto.encoding import b64d, b64e
 

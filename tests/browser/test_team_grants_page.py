@@ -12,7 +12,8 @@ from playwright.sync_api import Page, Route, expect
 from tests.browser.conftest import DESKTOP, PHONE, axe_violations, login, screenshot
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client.api import ApiClient
-from wallet.client.grants import PinStore, create_org_grant
+from wallet.client.contacts import PinStore
+from wallet.client.grants import create_org_grant
 from wallet.client.organisations import add_member, create_org, remove_member
 from wallet.client.vault import Vault
 from wallet.crypto.encoding import b64d, b64e

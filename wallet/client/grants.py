@@ -11,11 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wallet.client.contacts import KeyChanged, PinStore, person, safety_code
+from wallet.client.organisations import team_key, verified_team
 from wallet.client.transfer import WrongSize, download_to
 from wallet.client.vault import (
     IntegrityFailure,
     Vault,
     VaultError,
+    VersionInfo,
     check_profile_field,
     check_scope,
 )
@@ -34,47 +37,6 @@ from wallet.crypto.wrap import (
 DOWNLOADED_COPIES = (
     "Copies the person already downloaded cannot be taken back. Revoking stops new access only."
 )
-
-
-class KeyChanged(IntegrityFailure):
-    """The server served another key for a person this client already knows."""
-
-
-def fingerprint(public_encryption_key: bytes, public_signing_key: bytes) -> str:
-    return hashlib.sha256(
-        b"wallet/v1/safety-code" + public_encryption_key + public_signing_key
-    ).hexdigest()
-
-
-def safety_code(public_encryption_key: bytes, public_signing_key: bytes) -> str:
-    """Twelve digits two people read aloud to each other to check they see the same keys."""
-    number = int(fingerprint(public_encryption_key, public_signing_key)[:16], 16) % 10**12
-    digits = f"{number:012d}"
-    return " ".join(digits[i : i + 4] for i in range(0, 12, 4))
-
-
-class PinStore:
-    """Remembers each person's key fingerprint, and refuses a different one later."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.pins: dict[str, str] = json.loads(path.read_text()) if path and path.exists() else {}
-
-    def check(self, handle: str, keys: dict[str, Any], accept_new: bool = False) -> bool:
-        """Returns True the first time a person is seen. Raises KeyChanged on a changed key."""
-        seen = fingerprint(b64d(keys["public_encryption_key"]), b64d(keys["public_signing_key"]))
-        pinned = self.pins.get(handle)
-        if pinned is not None and pinned != seen and not accept_new:
-            raise KeyChanged(
-                f"WARNING: the server shows a NEW key for {handle}. This can mean someone is "
-                "trying to read what you share. Check the safety code with the person, face to "
-                "face, before you go on."
-            )
-        self.pins[handle] = seen
-        if self.path:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps(self.pins, indent=2))
-        return pinned is None
 
 
 def grant_info(grant_id: str, recipient_key_id: str) -> bytes:
@@ -175,20 +137,6 @@ class CreatedGrant:
     documents: int
 
 
-def person(
-    vault: Vault, handle: str, pins: PinStore, accept_new_key: bool = False
-) -> tuple[dict[str, Any], bool]:
-    keys = vault.api.api("GET", f"/people/{handle}").json()
-    if keys.get("handle") != handle.strip().lower() or keys.get("key_id") != key_id(
-        b64d(keys["public_encryption_key"])
-    ):
-        raise KeyChanged(
-            f"The server answered for someone else than {handle}. Stop and report this."
-        )
-    first = pins.check(handle.strip().lower(), keys, accept_new_key)
-    return keys, first
-
-
 def create_grant(
     vault: Vault,
     handle: str,
@@ -232,8 +180,6 @@ def create_org_grant(
     accept_new_key: bool = False,
 ) -> CreatedGrant:
     """A standing grant to an organisation's team: readable by its members of the day."""
-    from wallet.client.organisations import verified_team
-
     _check_request(purpose, document_ids, types, fields)
     team = verified_team(vault, org, pins=pins, accept_new_key=accept_new_key)
     return _give(
@@ -405,8 +351,6 @@ def _trusted_grantee(vault: Vault, grant: dict[str, Any]) -> dict[str, Any] | No
     owner-signed grant names."""
     if not _is_team(grant):
         return grant["grantee"] if _grantee_key_is_signed(grant) else None
-    from wallet.client.organisations import verified_team
-
     organisation = grant.get("organisation") or {}
     if grant["descriptor"].get("grantee_org") != organisation.get("id"):
         return None
@@ -439,7 +383,7 @@ def _still_given(grant: dict[str, Any]) -> bool:
     return grant["state"] == "active"
 
 
-def wrap_new_version(vault: Vault, document_id: str, version: Any) -> int:
+def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo) -> int:
     """Gives every active grant whose scope covers this document the new version's key."""
     doc_type = version.meta.get("type")
     count = 0
@@ -501,8 +445,6 @@ def reader_for(
     team key (which must be the one the grant is sealed to now)."""
     if not _is_team(grant):
         return None
-    from wallet.client.organisations import team_key
-
     org_id = grant["organisation"]["id"]
     teams = teams if teams is not None else {}
     if org_id not in teams:
@@ -680,7 +622,3 @@ def received_profile(vault: Vault, grant_id: str, pins: PinStore | None = None) 
             raise IntegrityFailure("The server sent a profile field you were not given.")
         fields[record["name"]] = record["value"]
     return fields
-
-
-def own_safety_code(vault: Vault) -> str:
-    return safety_code(vault.keys.public_encryption_key, vault.keys.public_signing_key)

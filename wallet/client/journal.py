@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from wallet.client.mandates import mandates_given
 from wallet.client.vault import Vault
 from wallet.protocol.journal_chain import ChainBroken, verify_chain
 
@@ -151,8 +152,6 @@ def _by(entry: dict[str, Any], people: dict[str, str]) -> str:
 
 def _proxies(vault: Vault) -> dict[str, str]:
     """Mandate ids to the proxy's handle, as the owner signed it (not as the server says)."""
-    from wallet.client.mandates import mandates_given
-
     return {m["id"]: m["descriptor"]["proxy"] for m in mandates_given(vault)}
 
 

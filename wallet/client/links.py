@@ -10,15 +10,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from wallet.client.api import ApiClient
+from wallet.client.mandates import check_authorisation
 from wallet.client.transfer import WrongSize, download_to
-from wallet.client.vault import IntegrityFailure, Vault, VaultError, _slug, check_scope
+from wallet.client.vault import (
+    DocumentInfo,
+    IntegrityFailure,
+    LinkTerms,
+    VaultError,
+    VersionInfo,
+    _slug,
+    check_scope,
+)
 from wallet.crypto import age
 from wallet.crypto import links as linkcrypto
 from wallet.crypto.encoding import b64d, b64e, canonical_json
+from wallet.crypto.keys import AccountKeys
 from wallet.crypto.signing import BadSignature, sign, verify
 
 DEFAULT_DAYS = 7
@@ -53,6 +63,22 @@ def parse_expiry(text: str | None, now: datetime | None = None) -> datetime:
     return moment
 
 
+class LinkMaker(Protocol):
+    """What a link needs from whoever makes it: the owner's Vault, or a ProxyVault acting
+    for the owner under a mandate (`wallet --for OWNER share create`)."""
+
+    api: ApiClient
+    keys: AccountKeys
+
+    def list_documents(self) -> list[DocumentInfo]: ...
+
+    def versions(self, document_id: str) -> list[VersionInfo]: ...
+
+    def profile(self) -> dict[str, str]: ...
+
+    def link_terms(self) -> LinkTerms: ...
+
+
 @dataclass
 class CreatedLink:
     id: str
@@ -62,7 +88,7 @@ class CreatedLink:
 
 
 def create_link(
-    vault: Vault,
+    vault: LinkMaker,
     document_ids: list[str],
     *,
     types: list[str] | None = None,
@@ -74,20 +100,19 @@ def create_link(
     public_url: str | None = None,
 ) -> CreatedLink:
     check_scope(types, fields)
-    # A ProxyVault (wallet --for OWNER): one-shot links over the mandate's documents only,
-    # signed by the proxy, carrying the owner's signed authorisation.
-    parties = vault.link_parties() if hasattr(vault, "link_parties") else None
-    if parties is not None and uses != 1:
+    terms = vault.link_terms()
+    under_mandate = terms.proxy is not None
+    if under_mandate and uses != 1:
         raise VaultError("Under a mandate, a link can be opened once only. Leave out --uses.")
-    if parties is not None and fields:
+    if under_mandate and fields:
         raise VaultError("Under a mandate you cannot share profile fields. Only the owner can.")
     if pin is not None and not re.fullmatch(r"\d{4,8}", pin):
         raise VaultError("A PIN has 4 to 8 digits.")
     if not 1 <= uses <= 100:
         raise VaultError("A link can be used 1 to 100 times.")
     expires_at = parse_expiry(expires)
-    if parties is not None:
-        expires_at = min(expires_at, vault.expires_at)  # never outlives the mandate
+    if terms.expires_by is not None:
+        expires_at = min(expires_at, terms.expires_by)  # never outlives the mandate
 
     chosen = list(dict.fromkeys(document_ids))
     if types:
@@ -115,24 +140,20 @@ def create_link(
     link_id = uuid.uuid4().hex
     secret = linkcrypto.new_secret()
     server_share = linkcrypto.new_server_share()
-    owner = {
-        "handle": vault.account["handle"],
-        "signing_key": b64e(vault.keys.public_signing_key),
-    }
     package = {
         "v": 1,
         "kind": "share-link-package",
         "link_id": link_id,
-        "owner": parties[0] if parties else owner,
+        "owner": terms.owner,
         "purpose": purpose,
         "expires_at": expires_at.isoformat(),
         "items": items,
         "profile": profile,
     }
-    preview = {"purpose": purpose, "owner": package["owner"]["handle"], "documents": len(items)}
-    if parties is not None:
-        package["proxy"] = parties[1]
-        preview["proxy"] = parties[1]["handle"]
+    preview = {"purpose": purpose, "owner": terms.owner["handle"], "documents": len(items)}
+    if terms.proxy is not None:
+        package["proxy"] = terms.proxy
+        preview["proxy"] = terms.proxy["handle"]
     sealed_package = linkcrypto.seal(
         linkcrypto.link_key(secret, server_share, pin, link_id), canonical_json(package), link_id
     )
@@ -156,7 +177,7 @@ def create_link(
     descriptor_bytes, signature = sign(vault.keys.signing_key, descriptor)
     vault.api.api(
         "POST",
-        vault.links_path if parties is not None else "/links",
+        terms.path,
         json={
             "link_id": link_id,
             "proof_key": b64e(proof_key),
@@ -309,8 +330,6 @@ def _check_descriptor(package: dict[str, Any], redeemed: dict[str, Any]) -> None
     signer = package["owner"]["signing_key"]
     if package.get("proxy"):
         # Made by a proxy: its key must be one the owner's key authorised to share.
-        from wallet.client.mandates import check_authorisation
-
         check_authorisation(b64d(package["owner"]["signing_key"]), package["proxy"], "share")
         signer = package["proxy"]["signing_key"]
     try:

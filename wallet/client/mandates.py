@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from wallet.client.api import ApiError
-from wallet.client.grants import KeyChanged, PinStore, person, safety_code
+from wallet.client.contacts import KeyChanged, PinStore, person, safety_code
 from wallet.client.transfer import WrongSize, download_to, upload_file
 from wallet.client.vault import (
     DocumentInfo,
     IntegrityFailure,
+    LinkTerms,
+    ProxySigner,
     Vault,
     VaultError,
     VersionInfo,
@@ -123,7 +125,7 @@ def _wrap_for(
     document_id: str,
     version: int,
     identity: Any,
-    manifest_bytes: bytes,
+    manifest_sha256: str,
 ) -> dict[str, Any]:
     """Seals a version's key to the proxy, with the owner's statement binding it to this
     mandate and to the version's manifest (blob hash and size)."""
@@ -141,7 +143,7 @@ def _wrap_for(
             "document_id": document_id,
             "version": version,
             "wrap_sha256": hashlib.sha256(wrapped).hexdigest(),
-            "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+            "manifest_sha256": manifest_sha256,
         },
     )
     return {
@@ -151,20 +153,6 @@ def _wrap_for(
         "statement": b64e(statement),
         "statement_signature": b64e(signature),
     }
-
-
-def _manifests(vault: Vault) -> dict[str, bytes]:
-    """The signed manifest bytes of each document's current version, as listed."""
-    result: dict[str, bytes] = {}
-    cursor = None
-    while True:
-        params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
-        page = vault.api.api("GET", "/documents", params=params).json()
-        for row in page["documents"]:
-            result[row["id"]] = b64d(row["manifest"])
-        cursor = page["next_cursor"]
-        if not cursor:
-            return result
 
 
 @dataclass
@@ -239,11 +227,10 @@ def create_mandate(
     message, signature = sign(vault.keys.signing_key, descriptor)
     wraps = []
     if "view" in chosen_actions:
-        manifests = _manifests(vault)
         wraps = [
-            _wrap_for(vault, mandate_id, proxy, d.id, d.version, d.identity, manifests[d.id])
+            _wrap_for(vault, mandate_id, proxy, d.id, d.version, d.identity, d.manifest_sha256)
             for d in documents.values()
-            if in_scope(descriptor, d.id, d.type) and d.id in manifests
+            if in_scope(descriptor, d.id, d.type)
         ]
     vault.api.api(
         "POST",
@@ -341,7 +328,7 @@ def _still_given(mandate: dict[str, Any]) -> bool:
     return mandate["state"] == "active" and expires > datetime.now(UTC)
 
 
-def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo, manifest: bytes) -> int:
+def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo) -> int:
     """Gives every active mandate with 'view' whose scope covers this document its new key."""
     count = 0
     changed: list[str] = []
@@ -362,7 +349,13 @@ def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo, manif
             changed.append(descriptor["proxy"])
             continue
         wrap = _wrap_for(
-            vault, mandate["id"], proxy, document_id, version.version, version.identity, manifest
+            vault,
+            mandate["id"],
+            proxy,
+            document_id,
+            version.version,
+            version.identity,
+            version.manifest_sha256,
         )
         vault.api.api("POST", f"/mandates/{mandate['id']}/wraps", json={"wraps": [wrap]})
         count += 1
@@ -373,15 +366,6 @@ def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo, manif
             "person, face to face, then give a new mandate."
         )
     return count
-
-
-@dataclass
-class ProxySigner:
-    handle: str
-    signing_key: bytes
-    key_id: str
-    expires_at: datetime
-    actions: list[str]
 
 
 def proxy_signers(vault: Vault) -> dict[str, ProxySigner]:
@@ -432,7 +416,7 @@ def check_url(server: str, mandate_id: str, check_code: str) -> str:
 
 def attestation_html(descriptor: dict[str, Any], server: str) -> str:
     """A printable, self-contained page (no script) with an inline SVG QR code."""
-    import segno
+    import segno  # about 45 ms to import: loaded only when an attestation is drawn
 
     url = check_url(server, descriptor["mandate_id"], descriptor["check_code"])
     qr = segno.make(url, error="m").svg_inline(scale=4, border=2)
@@ -780,26 +764,25 @@ class ProxyVault:
     def profile(self) -> dict[str, str]:
         raise VaultError("Under a mandate you cannot share profile fields. Only the owner can.")
 
-    def link_parties(self) -> tuple[dict[str, str], dict[str, Any]]:
-        """For a link's package: the owner (whose documents these are) and this proxy, with
-        the owner-signed authorisation that lets its key share."""
+    def link_terms(self) -> LinkTerms:
+        """One-shot links over the mandate's documents only, signed by this proxy's key and
+        carrying the owner-signed authorisation that lets it share."""
         self._need("share")
         self.acted = True
-        owner = {
-            "handle": self.owner["handle"],
-            "signing_key": self.owner["public_signing_key"],
-        }
-        proxy = {
-            "handle": self.account["handle"],
-            "signing_key": b64e(self.keys.public_signing_key),
-            "authorisation": self.mandate["authorisation"],
-            "authorisation_signature": self.mandate["authorisation_signature"],
-        }
-        return owner, proxy
-
-    @property
-    def links_path(self) -> str:
-        return f"/mandates/{self.id}/links"
+        return LinkTerms(
+            owner={
+                "handle": self.owner["handle"],
+                "signing_key": self.owner["public_signing_key"],
+            },
+            proxy={
+                "handle": self.account["handle"],
+                "signing_key": b64e(self.keys.public_signing_key),
+                "authorisation": self.mandate["authorisation"],
+                "authorisation_signature": self.mandate["authorisation_signature"],
+            },
+            path=f"/mandates/{self.id}/links",
+            expires_by=self.expires_at,
+        )
 
     @property
     def expires_at(self) -> datetime:

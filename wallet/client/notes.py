@@ -14,7 +14,7 @@ from typing import Any
 
 from wallet.client import grants as grantlib
 from wallet.client import journal as journallib
-from wallet.client.grants import PinStore
+from wallet.client.contacts import PinStore
 from wallet.client.requests import open_for_me, signing_key_of
 from wallet.client.vault import IntegrityFailure, Vault, VaultError
 from wallet.crypto.encoding import b64d, b64e

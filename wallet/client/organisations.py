@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from wallet.client.grants import KeyChanged, PinStore, person, safety_code
+from wallet.client.contacts import KeyChanged, PinStore, person, safety_code
 from wallet.client.vault import IntegrityFailure, Vault, VaultError
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.keys import AccountKeys

@@ -16,7 +16,7 @@ from typing import Any
 
 from wallet.client import grants as grantlib
 from wallet.client.api import ApiError
-from wallet.client.grants import KeyChanged, PinStore
+from wallet.client.contacts import KeyChanged, PinStore, person, safety_code
 from wallet.client.vault import DocumentInfo, IntegrityFailure, Vault, VaultError
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
@@ -116,7 +116,7 @@ def create_request(
     due = due or default_due(today)
     if due < today:
         raise VaultError("The due date is in the past. Choose a later date.")
-    owner, first = grantlib.person(vault, owner_handle, pins, accept_new_key)
+    owner, first = person(vault, owner_handle, pins, accept_new_key)
     request_id = uuid.uuid4().hex
     descriptor = {
         "v": 1,
@@ -158,9 +158,7 @@ def create_request(
             "due_at": end_of_day(due).isoformat(),
         },
     )
-    code = grantlib.safety_code(
-        b64d(owner["public_encryption_key"]), b64d(owner["public_signing_key"])
-    )
+    code = safety_code(b64d(owner["public_encryption_key"]), b64d(owner["public_signing_key"]))
     return CreatedRequest(request_id, owner["handle"], due, code, first)
 
 

@@ -10,6 +10,7 @@ import os
 import re
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,6 +138,49 @@ class VersionInfo:
     manifest_sha256: str = ""
 
 
+@dataclass(frozen=True)
+class LinkTerms:
+    """What a share link says about who made it, from its maker (see links.LinkMaker)."""
+
+    # Whose documents these are: handle and public signing key (base64).
+    owner: dict[str, str]
+    # The trusted person who makes it under the owner's mandate, with the owner-signed
+    # authorisation that lets its key share; None when the owner makes it.
+    proxy: dict[str, Any] | None = None
+    # Where the server keeps it.
+    path: str = "/links"
+    # It never outlives this (a mandate's end).
+    expires_by: datetime | None = None
+
+
+@dataclass
+class ProxySigner:
+    """A key the owner signed into a mandate: documents that proxy adds are signed with it."""
+
+    handle: str
+    signing_key: bytes
+    key_id: str
+    expires_at: datetime
+    actions: list[str]
+
+
+@dataclass
+class VaultHooks:
+    """What the vault calls in the modules built on it (grants, mandates): they import this
+    module, so it cannot import them. wallet/client/__init__.py wires the defaults (HOOKS)."""
+
+    # After each of the owner's uploads, with the document id and the new version (its key,
+    # metadata and signed manifest): standing access that covers it gets the new key.
+    after_upload: list[Callable[[Vault, str, VersionInfo], object]] = field(default_factory=list)
+    # After a profile field gets a new value, and so a new key, with the field's name.
+    after_profile_field: list[Callable[[Vault, str], object]] = field(default_factory=list)
+    # The keys the owner signed into mandates, by mandate id, to check what proxies added.
+    proxy_signers: Callable[[Vault], dict[str, ProxySigner]] | None = None
+
+
+HOOKS = VaultHooks()
+
+
 def document_meta(
     path: Path,
     doc_type: str,
@@ -196,11 +240,18 @@ def check_profile_field(
 
 
 class Vault:
-    def __init__(self, api: ApiClient, keys: AccountKeys, account: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        api: ApiClient,
+        keys: AccountKeys,
+        account: dict[str, Any],
+        hooks: VaultHooks | None = None,
+    ) -> None:
         self.api = api
         self.keys = keys
         self.account = account
-        self._proxy_signers: dict[str, Any] | None = None
+        self.hooks = hooks if hooks is not None else HOOKS
+        self._proxy_signers: dict[str, ProxySigner] | None = None
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -403,23 +454,19 @@ class Vault:
             result = self.api.api(
                 "POST", "/documents", json={**body, "document_id": document_id}
             ).json()
-        from wallet.client.grants import wrap_new_version
-        from wallet.client.mandates import wrap_new_version as wrap_for_mandates
-
-        # Standing grants keep up: a new payslip reaches every grant that covers payslips.
-        manifest_dict = json.loads(manifest)
+        # Standing grants and mandates keep up: a new payslip reaches every grant that covers
+        # payslips, and every mandate whose scope covers it (each wrap signed by the owner).
         new_version = VersionInfo(
             version,
             blob_size,
             "",
             meta,
             identity,
-            manifest_dict,
+            json.loads(manifest),
             hashlib.sha256(manifest).hexdigest(),
         )
-        wrap_new_version(self, document_id, new_version)
-        # So do active mandates whose scope covers it (each wrap signed by the owner).
-        wrap_for_mandates(self, document_id, new_version, manifest)
+        for after_upload in self.hooks.after_upload:
+            after_upload(self, document_id, new_version)
         return result["id"], result["version"]
 
     def _decrypt_meta(self, encrypted_meta: bytes, identity: Any) -> dict[str, Any]:
@@ -528,9 +575,8 @@ class Vault:
         """A document a proxy added: signed by the proxy key this owner signed into a mandate
         that allows adding documents, before that mandate's signed end."""
         if self._proxy_signers is None:
-            from wallet.client.mandates import proxy_signers
-
-            self._proxy_signers = proxy_signers(self)
+            signers = self.hooks.proxy_signers
+            self._proxy_signers = signers(self) if signers is not None else {}
         signer = self._proxy_signers.get(str(manifest.get("mandate_id")))
         signed_at = str(manifest.get("signed_at", ""))
         if (
@@ -600,6 +646,17 @@ class Vault:
                 ) from exc
             raise
 
+    # --- links ------------------------------------------------------------------------------
+
+    def link_terms(self) -> LinkTerms:
+        """The owner shares their own documents, signed with their own key."""
+        return LinkTerms(
+            owner={
+                "handle": self.account["handle"],
+                "signing_key": b64e(self.keys.public_signing_key),
+            }
+        )
+
     # --- profile ----------------------------------------------------------------------------
 
     def set_profile_field(self, name: str, value: str) -> None:
@@ -625,10 +682,9 @@ class Vault:
                 "signature": b64e(sign_profile_field(self.keys, slot, ciphertext, wrapped)),
             },
         )
-        from wallet.client.grants import rewrap_profile_field
-
         # A new value has a new key: grants that include this field get it too.
-        rewrap_profile_field(self, name)
+        for after_profile_field in self.hooks.after_profile_field:
+            after_profile_field(self, name)
 
     def profile(self) -> dict[str, str]:
         return {name: value for name, (_slot, _identity, value) in self._profile_records().items()}
