@@ -144,14 +144,14 @@ def serve(
     """Run the service. An empty database is set up on the first start."""
     import uvicorn
 
-    from wallet.app import prepare_database
+    from wallet.server.app import prepare_database
     from wallet.settings import Settings
 
     settings = Settings()
     prepare_database(settings)
     typer.echo(f"Wallet service on http://{host}:{port}")
     uvicorn.run(
-        "wallet.app:create_app",
+        "wallet.server.app:create_app",
         factory=True,
         host=host,
         port=port,
@@ -179,8 +179,8 @@ def sweep() -> None:
     """Delete expired unfinished uploads and blobs that no document uses."""
     from storage.factory import make_store
     from wallet.db import make_engine
+    from wallet.server.sweeper import sweep as run_sweep
     from wallet.settings import Settings
-    from wallet.sweeper import sweep as run_sweep
 
     settings = Settings()
     report = run_sweep(

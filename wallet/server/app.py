@@ -44,8 +44,8 @@ from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
+from wallet.server.sweeper import sweep
 from wallet.settings import Settings
-from wallet.sweeper import sweep
 from wallet.uploads.api import router as uploads_router
 from web.pages import PAGE_CSP, mount_static
 from web.pages import router as web_pages_router
