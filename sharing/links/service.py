@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, update
@@ -447,3 +447,17 @@ def download_item(db: Session, token: str, document_id: str, version: int) -> Do
     )
     db.commit()
     return row
+
+
+def sweep_expired(db: Session, now: datetime) -> int:
+    """For the sweeper: forgets expired challenges and download sessions, and kills expired
+    links (their server share and sealed package go). Returns the links killed."""
+    db.exec(delete(LinkChallenge).where(col(LinkChallenge.expires_at) <= now))
+    killed = db.exec(
+        update(ShareLink)
+        .where(col(ShareLink.expires_at) <= now)
+        .where(col(ShareLink.server_share).is_not(None))
+        .values(server_share=None, sealed_package=None)
+    )
+    db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.expires_at) <= now))
+    return int(killed.rowcount or 0)

@@ -328,10 +328,10 @@ def _forget_expired_wraps(db: Session, mandates: list[Mandate]) -> None:
         db.commit()
 
 
-def forget_ended_wraps(db: Session) -> int:
+def forget_ended_wraps(db: Session, now: datetime | None = None) -> int:
     """For the sweeper: deletes the proxy's keys of mandates past their end. (Revoke, renounce
     and complete delete them at once; an expiry has no request to do it.)"""
-    ended = select(Mandate.id).where(col(Mandate.expires_at) <= utcnow())
+    ended = select(Mandate.id).where(col(Mandate.expires_at) <= (now or utcnow()))
     result = db.exec(delete(MandateWrap).where(col(MandateWrap.mandate_id).in_(ended)))
     db.commit()
     return int(result.rowcount or 0)

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -316,3 +317,19 @@ def delete_document(db: Session, store: BlobStore, account: Account, document_id
     )
     db.commit()
     delete_blobs_quietly(store, blob_keys)
+
+
+def sweep_orphan_blobs(db: Session, store: BlobStore, now: datetime, grace: timedelta) -> int:
+    """For the sweeper: deletes blobs no version points to (moved into place by a completion
+    that never committed), once older than grace."""
+    deleted = 0
+    for blob_key, modified in store.list_blobs():
+        if now - modified <= grace:
+            continue
+        known = db.exec(
+            select(DocumentVersion.id).where(DocumentVersion.blob_key == blob_key)
+        ).first()
+        if known is None:
+            delete_blobs_quietly(store, [blob_key])
+            deleted += 1
+    return deleted

@@ -1,24 +1,24 @@
-"""Removes what nobody can see any more: expired unfinished uploads, orphan blobs, ended
-mandates' keys and old sign-in states."""
+"""The sweep schedule: removes what nobody can see any more. Each domain knows its own
+leftovers (expired unfinished uploads, expired link states, ended mandates' keys, old sign-in
+states, orphan staging and blobs) and exposes a sweep; this module only runs them in order."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session
 
-from sharing.links.models import LinkChallenge, LinkDownloadSession, ShareLink
-from sharing.mandates.service import forget_ended_wraps
+from sharing.links import service as links
+from sharing.mandates import service as mandates
 from storage.base import BlobStore
-from storage.cleanup import delete_blobs_quietly, discard_uploads_quietly
 from wallet.db import utcnow
-from wallet.documents.models import DocumentVersion
-from wallet.oidc.service import forget_old_rows
-from wallet.uploads.models import Upload
+from wallet.documents import service as documents
+from wallet.oidc import service as oidc
+from wallet.uploads import service as uploads
 
 log = structlog.get_logger(__name__)
 
@@ -31,46 +31,50 @@ class SweepReport:
     ended_mandate_wraps: int = 0
 
 
-def sweep(engine: Engine, store: BlobStore, grace: timedelta) -> SweepReport:
+@dataclass(frozen=True)
+class SweepRun:
+    db: Session
+    store: BlobStore
+    now: datetime
+    grace: timedelta
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    run: Callable[[SweepRun], int]
+    figure: str | None = None  # the SweepReport field its count goes to
+
+
+# In this order: expired upload rows go before the staging pass looks for rows without one.
+SCHEDULE: tuple[SweepTask, ...] = (
+    SweepTask(lambda r: uploads.sweep_expired(r.db, r.store, r.now), "expired_uploads"),
+    SweepTask(lambda r: links.sweep_expired(r.db, r.now)),
+    # A mandate past its end has no request to delete its keys: the sweeper does it.
+    SweepTask(lambda r: mandates.forget_ended_wraps(r.db, r.now), "ended_mandate_wraps"),
+    SweepTask(lambda r: oidc.forget_old_rows(r.db, r.now)),
+    SweepTask(
+        lambda r: uploads.sweep_orphan_staging(r.db, r.store, r.now, r.grace), "orphan_staging"
+    ),
+    SweepTask(
+        lambda r: documents.sweep_orphan_blobs(r.db, r.store, r.now, r.grace), "orphan_blobs"
+    ),
+)
+
+
+def sweep(
+    engine: Engine,
+    store: BlobStore,
+    grace: timedelta,
+    schedule: Sequence[SweepTask] = SCHEDULE,
+) -> SweepReport:
     report = SweepReport()
     now = utcnow()
     with Session(engine) as db:
-        expired = list(db.exec(select(Upload.id).where(col(Upload.expires_at) <= now)))
-        if expired:
-            db.exec(delete(Upload).where(col(Upload.id).in_(expired)))
-            db.commit()
-        discard_uploads_quietly(store, expired)
-        report.expired_uploads = len(expired)
-        db.exec(delete(LinkChallenge).where(col(LinkChallenge.expires_at) <= now))
-        # An expired link is dead: its share goes too.
-        db.exec(
-            update(ShareLink)
-            .where(col(ShareLink.expires_at) <= now)
-            .where(col(ShareLink.server_share).is_not(None))
-            .values(server_share=None, sealed_package=None)
-        )
-        db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.expires_at) <= now))
-        db.commit()
-        # A mandate past its end has no request to delete its keys: the sweeper does it.
-        report.ended_mandate_wraps = forget_ended_wraps(db)
-        forget_old_rows(db, now)
-        db.commit()
-
-        live_uploads = set(db.exec(select(Upload.id)))
-        for upload_id, modified in store.list_staging():
-            if upload_id not in live_uploads and now - modified > grace:
-                store.discard_staging(upload_id)
-                report.orphan_staging += 1
-
-        # Blobs moved into place by a completion that never committed: no row points to them.
-        for blob_key, modified in store.list_blobs():
-            if now - modified <= grace:
-                continue
-            known = db.exec(
-                select(DocumentVersion.id).where(DocumentVersion.blob_key == blob_key)
-            ).first()
-            if known is None:
-                delete_blobs_quietly(store, [blob_key])
-                report.orphan_blobs += 1
+        run = SweepRun(db, store, now, grace)
+        for task in schedule:
+            count = task.run(run)
+            db.commit()  # each task's rows are done before the next one looks
+            if task.figure:
+                setattr(report, task.figure, count)
     log.info("sweep_done", **report.__dict__)
     return report
