@@ -19,6 +19,7 @@ from sharing.grants.schemas import (
     ReceivedField,
 )
 from sharing.organisations.models import Organisation
+from sharing.organisations.service import current_team_key
 from wallet.accounts.models import Account
 from wallet.deps import DB, FullCaller, Store
 from wallet.documents.api import stream_blob
@@ -39,8 +40,6 @@ def _keys(account: Account) -> PublicKeys:
 def _grantee(db: Session, grantee: Account | Organisation) -> dict[str, object]:
     if isinstance(grantee, Account):
         return {"grantee": _keys(grantee)}
-    from sharing.organisations.service import current_team_key
-
     team = current_team_key(db, grantee)
     return {
         "grantee": PublicKeys(

@@ -246,8 +246,6 @@ def new_challenge(db: Session, link_id: str) -> LinkChallenge:
 
 
 def _proven_link(db: Session, link_id: str, challenge_id: str, proof: bytes) -> ShareLink:
-    from wallet.crypto.links import challenge_message
-
     # Consuming the challenge is the transaction's first write: on SQLite it takes the write
     # lock before anything is read, so concurrent redeems queue instead of racing.
     nonce = db.exec(
@@ -260,7 +258,7 @@ def _proven_link(db: Session, link_id: str, challenge_id: str, proof: bytes) -> 
     link = db.get(ShareLink, link_id)
     key = link.proof_key if link is not None else bytes(32)
     try:
-        verify(key, challenge_message(link_id, nonce or b""), proof)
+        verify(key, linkcrypto.challenge_message(link_id, nonce or b""), proof)
         proven = nonce is not None and link is not None
     except BadSignature:
         proven = False

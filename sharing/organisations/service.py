@@ -508,24 +508,3 @@ def rotate(db: Session, admin: Account, ref: str, data: Rotation) -> tuple[Organ
     )
     db.commit()
     return org, len(data.document_wraps) + len(data.field_wraps) + len(data.grants)
-
-
-# --- for the inbox -------------------------------------------------------------------------
-
-
-def grants_via_organisations(
-    db: Session, account: Account
-) -> list[tuple[Grant, Account, Organisation]]:
-    """The active grants this account can read because it is a member of their organisation."""
-    from sharing.grants.service import state_of
-
-    rows = db.exec(
-        select(Grant, Account, Organisation)
-        .join(OrgMember, col(OrgMember.org_id) == col(Grant.grantee_org_id))
-        .join(Organisation, col(Organisation.id) == col(Grant.grantee_org_id))
-        .join(Account, col(Account.id) == col(Grant.owner_id))
-        .where(OrgMember.account_id == account.id)
-        .where(col(Grant.revoked_at).is_(None))
-        .order_by(col(Grant.created_at))
-    ).all()
-    return [(g, owner, org) for g, owner, org in rows if state_of(g) == "active"]
