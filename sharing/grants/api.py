@@ -28,18 +28,9 @@ from wallet.types import Handle
 router = APIRouter(tags=["grants"])
 
 
-def _keys(account: Account) -> PublicKeys:
-    return PublicKeys(
-        handle=account.handle,
-        key_id=account.key_id,
-        public_encryption_key=account.public_encryption_key,
-        public_signing_key=account.public_signing_key,
-    )
-
-
 def _grantee(db: Session, grantee: Account | Organisation) -> dict[str, object]:
     if isinstance(grantee, Account):
-        return {"grantee": _keys(grantee)}
+        return {"grantee": PublicKeys.of(grantee)}
     team = current_team_key(db, grantee)
     return {
         "grantee": PublicKeys(
@@ -69,7 +60,7 @@ def _out(
     return GrantOut(
         id=grant.id,
         state=service.state_of(grant),
-        owner=_keys(owner),
+        owner=PublicKeys.of(owner),
         **_grantee(db, grantee),  # type: ignore[arg-type]
         sealed=sealed,
         signature=grant.signature,
@@ -83,7 +74,7 @@ def _out(
 @router.get("/people/{handle}", response_model=PublicKeys)
 def person(handle: Handle, caller: FullCaller, db: DB) -> PublicKeys:
     """Public keys of an account, to give it a grant. Compare the safety code in person."""
-    return _keys(service.lookup(db, handle))
+    return PublicKeys.of(service.lookup(db, handle))
 
 
 @router.post("/grants", status_code=status.HTTP_201_CREATED)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
-from sharing.grants.api import _keys
+from sharing.grants.schemas import PublicKeys
 from sharing.links.schemas import LinkCreate
 from sharing.mandates import service
 from sharing.mandates.models import Mandate
@@ -37,8 +37,8 @@ def _out(
         state=service.state_of(mandate),
         kind=mandate.kind,
         actions=service.actions_of(mandate),
-        owner=_keys(owner),
-        proxy=_keys(proxy) if proxy is not None else None,
+        owner=PublicKeys.of(owner),
+        proxy=PublicKeys.of(proxy) if proxy is not None else None,
         authorisation=mandate.authorisation,
         authorisation_signature=mandate.authorisation_signature,
         sealed=sealed,

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sharing.grants.schemas import GrantWrapIn
@@ -26,21 +25,19 @@ from sharing.links.models import ShareLink
 from sharing.links.schemas import LinkCreate
 from sharing.mandates.models import Mandate, MandateLink, MandateWrap
 from sharing.mandates.schemas import ACTIONS, KINDS, MandateCreate, MandateDocumentCreate
-from storage.base import BlobStore, StorageUnavailable
-from storage.cleanup import delete_blobs_quietly
+from storage.base import BlobStore
 from wallet.accounts.models import Account
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import flush_old_page_copies, new_id, utcnow
-from wallet.documents.models import Document, DocumentVersion, KeyWrap
+from wallet.documents.models import DocumentVersion
 from wallet.documents.service import (
-    DOCUMENT_EXISTS,
     MANIFEST_KIND,
-    _finished_upload,
-    _forget_upload,
+    VersionContent,
     owned_version_ids,
+    store_version,
 )
-from wallet.errors import STORAGE_DOWN, Conflict, Forbidden, Invalid, NotFound, Unavailable
+from wallet.errors import Conflict, Forbidden, Invalid, NotFound
 from wallet.journal import service as journal
 from wallet.journal.models import JournalEntry
 from wallet.settings import Settings
@@ -489,78 +486,38 @@ def add_document(
     owner = db.get(Account, mandate.owner_id)
     if owner is None:
         raise NotFound()
-    upload = _finished_upload(db, proxy, data.upload_id)
-    if db.get(Document, data.document_id) is not None:
-        raise Conflict(DOCUMENT_EXISTS)
-    _check_proxy_manifest(owner, proxy, mandate, upload.length, data)
 
-    blob_key = new_id()
-    try:
-        if store.staged_size(upload.id) != upload.length:
-            _forget_upload(db, upload.id)
-            raise Conflict("The bytes of this upload are gone. Start the upload again.")
-        store.commit_staging(upload.id, blob_key)
-    except StorageUnavailable as exc:
-        raise Unavailable(STORAGE_DOWN) from exc
-
-    now = utcnow()
-    document = Document(
-        id=data.document_id,
-        owner_id=owner.id,
-        current_version=1,
-        current_size=upload.length,
-        current_meta_b64=b64e(data.encrypted_meta),
-        current_wrap_b64=b64e(data.owner_wrapped_key),
-        current_manifest_b64=b64e(data.manifest),
-        current_signature_b64=b64e(data.signature),
-        created_at=now,
-        updated_at=now,
-    )
-    version = DocumentVersion(
-        document_id=document.id,
-        version=1,
-        blob_key=blob_key,
-        blob_size=upload.length,
-        encrypted_meta=data.encrypted_meta,
-        manifest=data.manifest,
-        signature=data.signature,
-        created_at=now,
-    )
-    try:
+    def record(version: DocumentVersion) -> None:
         # Re-checked under the owner's lock: a revoke that won the race wins.
         journal.lock_owner(db, owner.id)
         db.refresh(mandate)
         if state_of(mandate) != "active":
             raise NotFound()
-        db.add(document)
-        db.flush()
-        db.add(version)
-        db.flush()
-        db.add(
-            KeyWrap(
-                version_id=version.id,
-                recipient_key_id=owner.key_id,
-                wrapped_key=data.owner_wrapped_key,
-            )
-        )
         db.add(
             MandateWrap(
                 mandate_id=mandate.id, version_id=version.id, wrapped_key=data.proxy_wrapped_key
             )
         )
-        db.delete(upload)
         _proxy_journal(
-            db, mandate, proxy, "mandate_document_added", "document", document.id, version=1
+            db, mandate, proxy, "mandate_document_added", "document", data.document_id, version=1
         )
-        db.commit()
-    except (IntegrityError, NotFound) as exc:
-        db.rollback()
-        delete_blobs_quietly(store, [blob_key])
-        _forget_upload(db, upload.id)
-        if isinstance(exc, NotFound):
-            raise
-        raise Conflict(DOCUMENT_EXISTS) from exc
-    return version
+
+    return store_version(
+        db,
+        store,
+        uploader=proxy,
+        owner=owner,
+        upload_id=data.upload_id,
+        document_id=data.document_id,
+        new_document=True,
+        content=VersionContent(
+            data.encrypted_meta, data.owner_wrapped_key, data.manifest, data.signature
+        ),
+        check=lambda upload, _number: _check_proxy_manifest(
+            owner, proxy, mandate, upload.length, data
+        ),
+        record=record,
+    )
 
 
 def create_link(
