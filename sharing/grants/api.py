@@ -3,7 +3,6 @@ from __future__ import annotations
 import hashlib
 
 from fastapi import APIRouter, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
@@ -22,7 +21,7 @@ from sharing.organisations.models import Organisation
 from sharing.organisations.service import current_team_key
 from wallet.accounts.models import Account
 from wallet.deps import DB, FullCaller, Store
-from wallet.documents.api import stream_blob
+from wallet.responses import send_version
 from wallet.types import Handle
 
 router = APIRouter(tags=["grants"])
@@ -156,7 +155,6 @@ async def received_blob(
     db: DB,
     store: Store,
 ) -> StreamingResponse:
-    row = await run_in_threadpool(
-        service.received_version, db, caller.account, grant_id, document_id, version
+    return await send_version(
+        request, db, store, service.received_version, caller.account, grant_id, document_id, version
     )
-    return await stream_blob(request, store, row)

@@ -4,7 +4,6 @@ import html
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from sharing.grants.schemas import PublicKeys
@@ -22,7 +21,7 @@ from sharing.mandates.schemas import (
 )
 from wallet.accounts.models import Account
 from wallet.deps import DB, AppSettings, FullCaller, Store
-from wallet.documents.api import stream_blob
+from wallet.responses import send_version
 
 router = APIRouter(tags=["mandates"])
 pages = APIRouter(tags=["pages"])
@@ -123,10 +122,9 @@ async def proxy_blob(
     db: DB,
     store: Store,
 ) -> StreamingResponse:
-    row = await run_in_threadpool(
-        service.proxy_version, db, caller.account, mandate_id, document_id, version
+    return await send_version(
+        request, db, store, service.proxy_version, caller.account, mandate_id, document_id, version
     )
-    return await stream_blob(request, store, row)
 
 
 @router.post("/mandates/{mandate_id}/documents", status_code=status.HTTP_201_CREATED)
