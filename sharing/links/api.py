@@ -22,9 +22,6 @@ from wallet.errors import Unauthorized
 from wallet.responses import send_version
 
 router = APIRouter(tags=["links"])
-# The link page /s/<id> is a web page now (web/pages_sharing.py): it previews, asks for the
-# PIN and redeems in the browser. This router stays for wallet/server/app.py's include.
-pages = APIRouter(tags=["pages"])
 LinkId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 

@@ -44,7 +44,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import OAuth2Client
 
-CALLBACK_PATH = "/api/v1/auth/oidc/callback"
+COOKIE_PATH = "/api/v1/auth/oidc"
+CALLBACK_PATH = COOKIE_PATH + "/callback"
+# Binds a sign-in to the browser that started it (an HttpOnly cookie on COOKIE_PATH only).
+BROWSER_COOKIE = "wallet_oidc_browser"
 LOGIN = "login"
 LINK = "link"
 EXCHANGE_MINUTES = 5
