@@ -14,6 +14,7 @@ from sharing.grants.models import Grant, GrantFieldWrap
 from sharing.grants.schemas import FieldWrapIn, GrantCreate, GrantWrapIn
 from sharing.organisations import service as orgs
 from sharing.organisations.models import Organisation, OrgMember
+from wallet import tx
 from wallet.accounts.models import Account
 from wallet.accounts.service import find_by_handle
 from wallet.db import utcnow
@@ -90,7 +91,7 @@ def _team_grantee(db: Session, owner: Account, data: GrantCreate) -> Organisatio
     if org is None:
         raise NotFound(orgs.UNKNOWN_ORG)
     # Owner, then organisation: a rotation cannot slip in between the key check and the insert.
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     orgs.lock_org(db, org.id)
     db.refresh(org)
     if org.team_key_id != data.grantee_key_id:
@@ -168,7 +169,7 @@ def add_wraps(
     grantee_key_id: str | None = None,
 ) -> int:
     # Under the owner's lock: a revoke cannot slip in between the check and the writes.
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     grant = owned_grant(db, owner, grant_id)
     if grant.grantee_org_id is not None:
         # ...nor a team key rotation: wraps sealed to the old team key would be lost.
@@ -199,7 +200,7 @@ def add_wraps(
 
 
 def revoke_grant(db: Session, owner: Account, grant_id: str) -> None:
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     grant = owned_grant(db, owner, grant_id)
     grant.revoked_at = grant.revoked_at or utcnow()
     db.add(grant)

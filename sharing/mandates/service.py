@@ -26,6 +26,7 @@ from sharing.links.schemas import LinkCreate
 from sharing.mandates.models import Mandate, MandateLink, MandateWrap
 from sharing.mandates.schemas import ACTIONS, KINDS, MandateCreate, MandateDocumentCreate
 from storage.base import BlobStore
+from wallet import tx
 from wallet.accounts.models import Account
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
@@ -203,7 +204,7 @@ def create_mandate(db: Session, owner: Account, data: MandateCreate) -> Mandate:
     _check_authorisation(owner, proxy, data, actions)
     if db.get(Mandate, data.mandate_id) is not None:
         raise Conflict("This mandate id is already used. Create the mandate again.")
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     mandate = Mandate(
         id=data.mandate_id,
         owner_id=owner.id,
@@ -247,7 +248,7 @@ def owned_mandate(db: Session, owner: Account, mandate_id: str) -> Mandate:
 
 
 def add_wraps(db: Session, owner: Account, mandate_id: str, wraps: list[GrantWrapIn]) -> int:
-    journal.lock_owner(db, owner.id)  # an end cannot slip in between the check and the writes
+    tx.lock_owner(db, owner.id)  # an end cannot slip in between the check and the writes
     mandate = owned_mandate(db, owner, mandate_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":
@@ -278,7 +279,7 @@ def _end(db: Session, mandate: Mandate, field: str) -> None:
 def revoke_mandate(db: Session, owner: Account, mandate_id: str) -> None:
     """Ends the mandate, deletes its keys and stops the links made under it, all in one
     transaction: once this returns, nothing the proxy had works."""
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     mandate = owned_mandate(db, owner, mandate_id)
     db.refresh(mandate)
     if mandate.revoked_at is None:
@@ -403,7 +404,7 @@ def _proxy_journal(
 def _still_active(db: Session, mandate: Mandate) -> None:
     """Re-checked under the owner's lock, just before the commit: a revoke that committed
     after the first check wins, so nothing is served once a revoke has returned."""
-    journal.lock_owner(db, mandate.owner_id)
+    tx.lock_owner(db, mandate.owner_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":
         db.rollback()
@@ -489,7 +490,7 @@ def add_document(
 
     def record(version: DocumentVersion) -> None:
         # Re-checked under the owner's lock: a revoke that won the race wins.
-        journal.lock_owner(db, owner.id)
+        tx.lock_owner(db, owner.id)
         db.refresh(mandate)
         if state_of(mandate) != "active":
             raise NotFound()
@@ -570,7 +571,7 @@ def create_link(
 
 def renounce(db: Session, proxy: Account, mandate_id: str) -> None:
     mandate = acting_mandate(db, proxy, mandate_id, None)
-    journal.lock_owner(db, mandate.owner_id)
+    tx.lock_owner(db, mandate.owner_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":  # ended meanwhile (a revoke, or a twin request)
         db.rollback()
@@ -586,7 +587,7 @@ def complete(db: Session, proxy: Account, mandate_id: str) -> None:
         raise Conflict(
             "Only a one-shot mandate ends after its first use. To stop this one, renounce it."
         )
-    journal.lock_owner(db, mandate.owner_id)
+    tx.lock_owner(db, mandate.owner_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":  # ended meanwhile (a revoke, or a twin request)
         db.rollback()

@@ -26,6 +26,7 @@ from sharing.organisations.schemas import (
     SealedCopyIn,
     TeamKeyIn,
 )
+from wallet import tx
 from wallet.accounts.models import Account
 from wallet.accounts.service import find_by_handle
 from wallet.crypto.encoding import canonical_json
@@ -124,7 +125,8 @@ def admin_org(db: Session, account: Account, ref: str) -> tuple[Organisation, Or
 
 
 def lock_org(db: Session, org_id: str) -> None:
-    """Serialises key changes with grants and wraps sealed to the team key (like lock_owner)."""
+    """Serialises key changes with grants and wraps sealed to the team key (like
+    wallet.tx.lock_owner, and taken after it)."""
     db.execute(
         update(Organisation).where(col(Organisation.id) == org_id).values(epoch=Organisation.epoch)
     )
@@ -374,7 +376,7 @@ def rotate(db: Session, admin: Account, ref: str, data: Rotation) -> tuple[Organ
         set(db.exec(select(Grant.owner_id).where(Grant.grantee_org_id == org.id)).all())
     )
     for owner_id in owners:
-        journal.lock_owner(db, owner_id)
+        tx.lock_owner(db, owner_id)
     lock_org(db, org.id)
     db.refresh(org)
     still_admin = membership(db, admin.id, org.id)

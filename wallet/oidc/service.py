@@ -30,6 +30,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from wallet import tx
 from wallet.accounts import service as accounts_service
 from wallet.accounts.models import Account, AuthSession
 from wallet.accounts.service import token_hash
@@ -480,7 +481,7 @@ def _link(
             "This sign-in is already linked to another wallet account. "
             "Unlink it there first, or ask your IT team."
         )
-    journal.lock_owner(db, account.id)
+    tx.lock_owner(db, account.id)
     mine = db.exec(select(OidcIdentity).where(OidcIdentity.account_id == account.id)).first()
     if mine is None:
         mine = OidcIdentity(account_id=account.id, issuer=settings.oidc_issuer, subject=subject)
