@@ -552,11 +552,7 @@ def create_link(
                 f"Document {item.document_id} version {item.version} is not in this mandate."
             )
 
-    def remember(session: Session, link: ShareLink) -> None:
-        _still_active(session, mandate)
-        session.add(MandateLink(link_id=link.id, mandate_id=mandate.id))
-
-    return links.create_link(
+    link = links.create_link(
         db,
         settings,
         owner,
@@ -565,8 +561,10 @@ def create_link(
         actor_id=proxy.id,
         event="mandate_link_created",
         details={"mandate": mandate.id},
-        before_commit=remember,
     )
+    _still_active(db, mandate)
+    db.add(MandateLink(link_id=link.id, mandate_id=mandate.id))
+    return link
 
 
 def renounce(db: Session, proxy: Account, mandate_id: str) -> None:
