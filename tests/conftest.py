@@ -25,8 +25,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from wallet.app import create_app
 from wallet.client import ApiClient, Vault
+from wallet.server.app import create_app
 from wallet.settings import Settings
 
 PG_URL = os.environ.get("WALLET_TEST_DATABASE_URL", "")

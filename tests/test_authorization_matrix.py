@@ -38,7 +38,6 @@ from tests.conftest import FAST_KDF, TEST_PASSPHRASE, WalletApp, fresh_database
 from tests.test_grants import database
 from wallet.accounts.models import AuthSession
 from wallet.accounts.service import token_hash
-from wallet.app import create_app
 from wallet.client import Vault
 from wallet.client import links as linklib
 from wallet.client.contacts import PinStore
@@ -49,6 +48,7 @@ from wallet.crypto.keys import AccountKeys
 from wallet.crypto.links import challenge_message, proof_key
 from wallet.crypto.signing import sign
 from wallet.db import utcnow
+from wallet.server.app import create_app
 from wallet.settings import Settings
 
 ROLES = ["owner", "grantee", "revoked_grantee", "other_account", "anonymous", "expired_session"]

@@ -45,7 +45,7 @@ from tests.test_uploads import (
 )
 from wallet.client import ApiClient, Vault
 from wallet.errors import DATABASE_DOWN, STORAGE_DOWN
-from wallet.sweeper import sweep
+from wallet.server.sweeper import sweep
 
 
 def assert_unavailable(response: httpx.Response, message: str) -> None:

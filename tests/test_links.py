@@ -831,7 +831,7 @@ def test_the_sweeper_kills_expired_links(wallet_app: WalletApp, tmp_path: Path) 
 
     from sharing.links.models import ShareLink
     from wallet.db import utcnow
-    from wallet.sweeper import sweep
+    from wallet.server.sweeper import sweep
 
     vault, ids, _contents = owner_with_documents(wallet_app, tmp_path)
     expired, alive = create_link(vault, ids), create_link(vault, ids)

@@ -50,7 +50,7 @@ from wallet.crypto.signing import sign
 from wallet.crypto.wrap import document_key_info, seal
 from wallet.db import utcnow
 from wallet.documents.models import Document
-from wallet.sweeper import sweep
+from wallet.server.sweeper import sweep
 
 API = "/api/v1"
 AUTHZ_COVERED = {

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-import wallet.models  # noqa: F401
+import wallet.server.tables  # noqa: F401
 from tests.conftest import fresh_database
 from wallet.db import make_engine, migrate
 

@@ -25,7 +25,7 @@ from wallet.client import ApiClient, Vault
 from wallet.crypto import age
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import sign
-from wallet.sweeper import sweep
+from wallet.server.sweeper import sweep
 
 API = "/api/v1"
 TUS = {"Tus-Resumable": "1.0.0"}

@@ -21,8 +21,20 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
+    """The request's one transaction (wallet/tx.py): committed when the endpoint returns,
+    before the response goes out; rolled back if it raised."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
-        yield session
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+
+# scope="function": the commit runs before the response is sent, so a client never gets an
+# answer for a change that is not durable yet (and a failed commit still gets its error).
+DB = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def get_store(request: Request) -> BlobStore:
@@ -78,7 +90,7 @@ def _bearer_token(request: Request) -> str:
     return token
 
 
-def any_caller(request: Request, db: Annotated[Session, Depends(get_db)]) -> Caller:
+def any_caller(request: Request, db: DB) -> Caller:
     """Any valid session, including a recovery session (which may only set a new passphrase)."""
     account, session = accounts.authenticate(db, _bearer_token(request))
     return Caller(account, session)
@@ -90,7 +102,6 @@ def full_caller(caller: Annotated[Caller, Depends(any_caller)]) -> Caller:
     return caller
 
 
-DB = Annotated[Session, Depends(get_db)]
 Store = Annotated[BlobStore, Depends(get_store)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 FullCaller = Annotated[Caller, Depends(full_caller)]

@@ -70,7 +70,18 @@ def page_language(request: Request) -> str:
     )
 
 
-def render(request: Request, template: str, page: str, **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    page: str,
+    *,
+    status_code: int = 200,
+    path: str | None = None,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A translated page with the pages' CSP. `path` is where the language form returns to
+    (the request's path unless a page must not name it)."""
     language = page_language(request)
     html = (
         _ENVIRONMENTS[language]
@@ -79,17 +90,19 @@ def render(request: Request, template: str, page: str, **context: Any) -> HTMLRe
             lang=language,
             languages=LANGUAGES,
             page=page,
-            path=request.url.path,
+            path=request.url.path if path is None else path,
             kdf_floor=web_kdf_floor(request),
             **context,
         )
     )
     return HTMLResponse(
         html,
+        status_code=status_code,
         headers={
             "Content-Security-Policy": PAGE_CSP,
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
+            **(headers or {}),
             "Content-Language": language,
             "Vary": "Cookie, Accept-Language",
         },

@@ -13,15 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
-from web.i18n import LANGUAGES
 from web.pages import (
-    _ENVIRONMENTS,
-    PAGE_CSP,
     PROFILE_FORM,
     grouped_document_types,
-    page_language,
     render,
-    web_kdf_floor,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -33,30 +28,10 @@ def _fields() -> list[tuple[str, str]]:
 
 
 def render_link_page(request: Request) -> HTMLResponse:
-    """Like web.pages.render, but the page never names the link id (not even in the language
-    form's return path), so every link, live, dead or unknown, gets the very same page."""
-    language = page_language(request)
-    html = (
-        _ENVIRONMENTS[language]
-        .get_template("link.html")
-        .render(
-            lang=language,
-            languages=LANGUAGES,
-            page="link",
-            path="/",
-            kdf_floor=web_kdf_floor(request),
-        )
-    )
-    return HTMLResponse(
-        html,
-        headers={
-            "Content-Security-Policy": PAGE_CSP,
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-            "X-Robots-Tag": "noindex, nofollow",
-            "Content-Language": language,
-            "Vary": "Cookie, Accept-Language",
-        },
+    """The page never names the link id (not even in the language form's return path), so
+    every link, live, dead or unknown, gets the very same page."""
+    return render(
+        request, "link.html", "link", path="/", headers={"X-Robots-Tag": "noindex, nofollow"}
     )
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import hashlib
 
 from fastapi import APIRouter, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
@@ -19,28 +18,18 @@ from sharing.grants.schemas import (
     ReceivedField,
 )
 from sharing.organisations.models import Organisation
+from sharing.organisations.service import current_team_key
 from wallet.accounts.models import Account
 from wallet.deps import DB, FullCaller, Store
-from wallet.documents.api import stream_blob
+from wallet.responses import send_version
 from wallet.types import Handle
 
 router = APIRouter(tags=["grants"])
 
 
-def _keys(account: Account) -> PublicKeys:
-    return PublicKeys(
-        handle=account.handle,
-        key_id=account.key_id,
-        public_encryption_key=account.public_encryption_key,
-        public_signing_key=account.public_signing_key,
-    )
-
-
 def _grantee(db: Session, grantee: Account | Organisation) -> dict[str, object]:
     if isinstance(grantee, Account):
-        return {"grantee": _keys(grantee)}
-    from sharing.organisations.service import current_team_key
-
+        return {"grantee": PublicKeys.of(grantee)}
     team = current_team_key(db, grantee)
     return {
         "grantee": PublicKeys(
@@ -70,7 +59,7 @@ def _out(
     return GrantOut(
         id=grant.id,
         state=service.state_of(grant),
-        owner=_keys(owner),
+        owner=PublicKeys.of(owner),
         **_grantee(db, grantee),  # type: ignore[arg-type]
         sealed=sealed,
         signature=grant.signature,
@@ -84,7 +73,7 @@ def _out(
 @router.get("/people/{handle}", response_model=PublicKeys)
 def person(handle: Handle, caller: FullCaller, db: DB) -> PublicKeys:
     """Public keys of an account, to give it a grant. Compare the safety code in person."""
-    return _keys(service.lookup(db, handle))
+    return PublicKeys.of(service.lookup(db, handle))
 
 
 @router.post("/grants", status_code=status.HTTP_201_CREATED)
@@ -166,7 +155,6 @@ async def received_blob(
     db: DB,
     store: Store,
 ) -> StreamingResponse:
-    row = await run_in_threadpool(
-        service.received_version, db, caller.account, grant_id, document_id, version
+    return await send_version(
+        request, db, store, service.received_version, caller.account, grant_id, document_id, version
     )
-    return await stream_blob(request, store, row)

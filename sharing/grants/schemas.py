@@ -2,6 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, model_validator
 
+from wallet.accounts.models import Account
 from wallet.types import B64, Handle, HexId
 
 MAX_GRANT_WRAPS = 2000
@@ -57,6 +58,15 @@ class PublicKeys(BaseModel):
     key_id: str
     public_encryption_key: B64
     public_signing_key: B64
+
+    @classmethod
+    def of(cls, account: Account) -> "PublicKeys":
+        return cls(
+            handle=account.handle,
+            key_id=account.key_id,
+            public_encryption_key=account.public_encryption_key,
+            public_signing_key=account.public_signing_key,
+        )
 
 
 class OrgRef(BaseModel):

@@ -12,7 +12,9 @@ from sqlmodel import Session, col, select
 
 from sharing.grants.models import Grant, GrantFieldWrap
 from sharing.grants.schemas import FieldWrapIn, GrantCreate, GrantWrapIn
-from sharing.organisations.models import Organisation
+from sharing.organisations import service as orgs
+from sharing.organisations.models import Organisation, OrgMember
+from wallet import tx
 from wallet.accounts.models import Account
 from wallet.accounts.service import find_by_handle
 from wallet.db import utcnow
@@ -85,13 +87,11 @@ def _add_wraps(
 
 
 def _team_grantee(db: Session, owner: Account, data: GrantCreate) -> Organisation:
-    from sharing.organisations import service as orgs
-
     org = orgs.find_org(db, data.grantee_org or "")
     if org is None:
         raise NotFound(orgs.UNKNOWN_ORG)
     # Owner, then organisation: a rotation cannot slip in between the key check and the insert.
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     orgs.lock_org(db, org.id)
     db.refresh(org)
     if org.team_key_id != data.grantee_key_id:
@@ -169,17 +169,15 @@ def add_wraps(
     grantee_key_id: str | None = None,
 ) -> int:
     # Under the owner's lock: a revoke cannot slip in between the check and the writes.
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     grant = owned_grant(db, owner, grant_id)
     if grant.grantee_org_id is not None:
-        from sharing.organisations.service import TEAM_KEY_CHANGED, lock_org
-
         # ...nor a team key rotation: wraps sealed to the old team key would be lost.
-        lock_org(db, grant.grantee_org_id)
+        orgs.lock_org(db, grant.grantee_org_id)
         db.refresh(grant)
         if grantee_key_id != grant.grantee_key_id:
             db.rollback()
-            raise Conflict(TEAM_KEY_CHANGED)
+            raise Conflict(orgs.TEAM_KEY_CHANGED)
     db.refresh(grant)
     if grantee_key_id is not None and grantee_key_id != grant.grantee_key_id:
         db.rollback()
@@ -202,7 +200,7 @@ def add_wraps(
 
 
 def revoke_grant(db: Session, owner: Account, grant_id: str) -> None:
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     grant = owned_grant(db, owner, grant_id)
     grant.revoked_at = grant.revoked_at or utcnow()
     db.add(grant)
@@ -238,12 +236,26 @@ def grants_given(db: Session, owner: Account) -> list[tuple[Grant, Grantee, int]
     return [(g, a or o, counts.get(g.id, 0)) for g, a, o in grants if (a or o) is not None]
 
 
+def grants_via_organisations(
+    db: Session, account: Account
+) -> list[tuple[Grant, Account, Organisation]]:
+    """The active grants this account can read because it is a member of their organisation."""
+    rows = db.exec(
+        select(Grant, Account, Organisation)
+        .join(OrgMember, col(OrgMember.org_id) == col(Grant.grantee_org_id))
+        .join(Organisation, col(Organisation.id) == col(Grant.grantee_org_id))
+        .join(Account, col(Account.id) == col(Grant.owner_id))
+        .where(OrgMember.account_id == account.id)
+        .where(col(Grant.revoked_at).is_(None))
+        .order_by(col(Grant.created_at))
+    ).all()
+    return [(g, owner, org) for g, owner, org in rows if state_of(g) == "active"]
+
+
 def grants_received(
     db: Session, grantee: Account
 ) -> list[tuple[Grant, Account, int, Organisation | None]]:
     """Grants to this account and, after them, grants to the organisations it is a member of."""
-    from sharing.organisations.service import grants_via_organisations
-
     grants = db.exec(
         select(Grant, Account)
         .join(Account, col(Account.id) == col(Grant.owner_id))
@@ -262,14 +274,12 @@ def grants_received(
 def received_grant(db: Session, grantee: Account, grant_id: str) -> Grant:
     """A revoked, expired, foreign or unknown grant: the very same 404. A grant to an
     organisation answers only a current member: membership is checked on every read."""
-    from sharing.organisations.service import is_member
-
     grant = db.get(Grant, grant_id)
     if grant is None or state_of(grant) != "active":
         raise NotFound()
     if grant.grantee_id is not None and grant.grantee_id == grantee.id:
         return grant
-    if grant.grantee_org_id is not None and is_member(db, grantee.id, grant.grantee_org_id):
+    if grant.grantee_org_id is not None and orgs.is_member(db, grantee.id, grant.grantee_org_id):
         return grant
     raise NotFound()
 
@@ -278,9 +288,7 @@ def still_readable(db: Session, grantee: Account, grant: Grant) -> None:
     """Checked again under the owner's lock (taken by the journal append) and the organisation's:
     a revoke or a member's removal that returned before this read ends it."""
     if grant.grantee_org_id is not None:
-        from sharing.organisations.service import lock_org
-
-        lock_org(db, grant.grantee_org_id)
+        orgs.lock_org(db, grant.grantee_org_id)
     db.refresh(grant)
     try:
         received_grant(db, grantee, grant.id)

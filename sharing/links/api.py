@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from sharing.links import service
@@ -19,13 +18,10 @@ from sharing.links.schemas import (
 )
 from wallet.accounts import service as accounts
 from wallet.deps import DB, AppSettings, FullCaller, Store, session_token
-from wallet.documents.api import stream_blob
 from wallet.errors import Unauthorized
+from wallet.responses import send_version
 
 router = APIRouter(tags=["links"])
-# The link page /s/<id> is a web page now (web/pages_sharing.py): it previews, asks for the
-# PIN and redeems in the browser. This router stays for wallet/app.py's include.
-pages = APIRouter(tags=["pages"])
 LinkId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
@@ -126,5 +122,6 @@ async def download(
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized(service.DOWNLOAD_ENDED)
-    row = await run_in_threadpool(service.download_item, db, token.strip(), document_id, version)
-    return await stream_blob(request, store, row)
+    return await send_version(
+        request, db, store, service.download_item, token.strip(), document_id, version
+    )

@@ -11,9 +11,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, update
@@ -110,7 +109,6 @@ def create_link(
     actor_id: str | None = None,
     event: str = "link_created",
     details: dict[str, Any] | None = None,
-    before_commit: Callable[[Session, ShareLink], None] | None = None,
 ) -> ShareLink:
     """`account` owns the documents. A proxy acting under a mandate is the `signer` and the
     journal's actor; the mandates service has checked the items against the mandate."""
@@ -159,8 +157,6 @@ def create_link(
     for item in data.items:
         db.add(LinkItem(link_id=link.id, document_id=item.document_id, version=item.version))
     db.flush()
-    if before_commit is not None:
-        before_commit(db, link)
     journal.append(
         db,
         account.id,
@@ -176,7 +172,6 @@ def create_link(
             **(details or {}),
         },
     )
-    db.commit()
     return link
 
 
@@ -218,7 +213,7 @@ def revoke_link(db: Session, account: Account, link_id: str) -> None:
     if link is None or link.owner_id != account.id:
         raise NotFound()
     stop_link(db, link)
-    db.commit()
+    db.commit()  # before the old pages holding the share are flushed
     flush_old_page_copies(db)
 
 
@@ -241,13 +236,11 @@ def new_challenge(db: Session, link_id: str) -> LinkChallenge:
         link_id=link_id, nonce=secrets.token_bytes(32), expires_at=now + CHALLENGE_TTL
     )
     db.add(challenge)
-    db.commit()
+    db.flush()
     return challenge
 
 
 def _proven_link(db: Session, link_id: str, challenge_id: str, proof: bytes) -> ShareLink:
-    from wallet.crypto.links import challenge_message
-
     # Consuming the challenge is the transaction's first write: on SQLite it takes the write
     # lock before anything is read, so concurrent redeems queue instead of racing.
     nonce = db.exec(
@@ -260,7 +253,7 @@ def _proven_link(db: Session, link_id: str, challenge_id: str, proof: bytes) -> 
     link = db.get(ShareLink, link_id)
     key = link.proof_key if link is not None else bytes(32)
     try:
-        verify(key, challenge_message(link_id, nonce or b""), proof)
+        verify(key, linkcrypto.challenge_message(link_id, nonce or b""), proof)
         proven = nonce is not None and link is not None
     except BadSignature:
         proven = False
@@ -273,7 +266,6 @@ def _proven_link(db: Session, link_id: str, challenge_id: str, proof: bytes) -> 
 
 def preview(db: Session, link_id: str, challenge_id: str, proof: bytes) -> tuple[ShareLink, str]:
     link = _proven_link(db, link_id, challenge_id, proof)
-    db.commit()
     return link, state_of(link)
 
 
@@ -303,7 +295,7 @@ def redeem(
     link = _proven_link(db, link_id, challenge_id, proof)
     state = state_of(link)
     if state != "active":
-        db.commit()
+        db.commit()  # the challenge is spent, although the request fails
         error, message = _STATE_ERRORS[state]
         raise error(message)
     if link.pin_check is not None and pin_check is None:
@@ -326,7 +318,6 @@ def redeem(
         .returning(ShareLink.uses_left, ShareLink.server_share, ShareLink.sealed_package)
     ).first()
     if claimed is None or claimed[1] is None or claimed[2] is None:
-        db.rollback()
         raise LinkGone(USED)
     uses_left, sealed_share, sealed_package = claimed
     server_share = linkcrypto.open_sealed(_share_key(settings), sealed_share, link.id)
@@ -351,7 +342,7 @@ def redeem(
         subject_id=link.id,
         details={"uses_left": uses_left, **({"account": redeemer_id} if redeemer_id else {})},
     )
-    db.commit()
+    db.commit()  # before the old pages holding the share are flushed
     if uses_left == 0:
         flush_old_page_copies(db)
     return Redeemed(link, server_share, sealed_package, uses_left, token, session.expires_at)
@@ -407,7 +398,7 @@ def _count_wrong_pin(db: Session, link: ShareLink) -> None:
             subject_kind="link",
             subject_id=link.id,
         )
-    db.commit()
+    db.commit()  # the failed PIN counts although the request fails
     if locked:
         flush_old_page_copies(db)
         raise LinkLocked(LOCKED)
@@ -445,5 +436,18 @@ def download_item(db: Session, token: str, document_id: str, version: int) -> Do
         subject_id=document_id,
         details={"version": version},
     )
-    db.commit()
     return row
+
+
+def sweep_expired(db: Session, now: datetime) -> int:
+    """For the sweeper: forgets expired challenges and download sessions, and kills expired
+    links (their server share and sealed package go). Returns the links killed."""
+    db.exec(delete(LinkChallenge).where(col(LinkChallenge.expires_at) <= now))
+    killed = db.exec(
+        update(ShareLink)
+        .where(col(ShareLink.expires_at) <= now)
+        .where(col(ShareLink.server_share).is_not(None))
+        .values(server_share=None, sealed_package=None)
+    )
+    db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.expires_at) <= now))
+    return int(killed.rowcount or 0)

@@ -1,19 +1,16 @@
 from __future__ import annotations
 
-import html
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi import APIRouter, Path, Request, Response, status
+from fastapi.responses import StreamingResponse
 
-from sharing.grants.api import _keys
+from sharing.grants.schemas import PublicKeys
 from sharing.links.schemas import LinkCreate
 from sharing.mandates import service
 from sharing.mandates.models import Mandate
 from sharing.mandates.schemas import (
     MandateAction,
-    MandateCheck,
     MandateCreate,
     MandateDocument,
     MandateDocumentCreate,
@@ -22,10 +19,9 @@ from sharing.mandates.schemas import (
 )
 from wallet.accounts.models import Account
 from wallet.deps import DB, AppSettings, FullCaller, Store
-from wallet.documents.api import stream_blob
+from wallet.responses import send_version
 
 router = APIRouter(tags=["mandates"])
-pages = APIRouter(tags=["pages"])
 MandateId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
@@ -37,8 +33,8 @@ def _out(
         state=service.state_of(mandate),
         kind=mandate.kind,
         actions=service.actions_of(mandate),
-        owner=_keys(owner),
-        proxy=_keys(proxy) if proxy is not None else None,
+        owner=PublicKeys.of(owner),
+        proxy=PublicKeys.of(proxy) if proxy is not None else None,
         authorisation=mandate.authorisation,
         authorisation_signature=mandate.authorisation_signature,
         sealed=sealed,
@@ -123,10 +119,9 @@ async def proxy_blob(
     db: DB,
     store: Store,
 ) -> StreamingResponse:
-    row = await run_in_threadpool(
-        service.proxy_version, db, caller.account, mandate_id, document_id, version
+    return await send_version(
+        request, db, store, service.proxy_version, caller.account, mandate_id, document_id, version
     )
-    return await stream_blob(request, store, row)
 
 
 @router.post("/mandates/{mandate_id}/documents", status_code=status.HTTP_201_CREATED)
@@ -164,37 +159,3 @@ def renounce(mandate_id: MandateId, caller: FullCaller, db: DB) -> Response:
 def proxy_actions(mandate_id: MandateId, caller: FullCaller, db: DB) -> list[MandateAction]:
     """What the caller did under this mandate; nothing else of the owner's journal."""
     return [MandateAction(**row) for row in service.proxy_actions(db, caller.account, mandate_id)]
-
-
-# --- the attestation's QR code (public, no session) ------------------------------------------
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>Mandate check</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;
-font-size:1.2rem;line-height:1.5}}.ok{{color:#05612b}}.no{{color:#a4000f}}</style>
-</head><body><h1>Mandate check</h1><p class="{css}"><strong>{message}</strong></p>
-<p>This page says only whether the mandate is still valid. It shows no name and no document.</p>
-</body></html>"""
-
-
-@pages.get("/mandates/check/{mandate_id}", include_in_schema=False, response_model=None)
-def check_page(
-    mandate_id: str, request: Request, db: DB, c: str = Query(default="", max_length=64)
-) -> Response:
-    """What the attestation's QR code opens: valid until when, or ended. JSON on request."""
-    valid, state, until, message = service.check(db, mandate_id, c)
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-    if "application/json" in request.headers.get("accept", ""):
-        body = MandateCheck(valid=valid, state=state, until=until, message=message)
-        return JSONResponse(body.model_dump(mode="json"), headers=headers)
-    page = _PAGE.format(css="ok" if valid else "no", message=html.escape(message))
-    return HTMLResponse(
-        page,
-        headers={
-            **headers,
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-        },
-    )

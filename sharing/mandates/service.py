@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sharing.grants.schemas import GrantWrapIn
@@ -26,21 +25,20 @@ from sharing.links.models import ShareLink
 from sharing.links.schemas import LinkCreate
 from sharing.mandates.models import Mandate, MandateLink, MandateWrap
 from sharing.mandates.schemas import ACTIONS, KINDS, MandateCreate, MandateDocumentCreate
-from storage.base import BlobStore, StorageUnavailable
-from storage.cleanup import delete_blobs_quietly
+from storage.base import BlobStore
+from wallet import tx
 from wallet.accounts.models import Account
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import flush_old_page_copies, new_id, utcnow
-from wallet.documents.models import Document, DocumentVersion, KeyWrap
+from wallet.documents.models import DocumentVersion
 from wallet.documents.service import (
-    DOCUMENT_EXISTS,
     MANIFEST_KIND,
-    _finished_upload,
-    _forget_upload,
+    VersionContent,
     owned_version_ids,
+    store_version,
 )
-from wallet.errors import STORAGE_DOWN, Conflict, Forbidden, Invalid, NotFound, Unavailable
+from wallet.errors import Conflict, Forbidden, Invalid, NotFound
 from wallet.journal import service as journal
 from wallet.journal.models import JournalEntry
 from wallet.settings import Settings
@@ -206,7 +204,7 @@ def create_mandate(db: Session, owner: Account, data: MandateCreate) -> Mandate:
     _check_authorisation(owner, proxy, data, actions)
     if db.get(Mandate, data.mandate_id) is not None:
         raise Conflict("This mandate id is already used. Create the mandate again.")
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     mandate = Mandate(
         id=data.mandate_id,
         owner_id=owner.id,
@@ -250,7 +248,7 @@ def owned_mandate(db: Session, owner: Account, mandate_id: str) -> Mandate:
 
 
 def add_wraps(db: Session, owner: Account, mandate_id: str, wraps: list[GrantWrapIn]) -> int:
-    journal.lock_owner(db, owner.id)  # an end cannot slip in between the check and the writes
+    tx.lock_owner(db, owner.id)  # an end cannot slip in between the check and the writes
     mandate = owned_mandate(db, owner, mandate_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":
@@ -281,7 +279,7 @@ def _end(db: Session, mandate: Mandate, field: str) -> None:
 def revoke_mandate(db: Session, owner: Account, mandate_id: str) -> None:
     """Ends the mandate, deletes its keys and stops the links made under it, all in one
     transaction: once this returns, nothing the proxy had works."""
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     mandate = owned_mandate(db, owner, mandate_id)
     db.refresh(mandate)
     if mandate.revoked_at is None:
@@ -328,10 +326,10 @@ def _forget_expired_wraps(db: Session, mandates: list[Mandate]) -> None:
         db.commit()
 
 
-def forget_ended_wraps(db: Session) -> int:
+def forget_ended_wraps(db: Session, now: datetime | None = None) -> int:
     """For the sweeper: deletes the proxy's keys of mandates past their end. (Revoke, renounce
     and complete delete them at once; an expiry has no request to do it.)"""
-    ended = select(Mandate.id).where(col(Mandate.expires_at) <= utcnow())
+    ended = select(Mandate.id).where(col(Mandate.expires_at) <= (now or utcnow()))
     result = db.exec(delete(MandateWrap).where(col(MandateWrap.mandate_id).in_(ended)))
     db.commit()
     return int(result.rowcount or 0)
@@ -406,7 +404,7 @@ def _proxy_journal(
 def _still_active(db: Session, mandate: Mandate) -> None:
     """Re-checked under the owner's lock, just before the commit: a revoke that committed
     after the first check wins, so nothing is served once a revoke has returned."""
-    journal.lock_owner(db, mandate.owner_id)
+    tx.lock_owner(db, mandate.owner_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":
         db.rollback()
@@ -489,78 +487,38 @@ def add_document(
     owner = db.get(Account, mandate.owner_id)
     if owner is None:
         raise NotFound()
-    upload = _finished_upload(db, proxy, data.upload_id)
-    if db.get(Document, data.document_id) is not None:
-        raise Conflict(DOCUMENT_EXISTS)
-    _check_proxy_manifest(owner, proxy, mandate, upload.length, data)
 
-    blob_key = new_id()
-    try:
-        if store.staged_size(upload.id) != upload.length:
-            _forget_upload(db, upload.id)
-            raise Conflict("The bytes of this upload are gone. Start the upload again.")
-        store.commit_staging(upload.id, blob_key)
-    except StorageUnavailable as exc:
-        raise Unavailable(STORAGE_DOWN) from exc
-
-    now = utcnow()
-    document = Document(
-        id=data.document_id,
-        owner_id=owner.id,
-        current_version=1,
-        current_size=upload.length,
-        current_meta_b64=b64e(data.encrypted_meta),
-        current_wrap_b64=b64e(data.owner_wrapped_key),
-        current_manifest_b64=b64e(data.manifest),
-        current_signature_b64=b64e(data.signature),
-        created_at=now,
-        updated_at=now,
-    )
-    version = DocumentVersion(
-        document_id=document.id,
-        version=1,
-        blob_key=blob_key,
-        blob_size=upload.length,
-        encrypted_meta=data.encrypted_meta,
-        manifest=data.manifest,
-        signature=data.signature,
-        created_at=now,
-    )
-    try:
+    def record(version: DocumentVersion) -> None:
         # Re-checked under the owner's lock: a revoke that won the race wins.
-        journal.lock_owner(db, owner.id)
+        tx.lock_owner(db, owner.id)
         db.refresh(mandate)
         if state_of(mandate) != "active":
             raise NotFound()
-        db.add(document)
-        db.flush()
-        db.add(version)
-        db.flush()
-        db.add(
-            KeyWrap(
-                version_id=version.id,
-                recipient_key_id=owner.key_id,
-                wrapped_key=data.owner_wrapped_key,
-            )
-        )
         db.add(
             MandateWrap(
                 mandate_id=mandate.id, version_id=version.id, wrapped_key=data.proxy_wrapped_key
             )
         )
-        db.delete(upload)
         _proxy_journal(
-            db, mandate, proxy, "mandate_document_added", "document", document.id, version=1
+            db, mandate, proxy, "mandate_document_added", "document", data.document_id, version=1
         )
-        db.commit()
-    except (IntegrityError, NotFound) as exc:
-        db.rollback()
-        delete_blobs_quietly(store, [blob_key])
-        _forget_upload(db, upload.id)
-        if isinstance(exc, NotFound):
-            raise
-        raise Conflict(DOCUMENT_EXISTS) from exc
-    return version
+
+    return store_version(
+        db,
+        store,
+        uploader=proxy,
+        owner=owner,
+        upload_id=data.upload_id,
+        document_id=data.document_id,
+        new_document=True,
+        content=VersionContent(
+            data.encrypted_meta, data.owner_wrapped_key, data.manifest, data.signature
+        ),
+        check=lambda upload, _number: _check_proxy_manifest(
+            owner, proxy, mandate, upload.length, data
+        ),
+        record=record,
+    )
 
 
 def create_link(
@@ -594,11 +552,7 @@ def create_link(
                 f"Document {item.document_id} version {item.version} is not in this mandate."
             )
 
-    def remember(session: Session, link: ShareLink) -> None:
-        _still_active(session, mandate)
-        session.add(MandateLink(link_id=link.id, mandate_id=mandate.id))
-
-    return links.create_link(
+    link = links.create_link(
         db,
         settings,
         owner,
@@ -607,13 +561,15 @@ def create_link(
         actor_id=proxy.id,
         event="mandate_link_created",
         details={"mandate": mandate.id},
-        before_commit=remember,
     )
+    _still_active(db, mandate)
+    db.add(MandateLink(link_id=link.id, mandate_id=mandate.id))
+    return link
 
 
 def renounce(db: Session, proxy: Account, mandate_id: str) -> None:
     mandate = acting_mandate(db, proxy, mandate_id, None)
-    journal.lock_owner(db, mandate.owner_id)
+    tx.lock_owner(db, mandate.owner_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":  # ended meanwhile (a revoke, or a twin request)
         db.rollback()
@@ -629,7 +585,7 @@ def complete(db: Session, proxy: Account, mandate_id: str) -> None:
         raise Conflict(
             "Only a one-shot mandate ends after its first use. To stop this one, renounce it."
         )
-    journal.lock_owner(db, mandate.owner_id)
+    tx.lock_owner(db, mandate.owner_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":  # ended meanwhile (a revoke, or a twin request)
         db.rollback()

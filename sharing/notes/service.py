@@ -15,6 +15,7 @@ from sharing.grants import service as grants
 from sharing.grants.models import Grant
 from sharing.notes.models import ContactNote
 from sharing.notes.schemas import NoteCreate
+from wallet import tx
 from wallet.accounts.models import Account
 from wallet.errors import Conflict, NotFound
 from wallet.journal import service as journal
@@ -41,7 +42,7 @@ def add_note(db: Session, author: Account, data: NoteCreate) -> ContactNote:
         raise Conflict("This person's key changed. Check their safety code again, then retry.")
     if db.get(ContactNote, data.note_id) is not None:
         raise Conflict("This note id is already used. Write the note again.")
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     if data.grant_id is not None and owner.id != author.id:
         # Checked again under the owner's lock (and the organisation's, for a team grant):
         # a revoke or the author's removal from the team cannot slip in between.

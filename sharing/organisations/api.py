@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from sharing.grants.api import _keys
+from sharing.grants.schemas import PublicKeys
 from sharing.organisations import service
 from sharing.organisations.models import OrgTeamKey
 from sharing.organisations.schemas import (
@@ -81,13 +81,15 @@ def org_detail(org: str, caller: FullCaller, db: DB) -> OrgOut:
         role=me.role,
         epoch=found.epoch,
         team_key=_team_key(key),
-        members=[MemberOut(keys=_keys(a), role=m.role, added_at=m.added_at) for m, a in members],
+        members=[
+            MemberOut(keys=PublicKeys.of(a), role=m.role, added_at=m.added_at) for m, a in members
+        ],
         my_copy=MyCopy(
             team_key_id=me.team_key_id,
             sealed_team_key=me.sealed_team_key,
             statement=me.seal_statement,
             signature=me.seal_signature,
-            sealed_by=_keys(sealer),
+            sealed_by=PublicKeys.of(sealer),
         ),
     )
 

@@ -26,6 +26,7 @@ from sharing.organisations.schemas import (
     SealedCopyIn,
     TeamKeyIn,
 )
+from wallet import tx
 from wallet.accounts.models import Account
 from wallet.accounts.service import find_by_handle
 from wallet.crypto.encoding import canonical_json
@@ -124,7 +125,8 @@ def admin_org(db: Session, account: Account, ref: str) -> tuple[Organisation, Or
 
 
 def lock_org(db: Session, org_id: str) -> None:
-    """Serialises key changes with grants and wraps sealed to the team key (like lock_owner)."""
+    """Serialises key changes with grants and wraps sealed to the team key (like
+    wallet.tx.lock_owner, and taken after it)."""
     db.execute(
         update(Organisation).where(col(Organisation.id) == org_id).values(epoch=Organisation.epoch)
     )
@@ -374,7 +376,7 @@ def rotate(db: Session, admin: Account, ref: str, data: Rotation) -> tuple[Organ
         set(db.exec(select(Grant.owner_id).where(Grant.grantee_org_id == org.id)).all())
     )
     for owner_id in owners:
-        journal.lock_owner(db, owner_id)
+        tx.lock_owner(db, owner_id)
     lock_org(db, org.id)
     db.refresh(org)
     still_admin = membership(db, admin.id, org.id)
@@ -508,24 +510,3 @@ def rotate(db: Session, admin: Account, ref: str, data: Rotation) -> tuple[Organ
     )
     db.commit()
     return org, len(data.document_wraps) + len(data.field_wraps) + len(data.grants)
-
-
-# --- for the inbox -------------------------------------------------------------------------
-
-
-def grants_via_organisations(
-    db: Session, account: Account
-) -> list[tuple[Grant, Account, Organisation]]:
-    """The active grants this account can read because it is a member of their organisation."""
-    from sharing.grants.service import state_of
-
-    rows = db.exec(
-        select(Grant, Account, Organisation)
-        .join(OrgMember, col(OrgMember.org_id) == col(Grant.grantee_org_id))
-        .join(Organisation, col(Organisation.id) == col(Grant.grantee_org_id))
-        .join(Account, col(Account.id) == col(Grant.owner_id))
-        .where(OrgMember.account_id == account.id)
-        .where(col(Grant.revoked_at).is_(None))
-        .order_by(col(Grant.created_at))
-    ).all()
-    return [(g, owner, org) for g, owner, org in rows if state_of(g) == "active"]

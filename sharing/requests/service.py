@@ -16,6 +16,7 @@ from sharing.grants import service as grants
 from sharing.grants.models import Grant
 from sharing.requests.models import DocumentRequest
 from sharing.requests.schemas import RequestAnswer, RequestCreate
+from wallet import tx
 from wallet.accounts.models import Account
 from wallet.db import utcnow
 from wallet.errors import Conflict, Invalid, NotFound
@@ -43,7 +44,7 @@ def create_request(db: Session, requester: Account, data: RequestCreate) -> Docu
         raise Invalid("The due date is more than a year away. Choose an earlier date.")
     if db.get(DocumentRequest, data.request_id) is not None:
         raise Conflict("This request id is already used. Send the request again.")
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     open_count = db.exec(
         select(func.count())
         .select_from(DocumentRequest)
@@ -134,7 +135,7 @@ def answer_request(
     db: Session, owner: Account, request_id: str, data: RequestAnswer
 ) -> DocumentRequest:
     # Under the owner's lock: two answers (or an answer and a close) cannot interleave.
-    journal.lock_owner(db, owner.id)
+    tx.lock_owner(db, owner.id)
     request = db.get(DocumentRequest, request_id)
     if request is None or request.owner_id != owner.id:
         raise NotFound()
@@ -184,7 +185,7 @@ def close_request(db: Session, caller: Account, request_id: str) -> DocumentRequ
     """The worker says it is done (or withdraws it), or the owner closes it: the grant it
     produced ends in the same transaction."""
     request = _party_request(db, caller, request_id)
-    journal.lock_owner(db, request.owner_id)
+    tx.lock_owner(db, request.owner_id)
     db.refresh(request)
     if request.status == "closed":
         db.rollback()

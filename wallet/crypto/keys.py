@@ -12,7 +12,12 @@ import nacl.signing
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.wrap import key_id
@@ -57,8 +62,6 @@ class AccountKeys:
         return mac.hexdigest()[:32]
 
     def to_bytes(self) -> bytes:
-        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
-
         raw_x25519 = self.encryption_key.private_bytes(
             Encoding.Raw, PrivateFormat.Raw, NoEncryption()
         )

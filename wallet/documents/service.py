@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -20,7 +22,7 @@ from wallet.crypto.signing import BadSignature, verify
 from wallet.db import iso_utc, new_id, utcnow
 from wallet.documents.models import Document, DocumentVersion, KeyWrap
 from wallet.documents.schemas import VersionCreate
-from wallet.errors import STORAGE_DOWN, Conflict, Invalid, NotFound, Unavailable
+from wallet.errors import STORAGE_DOWN, Conflict, Invalid, NotFound, Unavailable, WalletError
 from wallet.journal import service as journal
 from wallet.uploads.models import Upload
 
@@ -96,28 +98,49 @@ def owned_document(db: Session, account: Account, document_id: str) -> Document:
     return document
 
 
-def add_version(
+@dataclass(frozen=True)
+class VersionContent:
+    """What a new version stores, as its uploader sent it (all of it sealed or signed)."""
+
+    encrypted_meta: bytes
+    owner_wrapped_key: bytes  # the document key sealed to the owner
+    manifest: bytes
+    signature: bytes
+
+
+def store_version(
     db: Session,
     store: BlobStore,
-    account: Account,
-    data: VersionCreate,
+    *,
+    uploader: Account,
+    owner: Account,
+    upload_id: str,
     document_id: str,
     new_document: bool,
+    content: VersionContent,
+    check: Callable[[Upload, int], None],
+    record: Callable[[DocumentVersion], None],
 ) -> DocumentVersion:
-    """Stores a finished upload as the next version, in one transaction.
+    """Stores the uploader's finished upload as the next version of the owner's document, in
+    one transaction: the owner's own upload and a proxy's under a mandate.
+
+    `check(upload, version_number)` refuses a signed manifest that does not fit. `record(version)`
+    adds what else the version needs (journal entry, other key wraps, re-checks under the
+    owner's lock) in the same transaction; a WalletError it raises undoes everything.
 
     The blob is moved into place first; if anything after that fails, the blob is an orphan
     that no row points to, so nothing half-done is ever visible and the sweeper removes it.
     """
-    upload = _finished_upload(db, account, data.upload_id)
+    upload = _finished_upload(db, uploader, upload_id)
+    now = utcnow()
     if new_document:
         if db.get(Document, document_id) is not None:
             raise Conflict(DOCUMENT_EXISTS)
-        document = Document(id=document_id, owner_id=account.id, current_version=0)
+        document = Document(id=document_id, owner_id=owner.id, current_version=0, created_at=now)
     else:
-        document = owned_document(db, account, document_id)
+        document = owned_document(db, owner, document_id)
     version_number = document.current_version + 1
-    check_manifest(account, document_id, version_number, upload, data)
+    check(upload, version_number)
 
     blob_key = new_id()
     try:
@@ -128,23 +151,22 @@ def add_version(
     except StorageUnavailable as exc:
         raise Unavailable(STORAGE_DOWN) from exc
 
-    now = utcnow()
     version = DocumentVersion(
         document_id=document_id,
         version=version_number,
         blob_key=blob_key,
         blob_size=upload.length,
-        encrypted_meta=data.encrypted_meta,
-        manifest=data.manifest,
-        signature=data.signature,
+        encrypted_meta=content.encrypted_meta,
+        manifest=content.manifest,
+        signature=content.signature,
         created_at=now,
     )
     document.current_version = version_number
     document.current_size = upload.length
-    document.current_meta_b64 = b64e(data.encrypted_meta)
-    document.current_wrap_b64 = b64e(data.wrapped_key)
-    document.current_manifest_b64 = b64e(data.manifest)
-    document.current_signature_b64 = b64e(data.signature)
+    document.current_meta_b64 = b64e(content.encrypted_meta)
+    document.current_wrap_b64 = b64e(content.owner_wrapped_key)
+    document.current_manifest_b64 = b64e(content.manifest)
+    document.current_signature_b64 = b64e(content.signature)
     document.updated_at = now
     db.add(document)
     db.add(version)
@@ -154,27 +176,58 @@ def add_version(
         db.add(
             KeyWrap(
                 version_id=version.id,
-                recipient_key_id=account.key_id,
-                wrapped_key=data.wrapped_key,
+                recipient_key_id=owner.key_id,
+                wrapped_key=content.owner_wrapped_key,
             )
         )
+        record(version)
         db.delete(upload)
+        db.commit()
+    except (IntegrityError, WalletError) as exc:
+        db.rollback()
+        delete_blobs_quietly(store, [blob_key])
+        # Its bytes went with the blob: a retry must get "start again", not a broken version.
+        _forget_upload(db, upload.id)
+        if isinstance(exc, WalletError):
+            raise
+        raise Conflict(STALE_VERSION if not new_document else DOCUMENT_EXISTS) from exc
+    return version
+
+
+def add_version(
+    db: Session,
+    store: BlobStore,
+    account: Account,
+    data: VersionCreate,
+    document_id: str,
+    new_document: bool,
+) -> DocumentVersion:
+    """The owner's own upload, as a new document or the next version of one."""
+
+    def record(version: DocumentVersion) -> None:
         journal.append(
             db,
             account.id,
             "document_added" if new_document else "version_added",
             subject_kind="document",
             subject_id=document_id,
-            details={"version": version_number},
+            details={"version": version.version},
         )
-        db.commit()
-    except IntegrityError as exc:
-        db.rollback()
-        delete_blobs_quietly(store, [blob_key])
-        # Its bytes went with the blob: a retry must get "start again", not a broken version.
-        _forget_upload(db, upload.id)
-        raise Conflict(STALE_VERSION if not new_document else DOCUMENT_EXISTS) from exc
-    return version
+
+    return store_version(
+        db,
+        store,
+        uploader=account,
+        owner=account,
+        upload_id=data.upload_id,
+        document_id=document_id,
+        new_document=new_document,
+        content=VersionContent(
+            data.encrypted_meta, data.wrapped_key, data.manifest, data.signature
+        ),
+        check=lambda upload, number: check_manifest(account, document_id, number, upload, data),
+        record=record,
+    )
 
 
 def _forget_upload(db: Session, upload_id: str) -> None:
@@ -316,3 +369,19 @@ def delete_document(db: Session, store: BlobStore, account: Account, document_id
     )
     db.commit()
     delete_blobs_quietly(store, blob_keys)
+
+
+def sweep_orphan_blobs(db: Session, store: BlobStore, now: datetime, grace: timedelta) -> int:
+    """For the sweeper: deletes blobs no version points to (moved into place by a completion
+    that never committed), once older than grace."""
+    deleted = 0
+    for blob_key, modified in store.list_blobs():
+        if now - modified <= grace:
+            continue
+        known = db.exec(
+            select(DocumentVersion.id).where(DocumentVersion.blob_key == blob_key)
+        ).first()
+        if known is None:
+            delete_blobs_quietly(store, [blob_key])
+            deleted += 1
+    return deleted

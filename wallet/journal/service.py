@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from wallet.accounts.models import Account
 from wallet.crypto.encoding import canonical_json
 from wallet.db import iso_utc, utcnow
 from wallet.journal.models import JournalEntry
 from wallet.protocol.journal_chain import GENESIS, entry_hash
+from wallet.tx import lock_owner
 
 MAX_PAGE = 10_000
 
@@ -34,16 +34,6 @@ def as_dict(entry: JournalEntry) -> dict[str, Any]:
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
     }
-
-
-def lock_owner(db: Session, owner_id: str) -> None:
-    """Serialises changes to one owner's data until the transaction ends.
-
-    A no-op write on the owner's row: it row-locks on PostgreSQL and, on SQLite, opens the
-    write transaction before anything is read. Appends take it; so do changes that must not
-    interleave (a grant revoked while wraps are being added to it).
-    """
-    db.execute(update(Account).where(col(Account.id) == owner_id).values(handle=Account.handle))
 
 
 def append(

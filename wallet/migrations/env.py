@@ -1,7 +1,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import wallet.models  # noqa: F401  (registers every table)
+import wallet.server.tables  # noqa: F401  (registers every table)
 from wallet.db import make_engine
 
 target_metadata = SQLModel.metadata

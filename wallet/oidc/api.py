@@ -1,17 +1,15 @@
-"""Thin router for worker login through the organisation's OpenID Connect provider."""
+"""Thin router for worker login through the organisation's OpenID Connect provider. The
+provider's redirect back (the callback, a page for a browser) is in web/pages_oidc.py."""
 
 from __future__ import annotations
 
-import html
 import secrets
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi import APIRouter, Response, status
+from fastapi.responses import RedirectResponse
 
 from wallet.accounts.schemas import AccountOut, KdfParams
 from wallet.deps import DB, Address, AppSettings, FullCaller
-from wallet.errors import WalletError
 from wallet.oidc import service
 from wallet.oidc.schemas import (
     ExchangeCode,
@@ -25,10 +23,7 @@ from wallet.oidc.schemas import (
 
 router = APIRouter(prefix="/auth/oidc", tags=["oidc"])
 
-BROWSER_COOKIE = "wallet_oidc_browser"
-COOKIE_PATH = "/api/v1/auth/oidc"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-Text = Annotated[str, Query(max_length=2048)]
 
 
 @router.get("", response_model=OidcStatus)
@@ -39,7 +34,7 @@ def oidc_status(settings: AppSettings) -> OidcStatus:
     return OidcStatus(
         enabled=True,
         issuer=settings.oidc_issuer,
-        start_url=settings.public_url.rstrip("/") + COOKIE_PATH + "/start",
+        start_url=settings.public_url.rstrip("/") + service.COOKIE_PATH + "/start",
     )
 
 
@@ -50,84 +45,14 @@ def start_login(db: DB, settings: AppSettings) -> RedirectResponse:
     url = service.start(db, settings, service.LOGIN, browser_secret=browser_secret)
     response = RedirectResponse(url, status_code=status.HTTP_302_FOUND, headers=NO_STORE)
     response.set_cookie(
-        BROWSER_COOKIE,
+        service.BROWSER_COOKIE,
         browser_secret,
         max_age=settings.oidc_login_minutes * 60,
-        path=COOKIE_PATH,
+        path=service.COOKIE_PATH,
         httponly=True,
         secure=settings.public_url.startswith("https://"),
         samesite="lax",  # the provider's redirect back is a top-level GET: Lax sends it
     )
-    return response
-
-
-def _wants_html(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and "application/json" not in accept
-
-
-def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title></head><body><main>"
-        f"<h1>{html.escape(title)}</h1>{body}</main></body></html>"
-    )
-    return HTMLResponse(page, status_code=status_code, headers=NO_STORE)
-
-
-@router.get("/callback", response_model=None)
-def callback(
-    request: Request,
-    db: DB,
-    settings: AppSettings,
-    code: Text = "",
-    state: Text = "",
-    error: Annotated[str, Query(max_length=100)] = "",
-) -> Response:
-    """Public: the provider sends the browser back here. The answer holds a one-time code."""
-    as_html = _wants_html(request)
-    try:
-        if error:
-            raise service.provider_error(error)
-        if not code or not state:
-            raise service.state_unknown()
-        result = service.callback(
-            db,
-            settings,
-            code=code,
-            state=state,
-            browser_secret=request.cookies.get(BROWSER_COOKIE),
-        )
-    except WalletError as exc:
-        if not as_html:
-            raise
-        return _page("Sign-in did not work", f"<p>{html.escape(exc.message)}</p>", exc.status_code)
-    body = {
-        "purpose": result.purpose,
-        "handle": result.account_handle,
-        "code": result.exchange_code,
-        "expires_in": service.EXCHANGE_MINUTES * 60,
-    }
-    if as_html:
-        if result.exchange_code is None:
-            content = (
-                f"<p>Your organisation's sign-in is now linked to the wallet account "
-                f"<strong>{html.escape(result.account_handle)}</strong>. "
-                "If this is not your account, unlink it in your settings now.</p>"
-            )
-            response: Response = _page("Sign-in linked", content)
-        else:
-            content = (
-                "<p>Type this one-time code in the wallet app. It works once, for "
-                f"{service.EXCHANGE_MINUTES} minutes:</p>"
-                f"<p><code>{html.escape(result.exchange_code)}</code></p>"
-                "<p>You still need your passphrase to open your documents.</p>"
-            )
-            response = _page("Almost there", content)
-    else:
-        response = JSONResponse(body, headers=NO_STORE)
-    response.delete_cookie(BROWSER_COOKIE, path=COOKIE_PATH)
     return response
 
 

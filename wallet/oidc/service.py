@@ -30,6 +30,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from wallet import tx
 from wallet.accounts import service as accounts_service
 from wallet.accounts.models import Account, AuthSession
 from wallet.accounts.service import token_hash
@@ -44,7 +45,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import OAuth2Client
 
-CALLBACK_PATH = "/api/v1/auth/oidc/callback"
+COOKIE_PATH = "/api/v1/auth/oidc"
+CALLBACK_PATH = COOKIE_PATH + "/callback"
+# Binds a sign-in to the browser that started it (an HttpOnly cookie on COOKIE_PATH only).
+BROWSER_COOKIE = "wallet_oidc_browser"
 LOGIN = "login"
 LINK = "link"
 EXCHANGE_MINUTES = 5
@@ -258,10 +262,12 @@ def _oauth_client(settings: Settings) -> OAuth2Client:
 # --- start ----------------------------------------------------------------------------------
 
 
-def forget_old_rows(db: Session, now: datetime) -> None:
+def forget_old_rows(db: Session, now: datetime) -> int:
+    """Deletes sign-in states and exchanges long finished (also run by the sweeper)."""
     cutoff = now - KEEP_FINISHED_ROWS
-    db.exec(delete(OidcLogin).where(col(OidcLogin.expires_at) < cutoff))  # type: ignore[call-overload]
-    db.exec(delete(OidcExchange).where(col(OidcExchange.expires_at) < cutoff))  # type: ignore[call-overload]
+    logins = db.exec(delete(OidcLogin).where(col(OidcLogin.expires_at) < cutoff))  # type: ignore[call-overload]
+    exchanges = db.exec(delete(OidcExchange).where(col(OidcExchange.expires_at) < cutoff))  # type: ignore[call-overload]
+    return int(logins.rowcount or 0) + int(exchanges.rowcount or 0)
 
 
 def start(
@@ -475,7 +481,7 @@ def _link(
             "This sign-in is already linked to another wallet account. "
             "Unlink it there first, or ask your IT team."
         )
-    journal.lock_owner(db, account.id)
+    tx.lock_owner(db, account.id)
     mine = db.exec(select(OidcIdentity).where(OidcIdentity.account_id == account.id)).first()
     if mine is None:
         mine = OidcIdentity(account_id=account.id, issuer=settings.oidc_issuer, subject=subject)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, delete, select
 
 from storage.base import BlobStore, StorageUnavailable
+from storage.cleanup import discard_uploads_quietly
 from wallet.accounts.models import Account
 from wallet.db import utcnow
 from wallet.errors import Conflict, Invalid, NotFound, TooLarge
@@ -93,3 +94,25 @@ def record_offset(db: Session, settings: Settings, upload: Upload, offset: int) 
 def delete_upload(db: Session, upload: Upload) -> None:
     db.delete(upload)
     db.commit()
+
+
+def sweep_expired(db: Session, store: BlobStore, now: datetime) -> int:
+    """For the sweeper: forgets unfinished uploads past their expiry, then their staged bytes."""
+    expired = list(db.exec(select(Upload.id).where(col(Upload.expires_at) <= now)))
+    if expired:
+        db.exec(delete(Upload).where(col(Upload.id).in_(expired)))
+        # The rows go first: a crash after this leaves orphan staging, swept later.
+        db.commit()
+    discard_uploads_quietly(store, expired)
+    return len(expired)
+
+
+def sweep_orphan_staging(db: Session, store: BlobStore, now: datetime, grace: timedelta) -> int:
+    """For the sweeper: discards staged bytes no upload row knows, once older than grace."""
+    live = set(db.exec(select(Upload.id)))
+    discarded = 0
+    for upload_id, modified in store.list_staging():
+        if upload_id not in live and now - modified > grace:
+            store.discard_staging(upload_id)
+            discarded += 1
+    return discarded

@@ -25,9 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from sharing.grants.api import router as grants_router
 from sharing.inbox.api import router as inbox_router
-from sharing.links.api import pages as link_pages
 from sharing.links.api import router as links_router
-from sharing.mandates.api import pages as mandate_pages
 from sharing.mandates.api import router as mandates_router
 from sharing.notes.api import router as notes_router
 from sharing.organisations.api import router as organisations_router
@@ -44,13 +42,15 @@ from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
+from wallet.server.sweeper import sweep
 from wallet.settings import Settings
-from wallet.sweeper import sweep
 from wallet.uploads.api import router as uploads_router
 from web.pages import PAGE_CSP, mount_static
 from web.pages import router as web_pages_router
 from web.pages_account import router as account_pages_router
 from web.pages_kiosk import router as kiosk_pages_router
+from web.pages_mandates import router as mandate_pages_router
+from web.pages_oidc import router as oidc_callback_router
 from web.pages_requests import router as requests_pages_router
 from web.pages_sharing import router as sharing_pages_router
 
@@ -253,9 +253,9 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         inbox_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(link_pages)
-    app.include_router(mandate_pages)
     # web pages router
+    app.include_router(oidc_callback_router)  # /api/v1/auth/oidc/callback: a page or JSON
+    app.include_router(mandate_pages_router)  # /mandates/check/{id}: the attestation's QR code
     app.include_router(kiosk_pages_router)  # kiosk, meeting, inbox, proxy
     app.include_router(sharing_pages_router)  # share, links, grants, received, journal, /s/
     app.include_router(requests_pages_router)  # requests, notes (owner pages)

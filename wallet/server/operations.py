@@ -1,0 +1,47 @@
+"""What an operator runs from the command line (`wallet serve`, `migrate`, `sweep`), so the
+CLI reaches the server through this one module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import uvicorn
+
+from storage.factory import make_store
+from wallet.db import make_engine
+from wallet.db import migrate as migrate_database
+from wallet.server.app import prepare_database
+from wallet.server.sweeper import SweepReport, sweep
+from wallet.settings import Settings
+
+
+def serve(host: str, port: int, workers: int, announce: Callable[[str], None]) -> None:
+    settings = Settings()
+    prepare_database(settings)
+    announce(f"Wallet service on http://{host}:{port}")
+    uvicorn.run(
+        "wallet.server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        # Behind a reverse proxy the client address (for login throttling) comes from
+        # X-Forwarded-For, trusted only from these proxy addresses.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+    )
+
+
+def migrate() -> None:
+    migrate_database(Settings().resolved_database_url)
+
+
+def sweep_once() -> SweepReport:
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        return sweep(engine, make_store(settings), timedelta(seconds=settings.orphan_grace_seconds))
+    finally:
+        engine.dispose()
