@@ -13,13 +13,14 @@ Locks last until the transaction ends. Take the owner's lock before the organisa
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlalchemy import column, table, update
+from sqlmodel import Session
 
-from wallet.accounts.models import Account
+# The account table by name: the kit sits below every domain, so it does not import their models.
+_ACCOUNT = table("account", column("id"), column("handle"))
 
 
 def lock_owner(db: Session, owner_id: str) -> None:
     """Serialises changes to one owner's data until the transaction ends. Journal appends take
     it; so do changes that must not interleave (a grant revoked while wraps are being added)."""
-    db.execute(update(Account).where(col(Account.id) == owner_id).values(handle=Account.handle))
+    db.execute(update(_ACCOUNT).where(_ACCOUNT.c.id == owner_id).values(handle=_ACCOUNT.c.handle))

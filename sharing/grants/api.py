@@ -13,15 +13,15 @@ from sharing.grants.schemas import (
     GrantOut,
     GrantWrapsAdd,
     OrgRef,
-    PublicKeys,
     ReceivedDocument,
     ReceivedField,
 )
 from sharing.organisations.models import Organisation
 from sharing.organisations.service import current_team_key
 from wallet.accounts.models import Account
+from wallet.accounts.schemas import PublicKeys
 from wallet.deps import DB, FullCaller, Store
-from wallet.responses import send_version
+from wallet.documents.responses import send_version
 from wallet.types import Handle
 
 router = APIRouter(tags=["grants"])
@@ -60,7 +60,7 @@ def _out(
         id=grant.id,
         state=service.state_of(grant),
         owner=PublicKeys.of(owner),
-        **_grantee(db, grantee),  # type: ignore[arg-type]
+        **_grantee(db, grantee),
         sealed=sealed,
         signature=grant.signature,
         expires_at=grant.expires_at,

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, model_validator
 
-from wallet.accounts.models import Account
+from wallet.accounts.schemas import PublicKeys
 from wallet.types import B64, Handle, HexId
 
 MAX_GRANT_WRAPS = 2000
@@ -51,22 +51,6 @@ class GrantWrapsAdd(BaseModel):
     # The key the wraps are sealed to; needed for a grant to an organisation, whose team key
     # may have changed since the client looked.
     grantee_key_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
-
-
-class PublicKeys(BaseModel):
-    handle: str
-    key_id: str
-    public_encryption_key: B64
-    public_signing_key: B64
-
-    @classmethod
-    def of(cls, account: Account) -> "PublicKeys":
-        return cls(
-            handle=account.handle,
-            key_id=account.key_id,
-            public_encryption_key=account.public_encryption_key,
-            public_signing_key=account.public_signing_key,
-        )
 
 
 class OrgRef(BaseModel):

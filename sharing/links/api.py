@@ -18,8 +18,8 @@ from sharing.links.schemas import (
 )
 from wallet.accounts import service as accounts
 from wallet.deps import DB, AppSettings, FullCaller, Store, session_token
+from wallet.documents.responses import send_version
 from wallet.errors import Unauthorized
-from wallet.responses import send_version
 
 router = APIRouter(tags=["links"])
 LinkId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]

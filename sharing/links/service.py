@@ -315,7 +315,9 @@ def redeem(
         .where(col(ShareLink.locked).is_(False))
         .where(col(ShareLink.expires_at) > now)
         .values(uses_left=ShareLink.uses_left - 1)
-        .returning(ShareLink.uses_left, ShareLink.server_share, ShareLink.sealed_package)
+        .returning(
+            col(ShareLink.uses_left), col(ShareLink.server_share), col(ShareLink.sealed_package)
+        )
     ).first()
     if claimed is None or claimed[1] is None or claimed[2] is None:
         raise LinkGone(USED)
@@ -365,12 +367,13 @@ def _count_wrong_pin(db: Session, link: ShareLink) -> None:
         .where(col(ShareLink.id) == link.id)
         .where(col(ShareLink.locked).is_(False))
         .values(
-            failed_pins=ShareLink.failed_pins + 1,
+            failed_pins=col(ShareLink.failed_pins) + 1,
             locked=case(
-                (ShareLink.failed_pins + 1 >= PIN_MAX_FAILURES, True), else_=ShareLink.locked
+                (col(ShareLink.failed_pins) + 1 >= PIN_MAX_FAILURES, True),
+                else_=col(ShareLink.locked),
             ),
         )
-        .returning(ShareLink.failed_pins, ShareLink.locked)
+        .returning(col(ShareLink.failed_pins), col(ShareLink.locked))
     ).first()
     if counted is None:
         db.commit()  # the challenge is spent

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from sharing.grants.schemas import PublicKeys
 from sharing.links.schemas import LinkCreate
 from sharing.mandates import service
 from sharing.mandates.models import Mandate
@@ -18,8 +17,9 @@ from sharing.mandates.schemas import (
     MandateWrapsAdd,
 )
 from wallet.accounts.models import Account
+from wallet.accounts.schemas import PublicKeys
 from wallet.deps import DB, AppSettings, FullCaller, Store
-from wallet.responses import send_version
+from wallet.documents.responses import send_version
 
 router = APIRouter(tags=["mandates"])
 MandateId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]

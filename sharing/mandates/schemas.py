@@ -2,7 +2,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from sharing.grants.schemas import MAX_GRANT_WRAPS, GrantWrapIn, PublicKeys
+from sharing.grants.schemas import MAX_GRANT_WRAPS, GrantWrapIn
+from wallet.accounts.schemas import PublicKeys
 from wallet.documents.schemas import MAX_MANIFEST_BYTES, MAX_META_BYTES
 from wallet.types import B64, Handle, HexId
 

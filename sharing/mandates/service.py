@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from sharing.grants.schemas import GrantWrapIn
@@ -601,8 +602,9 @@ def proxy_actions(db: Session, proxy: Account, mandate_id: str) -> list[dict[str
     mandate = db.get(Mandate, mandate_id)
     if mandate is None or mandate.proxy_id != proxy.id:
         raise NotFound()
-    rows = db.exec(
-        select(
+    # SQLAlchemy's select: sqlmodel's is typed for at most four columns.
+    rows = db.execute(
+        sa_select(
             col(JournalEntry.seq),
             col(JournalEntry.at),
             col(JournalEntry.event),
@@ -610,8 +612,8 @@ def proxy_actions(db: Session, proxy: Account, mandate_id: str) -> list[dict[str
             col(JournalEntry.subject_id),
             col(JournalEntry.details),
         )
-        .where(JournalEntry.owner_id == mandate.owner_id)
-        .where(JournalEntry.actor_id == proxy.id)
+        .where(col(JournalEntry.owner_id) == mandate.owner_id)
+        .where(col(JournalEntry.actor_id) == proxy.id)
         .where(col(JournalEntry.event).in_(PROXY_EVENTS))
         .order_by(col(JournalEntry.seq))
     ).all()

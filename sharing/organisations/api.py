@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from sharing.grants.schemas import PublicKeys
 from sharing.organisations import service
 from sharing.organisations.models import OrgTeamKey
 from sharing.organisations.schemas import (
@@ -23,6 +22,7 @@ from sharing.organisations.schemas import (
     TeamWraps,
     WrapOut,
 )
+from wallet.accounts.schemas import PublicKeys
 from wallet.deps import DB, FullCaller
 
 router = APIRouter(tags=["organisations"])

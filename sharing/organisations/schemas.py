@@ -3,7 +3,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from sharing.grants.schemas import PublicKeys
+from wallet.accounts.schemas import PublicKeys
 from wallet.types import B64, Handle, HexId
 
 KEY_ID = r"^[0-9a-f]{32}$"

@@ -3,6 +3,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field
 
+from wallet.accounts.models import Account
 from wallet.types import B64
 from wallet.types import Handle as _StrictHandle
 
@@ -107,3 +108,19 @@ class SessionInfo(BaseModel):
     last_seen_at: datetime
     expires_at: datetime
     current: bool
+
+
+class PublicKeys(BaseModel):
+    handle: str
+    key_id: str
+    public_encryption_key: B64
+    public_signing_key: B64
+
+    @classmethod
+    def of(cls, account: Account) -> "PublicKeys":
+        return cls(
+            handle=account.handle,
+            key_id=account.key_id,
+            public_encryption_key=account.public_encryption_key,
+            public_signing_key=account.public_signing_key,
+        )

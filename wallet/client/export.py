@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from wallet.client.vault import Vault, _slug
+from wallet.client.vault import Vault, file_slug
 from wallet.crypto import age
 
 README = """\
@@ -47,7 +47,7 @@ def export_wallet(vault: Vault, target: Path, passphrase: str) -> int:
         for version in vault.versions(document.id):
             meta = version.meta
             name = (
-                f"{_slug(str(meta.get('title') or 'document'))}__{meta.get('type', 'other')}"
+                f"{file_slug(str(meta.get('title') or 'document'))}__{meta.get('type', 'other')}"
                 f"__v{version.version}__{document.id[:8]}.age"
             )
             with open(documents_dir / name, "wb") as handle:

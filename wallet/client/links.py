@@ -22,8 +22,8 @@ from wallet.client.vault import (
     LinkTerms,
     VaultError,
     VersionInfo,
-    _slug,
     check_scope,
+    file_slug,
 )
 from wallet.crypto import age
 from wallet.crypto import links as linkcrypto
@@ -345,7 +345,7 @@ def _check_descriptor(package: dict[str, Any], redeemed: dict[str, Any]) -> None
 
 def _unique_name(meta: dict[str, Any], used: set[str]) -> str:
     original = Path(str(meta.get("file_name") or "document"))
-    stem, suffix = _slug(original.stem), _slug(original.suffix.lstrip("."), 10)
+    stem, suffix = file_slug(original.stem), file_slug(original.suffix.lstrip("."), 10)
     name = f"{stem}.{suffix}" if suffix and suffix != "document" else stem
     counter = 2
     while name in used:

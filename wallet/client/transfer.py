@@ -6,7 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import httpx
 
@@ -118,7 +118,7 @@ def _announced_total(response: httpx.Response, offset: int) -> int | None:
     )
 
 
-def download_to(api: ApiClient, path: str, target: BinaryIO, size: int) -> str:
+def download_to(api: ApiClient, path: str, target: IO[bytes], size: int) -> str:
     """Streams a blob into `target`, resuming with Range after a drop. Returns its SHA-256."""
     digest = hashlib.sha256()
     received = 0

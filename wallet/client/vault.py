@@ -210,7 +210,8 @@ def document_meta(
     }
 
 
-def _slug(text: str, limit: int = 60) -> str:
+def file_slug(text: str, limit: int = 60) -> str:
+    """A title as a safe file name."""
     cleaned = re.sub(r"[^\w.-]+", "-", text, flags=re.UNICODE).strip("-._")
     return cleaned[:limit] or "document"
 

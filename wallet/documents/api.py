@@ -6,6 +6,7 @@ from fastapi.responses import StreamingResponse
 
 from wallet.deps import DB, FullCaller, Store
 from wallet.documents import service
+from wallet.documents.responses import send_version
 from wallet.documents.schemas import (
     DocumentCreate,
     DocumentOut,
@@ -13,7 +14,6 @@ from wallet.documents.schemas import (
     VersionCreate,
     VersionOut,
 )
-from wallet.responses import send_version
 
 router = APIRouter(tags=["documents"])
 

@@ -265,8 +265,8 @@ def _oauth_client(settings: Settings) -> OAuth2Client:
 def forget_old_rows(db: Session, now: datetime) -> int:
     """Deletes sign-in states and exchanges long finished (also run by the sweeper)."""
     cutoff = now - KEEP_FINISHED_ROWS
-    logins = db.exec(delete(OidcLogin).where(col(OidcLogin.expires_at) < cutoff))  # type: ignore[call-overload]
-    exchanges = db.exec(delete(OidcExchange).where(col(OidcExchange.expires_at) < cutoff))  # type: ignore[call-overload]
+    logins = db.exec(delete(OidcLogin).where(col(OidcLogin.expires_at) < cutoff))
+    exchanges = db.exec(delete(OidcExchange).where(col(OidcExchange.expires_at) < cutoff))
     return int(logins.rowcount or 0) + int(exchanges.rowcount or 0)
 
 

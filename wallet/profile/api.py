@@ -4,13 +4,14 @@ from fastapi import APIRouter, Path, Response, status
 
 from wallet.deps import DB, FullCaller
 from wallet.profile import service
+from wallet.profile.models import ProfileField
 from wallet.profile.schemas import FieldOut, FieldPut
 
 router = APIRouter(tags=["profile"])
 Slot = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
-def _out(row) -> FieldOut:  # type: ignore[no-untyped-def]
+def _out(row: ProfileField) -> FieldOut:
     return FieldOut.model_validate(row, from_attributes=True)
 
 

@@ -78,7 +78,7 @@ def record_offset(db: Session, settings: Settings, upload: Upload, offset: int) 
     offset at once, one wins and the other gets 409."""
     # A phone on a slow network keeps its upload alive as long as bytes keep coming.
     expires_at = utcnow() + timedelta(hours=settings.upload_expiry_hours)
-    moved = db.execute(
+    moved = db.exec(
         update(Upload)
         .where(col(Upload.id) == upload.id)
         .where(col(Upload.offset) == upload.offset)
