@@ -24,6 +24,9 @@ scripts/install.sh test
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# The layout rules of docs/architecture.md, then the types.
+.venv/bin/lint-imports
+.venv/bin/mypy
 
 run_suite() {
   # run_suite LABEL DATABASE_URL [pytest args]: an empty URL means SQLite.
