@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wallet.cli.common import fail, friendly, own_vault, passphrase, remember, server
+from wallet.cli.common import fail, friendly, kdf_pins, own_vault, passphrase, remember, server
 from wallet.cli.proxy import show_banner
 from wallet.client import state
 from wallet.client.api import ApiClient
@@ -35,7 +35,7 @@ def account_create(
     new = passphrase("Choose a passphrase", confirm=True)
     if len(new) < 10:
         fail("Choose a longer passphrase: at least 10 characters. A few words in a row work well.")
-    vault, recovery_text = Vault.create_account(api, handle, new)
+    vault, recovery_text = Vault.create_account(api, handle, new, kdf_pins())
     remember(vault)
     typer.echo(f"Your wallet '{handle}' is ready.")
     typer.echo("")
@@ -52,9 +52,20 @@ def account_create(
 
 
 @friendly
-def login(handle: Annotated[str, typer.Option(help="Your handle.")]) -> None:
+def login(
+    handle: Annotated[str, typer.Option(help="Your handle.")],
+    passphrase_changed: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase-changed",
+            help="You changed your passphrase on another device since you last logged in here.",
+        ),
+    ] = False,
+) -> None:
     """Log in and keep the session on this computer until 'wallet logout'."""
-    vault = Vault.login(ApiClient(server()), handle, passphrase())
+    vault = Vault.login(
+        ApiClient(server()), handle, passphrase(), kdf_pins(), new_salt_ok=passphrase_changed
+    )
     remember(vault)
     typer.echo(f"Logged in as {handle}.")
     show_banner(vault)  # what people with a mandate did for you since your last login
@@ -96,7 +107,7 @@ def account_recover(
     """Choose a new passphrase with your recovery key."""
     key_text = recovery_key or typer.prompt("Recovery key", hide_input=True)
     new = passphrase("New passphrase", confirm=True, env="WALLET_NEW_PASSPHRASE")
-    vault = Vault.recover(ApiClient(server()), handle, key_text, new)
+    vault = Vault.recover(ApiClient(server()), handle, key_text, new, kdf_pins())
     remember(vault)
     typer.echo("Your new passphrase is set. You are logged in.")
 

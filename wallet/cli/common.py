@@ -15,6 +15,7 @@ import typer
 from wallet.client import state
 from wallet.client.api import ApiClient, ApiError
 from wallet.client.contacts import PinStore
+from wallet.client.kdfpins import KdfPins
 from wallet.client.mandates import ProxyVault
 from wallet.client.vault import Vault, VaultError
 from wallet.crypto.keys import WrongKey
@@ -84,7 +85,7 @@ def own_vault() -> Vault:
     if saved is None:
         fail("You are not logged in. Run 'wallet login --handle YOUR-HANDLE' first.")
     api = ApiClient(server(saved), token=saved["token"])
-    return Vault(api, saved["keys"], saved["account"])
+    return Vault(api, saved["keys"], saved["account"], kdf_pins=kdf_pins())
 
 
 def open_vault() -> Vault | ProxyVault:
@@ -105,6 +106,11 @@ def remember(vault: Vault) -> None:
 def pins() -> PinStore:
     """The keys of the people and organisations this computer already knows."""
     return PinStore(state.wallet_home() / "pins.json")
+
+
+def kdf_pins() -> KdfPins:
+    """The salt and passphrase protection cost each handle had when this computer last used it."""
+    return KdfPins(state.wallet_home() / "kdf-pins.json")
 
 
 def split(value: str | None) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wallet.cli.common import friendly, own_vault, passphrase, remember, server
+from wallet.cli.common import friendly, kdf_pins, own_vault, passphrase, remember, server
 from wallet.client import oidc as oidclib
 from wallet.client.api import ApiClient
 
@@ -32,7 +32,7 @@ def login(
         code = os.environ.get("WALLET_OIDC_CODE") or typer.prompt(
             "Type the one-time code the page shows", hide_input=True
         )
-    vault = oidclib.login_with_code(api, code, passphrase("Wallet passphrase"))
+    vault = oidclib.login_with_code(api, code, passphrase("Wallet passphrase"), kdf_pins())
     remember(vault)
     typer.echo(f"Logged in as {vault.account['handle']} through your organisation.")
 

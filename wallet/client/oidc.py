@@ -9,7 +9,8 @@ keys. So whoever controls the sign-in service gets neither a session nor the loc
 from __future__ import annotations
 
 from wallet.client.api import ApiClient, ApiError
-from wallet.client.vault import Vault, VaultError, check_kdf_cost, derive_credentials
+from wallet.client.kdfpins import KdfPins
+from wallet.client.vault import Vault, VaultError, derive_credentials
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.keys import AccountKeys
 
@@ -30,14 +31,31 @@ def start_url(api: ApiClient) -> str:
     return str(status["start_url"])
 
 
-def login_with_code(api: ApiClient, code: str, passphrase: str) -> Vault:
+def login_with_code(
+    api: ApiClient,
+    code: str,
+    passphrase: str,
+    kdf_pins: KdfPins | None = None,
+    *,
+    new_salt_ok: bool = False,
+) -> Vault:
     """Trades the one-time code from the sign-in page, with the passphrase proof, for a session,
-    then opens the wallet. The sign-in alone opens nothing: the passphrase is always needed."""
+    then opens the wallet. The sign-in alone opens nothing: the passphrase is always needed.
+    The salt and cost are checked against what this device saw before, like a normal login."""
     code = code.strip()
     params = api.api("POST", "/auth/oidc/exchange/params", json={"code": code}).json()
     kdf = params["kdf"]
-    check_kdf_cost(kdf["opslimit"], kdf["memlimit"])
-    creds = derive_credentials(passphrase, b64d(kdf["salt"]), kdf["opslimit"], kdf["memlimit"])
+    pins = kdf_pins if kdf_pins is not None else KdfPins(None)
+    salt = b64d(kdf["salt"])
+    pins.check(
+        api.server,
+        params["handle"],
+        salt,
+        kdf["opslimit"],
+        kdf["memlimit"],
+        new_salt_ok=new_salt_ok,
+    )
+    creds = derive_credentials(passphrase, salt, kdf["opslimit"], kdf["memlimit"])
     try:
         session = api.api(
             "POST", "/auth/oidc/exchange", json={"code": code, "auth_key": b64e(creds.auth_key)}
@@ -49,8 +67,9 @@ def login_with_code(api: ApiClient, code: str, passphrase: str) -> Vault:
     api.token = session["token"]
     account = session["account"]
     keys = AccountKeys.unlock(creds.kek, b64d(account["keys_by_passphrase"]))
-    vault = Vault(api, keys, account)
+    vault = Vault(api, keys, account, kdf_pins=pins)
     vault._check_served_keys(account)
+    pins.pin(api.server, account["handle"], salt, kdf["opslimit"], kdf["memlimit"])
     return vault
 
 

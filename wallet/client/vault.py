@@ -19,6 +19,8 @@ from typing import Any
 import nacl.pwhash
 
 from wallet.client.api import ApiClient, ApiError
+from wallet.client.errors import IntegrityFailure, VaultError
+from wallet.client.kdfpins import KdfPins, check_kdf_cost
 from wallet.client.transfer import Progress, WrongSize, download_to, upload_file
 from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e, canonical_json
@@ -36,14 +38,6 @@ from wallet.crypto.wrap import (
 from wallet.protocol.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
 
 META_VERSION = 1
-
-
-class VaultError(Exception):
-    """A plain-language problem the user can act on."""
-
-
-class IntegrityFailure(VaultError):
-    pass
 
 
 @dataclass
@@ -65,29 +59,6 @@ def check_scope(types: list[str] | None, fields: list[str] | None) -> None:
             raise VaultError(
                 f"'{name}' is not a profile field. Use one of: {', '.join(PROFILE_FIELDS)}."
             )
-
-
-# The weakest Argon2id cost this client accepts from a server. A server that asked for less
-# could test passphrase guesses offline cheaply. Only tests and benchmarks lower it, through
-# WALLET_CLIENT_KDF_FLOOR="opslimit,memlimit"; the server cannot change a client's environment.
-DEFAULT_KDF_FLOOR = (3, 64 * 1024 * 1024)
-
-
-def kdf_floor() -> tuple[int, int]:
-    text = os.environ.get("WALLET_CLIENT_KDF_FLOOR", "")
-    if not text:
-        return DEFAULT_KDF_FLOOR
-    ops, mem = (int(part) for part in text.split(","))
-    return ops, mem
-
-
-def check_kdf_cost(opslimit: int, memlimit: int) -> None:
-    floor_ops, floor_mem = kdf_floor()
-    if opslimit < floor_ops or memlimit < floor_mem:
-        raise IntegrityFailure(
-            "The server asked for a weak passphrase protection. Nothing was sent. "
-            "Stop and report this: the server may be trying to guess your passphrase."
-        )
 
 
 def derive_credentials(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> Credentials:
@@ -247,17 +218,22 @@ class Vault:
         keys: AccountKeys,
         account: dict[str, Any],
         hooks: VaultHooks | None = None,
+        kdf_pins: KdfPins | None = None,
     ) -> None:
         self.api = api
         self.keys = keys
         self.account = account
         self.hooks = hooks if hooks is not None else HOOKS
+        # The salt and cost this device saw for each handle (in memory only when not given).
+        self.kdf_pins = kdf_pins if kdf_pins is not None else KdfPins(None)
         self._proxy_signers: dict[str, ProxySigner] | None = None
 
     # --- accounts ---------------------------------------------------------------------------
 
     @classmethod
-    def create_account(cls, api: ApiClient, handle: str, passphrase: str) -> tuple[Vault, str]:
+    def create_account(
+        cls, api: ApiClient, handle: str, passphrase: str, kdf_pins: KdfPins | None = None
+    ) -> tuple[Vault, str]:
         """Returns the unlocked vault and the recovery key text, to show once."""
         params = api.api("GET", "/accounts/params").json()
         creds = new_credentials(passphrase, params["opslimit"], params["memlimit"])
@@ -278,30 +254,68 @@ class Vault:
         }
         session = api.api("POST", "/accounts", json=body).json()
         api.token = session["token"]
-        return cls(api, keys, session["account"]), format_recovery_key(recovery_key)
+        vault = cls(api, keys, session["account"], kdf_pins=kdf_pins)
+        vault._pin_credentials(creds)
+        return vault, format_recovery_key(recovery_key)
 
     @staticmethod
-    def _prelogin(api: ApiClient, handle: str, passphrase: str) -> Credentials:
+    def _prelogin(
+        api: ApiClient, handle: str, passphrase: str, pins: KdfPins, new_salt_ok: bool = False
+    ) -> Credentials:
+        """Asks for the handle's salt and cost and derives the keys, unless the answer is
+        weaker than the floor or than what this device saw before (see kdfpins): then it raises
+        KdfRefused before any work, and nothing derived from the passphrase is sent."""
         params = api.api("POST", "/auth/prelogin", json={"handle": handle}).json()
-        return derive_credentials(
-            passphrase, b64d(params["salt"]), params["opslimit"], params["memlimit"]
+        salt = b64d(params["salt"])
+        pins.check(
+            api.server,
+            handle,
+            salt,
+            params["opslimit"],
+            params["memlimit"],
+            new_salt_ok=new_salt_ok,
+        )
+        return derive_credentials(passphrase, salt, params["opslimit"], params["memlimit"])
+
+    def _pin_credentials(self, creds: Credentials) -> None:
+        self.kdf_pins.pin(
+            self.api.server, self.account["handle"], creds.salt, creds.opslimit, creds.memlimit
         )
 
     @classmethod
-    def login(cls, api: ApiClient, handle: str, passphrase: str) -> Vault:
-        creds = cls._prelogin(api, handle, passphrase)
+    def login(
+        cls,
+        api: ApiClient,
+        handle: str,
+        passphrase: str,
+        kdf_pins: KdfPins | None = None,
+        *,
+        new_salt_ok: bool = False,
+    ) -> Vault:
+        """`new_salt_ok`: the person says they changed their passphrase on another device, so
+        another salt than the one this device saw is expected (the cost must still not drop)."""
+        pins = kdf_pins if kdf_pins is not None else KdfPins(None)
+        creds = cls._prelogin(api, handle, passphrase, pins, new_salt_ok)
         session = api.api(
             "POST", "/auth/login", json={"handle": handle, "auth_key": b64e(creds.auth_key)}
         ).json()
         api.token = session["token"]
         account = session["account"]
         keys = AccountKeys.unlock(creds.kek, b64d(account["keys_by_passphrase"]))
-        vault = cls(api, keys, account)
+        vault = cls(api, keys, account, kdf_pins=pins)
         vault._check_served_keys(account)
+        vault._pin_credentials(creds)
         return vault
 
     @classmethod
-    def recover(cls, api: ApiClient, handle: str, recovery_text: str, new_passphrase: str) -> Vault:
+    def recover(
+        cls,
+        api: ApiClient,
+        handle: str,
+        recovery_text: str,
+        new_passphrase: str,
+        kdf_pins: KdfPins | None = None,
+    ) -> Vault:
         try:
             recovery_key = parse_recovery_key(recovery_text)
         except ValueError as exc:
@@ -317,7 +331,7 @@ class Vault:
             keys = AccountKeys.unlock(recovery_kek, b64d(session["keys_by_recovery"]))
         except WrongKey as exc:
             raise VaultError("This recovery key does not open the wallet.") from exc
-        vault = cls(api, keys, session["account"])
+        vault = cls(api, keys, session["account"], kdf_pins=kdf_pins)
         vault._set_passphrase(new_passphrase, current_auth_key=None)
         return vault
 
@@ -331,7 +345,13 @@ class Vault:
 
     def _set_passphrase(self, new_passphrase: str, current_auth_key: bytes | None) -> None:
         params = self.api.api("GET", "/accounts/params").json()
-        creds = new_credentials(new_passphrase, params["opslimit"], params["memlimit"])
+        opslimit, memlimit = params["opslimit"], params["memlimit"]
+        # Never weaker than what this device saw for the account: a server that asked for less
+        # would otherwise lower the pin through our own passphrase change.
+        pinned = self.kdf_pins.get(self.api.server, self.account["handle"])
+        if pinned:
+            opslimit, memlimit = max(opslimit, pinned.opslimit), max(memlimit, pinned.memlimit)
+        creds = new_credentials(new_passphrase, opslimit, memlimit)
         body = {
             "current_auth_key": b64e(current_auth_key) if current_auth_key else None,
             "kdf_salt": b64e(creds.salt),
@@ -343,10 +363,11 @@ class Vault:
         session = self.api.api("PUT", "/accounts/me/passphrase", json=body).json()
         self.api.token = session["token"]
         self.account = session["account"]
+        self._pin_credentials(creds)
 
     def current_auth_key(self, passphrase: str) -> bytes:
         """Checks the passphrase against this account and returns its auth key."""
-        creds = self._prelogin(self.api, self.account["handle"], passphrase)
+        creds = self._prelogin(self.api, self.account["handle"], passphrase, self.kdf_pins)
         try:
             AccountKeys.unlock(creds.kek, b64d(self.account["keys_by_passphrase"]))
         except WrongKey as exc:
@@ -360,6 +381,7 @@ class Vault:
         auth_key = self.current_auth_key(passphrase)
         self.api.api("POST", "/accounts/me/delete", json={"auth_key": b64e(auth_key)})
         self.api.token = None
+        self.kdf_pins.forget(self.api.server, self.account["handle"])
 
     def logout(self) -> None:
         with contextlib.suppress(ApiError):
