@@ -81,7 +81,8 @@ def test_default_kdf_floor_without_the_test_meta(start) -> None:  # type: ignore
         start,
         """document.querySelector('meta[name="wallet-kdf-floor"]').remove();
         const res = [];
-        for (const [o, mm] of [[1, 8192], [2, 67108864], [3, 67108864 - 1024], [3, 67108864]]) {
+        const mib128 = 128 * 1024 * 1024;
+        for (const [o, mm] of [[3, 67108864], [9, mib128], [10, mib128 - 1024], [10, mib128]]) {
           try { m.kdf.checkKdfCost(o, mm); res.push("ok"); } catch { res.push("refused"); }
         }
         return res;""",

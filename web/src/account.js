@@ -7,6 +7,7 @@ import { getJson, postJson, request } from "./api.js";
 import { b64d, b64e, randomBytes } from "./crypto/encoding.js";
 import { deriveCredentials } from "./crypto/kdf.js";
 import { AccountKeys, WrongKey } from "./crypto/keys.js";
+import { checkKdfPin, forgetKdfPin, pinKdf, strongestCost } from "./kdfpins.js";
 import { getSession, setSession } from "./session.js";
 import { PlainError } from "./ui.js";
 
@@ -20,7 +21,9 @@ function session() {
 export async function currentAuthKey(passphrase) {
   const { account } = session();
   const params = await postJson("/auth/prelogin", { handle: account.handle });
-  const creds = await deriveCredentials(passphrase, b64d(params.salt), params.opslimit, params.memlimit);
+  const salt = b64d(params.salt);
+  await checkKdfPin(account.handle, salt, params.opslimit, params.memlimit);
+  const creds = await deriveCredentials(passphrase, salt, params.opslimit, params.memlimit);
   try {
     (await AccountKeys.unlock(creds.kek, b64d(account.keys_by_passphrase))).wipe();
   } catch (error) {
@@ -34,9 +37,9 @@ export async function currentAuthKey(passphrase) {
 
 /** change_passphrase: the keys locked again under the new passphrase; other sessions end. */
 export async function changePassphrase(current, next) {
-  const { keys } = session();
+  const { keys, account } = session();
   const currentKey = await currentAuthKey(current);
-  const params = await getJson("/accounts/params");
+  const params = await strongestCost(account.handle, await getJson("/accounts/params"));
   const creds = await deriveCredentials(next, randomBytes(16), params.opslimit, params.memlimit);
   const body = {
     current_auth_key: b64e(currentKey),
@@ -51,6 +54,7 @@ export async function changePassphrase(current, next) {
   // The server ended every session, this one too: the new token becomes this tab's cookie.
   await request("POST", "/web/session", { token: changed.token });
   setSession(keys, changed.account);
+  await pinKdf(changed.account.handle, creds.salt, creds.opslimit, creds.memlimit);
   return changed.account;
 }
 
@@ -58,4 +62,5 @@ export async function changePassphrase(current, next) {
 export async function deleteAccount(passphrase) {
   const authKey = await currentAuthKey(passphrase);
   await postJson("/accounts/me/delete", { auth_key: b64e(authKey) });
+  await forgetKdfPin(session().account.handle);
 }

@@ -14,6 +14,7 @@ import {
 } from "./crypto/encoding.js";
 import { deriveCredentials, splitRecoveryKey } from "./crypto/kdf.js";
 import { AccountKeys, WrongKey } from "./crypto/keys.js";
+import { checkKdfPin, pinKdf, strongestCost } from "./kdfpins.js";
 import { formatRecoveryKey, newRecoveryKey, parseRecoveryKey } from "./crypto/recovery.js";
 import { BadSignature, sign, verify } from "./crypto/signing.js";
 import { documentKeyInfo, openSealed, profileFieldInfo, seal } from "./crypto/wrap.js";
@@ -74,14 +75,21 @@ export async function createAccount(handle, passphrase, params) {
   });
   await adoptToken(created.token);
   setSession(keys, created.account);
+  await pinKdf(created.account.handle, creds.salt, creds.opslimit, creds.memlimit);
   const text = await formatRecoveryKey(recoveryKey);
   recoveryKey.fill(0);
   return text;
 }
 
-export async function login(handle, passphrase) {
+/** `newSaltOk`: the person says they changed their passphrase on another device, so another
+ * salt than the one this device saw is expected (the cost must still not drop). */
+export async function login(handle, passphrase, { newSaltOk = false } = {}) {
   const params = await postJson("/auth/prelogin", { handle });
-  const creds = await deriveCredentials(passphrase, b64d(params.salt), params.opslimit, params.memlimit);
+  const salt = b64d(params.salt);
+  // Before any work: nothing derived from the passphrase leaves under a cost or salt this
+  // device does not accept (kdfpins.js).
+  await checkKdfPin(handle, salt, params.opslimit, params.memlimit, { newSaltOk });
+  const creds = await deriveCredentials(passphrase, salt, params.opslimit, params.memlimit);
   const started = await postJson("/auth/login", { handle, auth_key: b64e(creds.authKey) });
   await adoptToken(started.token);
   let keys;
@@ -93,6 +101,7 @@ export async function login(handle, passphrase) {
   }
   checkServedKeys(keys, started.account);
   setSession(keys, started.account);
+  await pinKdf(handle, creds.salt, creds.opslimit, creds.memlimit);
   return started.account;
 }
 
@@ -112,7 +121,7 @@ export async function recover(handle, recoveryText, newPassphrase) {
     throw new PlainError("errors.recovery_wrong");
   }
   checkServedKeys(keys, started.account);
-  const p = await newAccountParams();
+  const p = await strongestCost(handle, await newAccountParams());
   const creds = await deriveCredentials(newPassphrase, randomBytes(16), p.opslimit, p.memlimit);
   const changed = await (
     await request("PUT", "/accounts/me/passphrase", {
@@ -128,6 +137,7 @@ export async function recover(handle, recoveryText, newPassphrase) {
   ).json();
   await adoptToken(changed.token);
   setSession(keys, changed.account);
+  await pinKdf(changed.account.handle, creds.salt, creds.opslimit, creds.memlimit);
   return changed.account;
 }
 

@@ -10,9 +10,10 @@ export const KEK_INFO = "wallet/v1/key-encryption-key";
 export const RECOVERY_AUTH_INFO = "wallet/v1/recovery-auth-key";
 export const RECOVERY_KEK_INFO = "wallet/v1/recovery-key-encryption-key";
 
-// The weakest cost this page accepts from a server (like the Python client's check_kdf_cost).
-// Only a test server lowers it, through <meta name="wallet-kdf-floor"> (WALLET_WEB_KDF_FLOOR).
-export const DEFAULT_KDF_FLOOR = [3, 64 * 1024 * 1024];
+// The weakest cost this page accepts for a wallet name this device never saw (like the Python
+// client's check_kdf_cost): the server's default cost for new accounts. Only a test server
+// lowers it, through <meta name="wallet-kdf-floor"> (WALLET_WEB_KDF_FLOOR).
+export const DEFAULT_KDF_FLOOR = [10, 128 * 1024 * 1024];
 
 export class WeakKdf extends Error {}
 

@@ -2,6 +2,7 @@
 import { RecoveryKeyError } from "../crypto/recovery.js";
 import { WeakKdf } from "../crypto/kdf.js";
 import { t } from "../i18n.js";
+import { KdfRefused } from "../kdfpins.js";
 import { MIN_STRENGTH, strength, wireShowToggle } from "../passphrase.js";
 import { page } from "../shell.js";
 import { busy, clearError, messageFor, showError } from "../ui.js";
@@ -65,15 +66,19 @@ page("login", (main, ctx) => {
       return;
     }
     const status = form.querySelector("[data-status]");
+    const changedBox = form.querySelector("[data-passphrase-changed-box]");
+    const changed = form.querySelector("#passphrase-changed");
     await busy(form, async () => {
       status.textContent = t("login.working");
       try {
-        await login(handle, pass.value);
+        await login(handle, pass.value, { newSaltOk: !changedBox.hidden && changed.checked });
         pass.value = "";
         await ctx.navigate(next, { replace: true });
       } catch (error) {
         status.textContent = "";
         showError(form, error?.status === 401 ? t("login.wrong") : explain(error));
+        // Another salt than before: the person may have changed the passphrase elsewhere.
+        if (error instanceof KdfRefused && error.reason === "changed") changedBox.hidden = false;
         pass.focus();
       }
     });
