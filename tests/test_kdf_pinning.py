@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import TEST_PASSPHRASE, LiveServer, run_cli, run_live_server
-from wallet.client.kdfpins import salt_digest
+from wallet.client.errors import VaultError
+from wallet.client.kdfpins import KdfPins, KdfRefused, salt_digest
 
 # Accounts on this server cost ops 2 / 16 KiB (cheap for tests), so the operator can lower it.
 COST = (2, 16384)
@@ -256,3 +257,38 @@ def test_a_new_passphrase_never_gets_a_lower_cost_than_the_pinned_one(
     }
     run_cli(env, "logout")
     run_cli({**env, "WALLET_PASSPHRASE": NEW_PASSPHRASE}, "login", "--handle", "pin-keep")
+
+
+def test_the_pin_file_rules_without_a_server(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "kdf-pins.json"
+    KdfPins(path).pin("http://wallet.example/", "Alice", b"s" * 16, *COST)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    pins = KdfPins(path)
+    server = "http://wallet.example"
+
+    def reason(handle: str, salt: bytes, cost: tuple[int, int], **kw: bool) -> str:
+        try:
+            pins.check(server, handle, salt, *cost, **kw)
+        except KdfRefused as exc:
+            return exc.reason
+        return "ok"
+
+    assert reason("alice", b"s" * 16, COST) == "ok"
+    assert reason("ALICE ", b"s" * 16, (COST[0] + 1, COST[1])) == "ok"  # a higher cost is fine
+    assert reason("alice", b"s" * 16, (COST[0] - 1, COST[1])) == "weaker"
+    assert reason("alice", b"s" * 16, (COST[0], COST[1] - 1024)) == "weaker"
+    assert reason("alice", b"t" * 16, COST) == "changed"
+    assert reason("alice", b"t" * 16, COST, new_salt_ok=True) == "ok"
+    assert reason("alice", b"t" * 16, LOWER, new_salt_ok=True) == "weaker"
+    assert reason("bob", b"s" * 16, COST) == "shared"
+    assert reason("bob", b"s" * 16, COST, new_salt_ok=True) == "shared"
+    assert reason("bob", b"b" * 16, COST) == "ok"
+    # The same handle reached through another address is not "another account".
+    pins.check("http://127.0.0.1:8000", "alice", b"s" * 16, *COST)
+    pins.forget(server, "alice")
+    assert KdfPins(path).get(server, "alice") is None
+
+    path.write_text("{damaged")
+    with pytest.raises(VaultError, match="damaged"):
+        KdfPins(path)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wallet.client.errors import IntegrityFailure
+from wallet.client.errors import IntegrityFailure, VaultError
 
 # The weakest Argon2id cost this client accepts for a handle it has never seen: the server's
 # default cost for new accounts (WALLET_KDF_OPSLIMIT, WALLET_KDF_MEMLIMIT in wallet/settings.py).
@@ -84,13 +84,17 @@ class KdfPins:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        data: dict[str, Any] = {}
-        if path and path.exists():
-            data = json.loads(path.read_text())
-        self.pins: dict[str, dict[str, KdfPin]] = {
-            server: {handle: KdfPin(**pin) for handle, pin in handles.items()}
-            for server, handles in data.get("servers", {}).items()
-        }
+        try:
+            data: dict[str, Any] = json.loads(path.read_text()) if path and path.exists() else {}
+            self.pins: dict[str, dict[str, KdfPin]] = {
+                server: {handle: KdfPin(**pin) for handle, pin in handles.items()}
+                for server, handles in data.get("servers", {}).items()
+            }
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise VaultError(
+                f"The file {path} is damaged. Restore it from a backup, or delete it to start "
+                "again (this computer then forgets how each wallet was protected)."
+            ) from exc
 
     def get(self, server: str, handle: str) -> KdfPin | None:
         return self.pins.get(server.rstrip("/"), {}).get(_handle(handle))
