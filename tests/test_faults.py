@@ -336,7 +336,7 @@ def _start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for_port(port, 30)
+    wait_for_port(port, process=process)
     return process, f"http://127.0.0.1:{port}"
 
 
