@@ -596,3 +596,32 @@ def test_one_ipv6_host_cannot_dodge_the_address_throttle_by_changing_address() -
     assert _address_key("2001:db8:1:2::1") == _address_key("2001:db8:1:2:ffff::9")
     assert _address_key("2001:db8:1:2::1") != _address_key("2001:db8:1:3::1")
     assert _address_key("192.0.2.7") == "192.0.2.7"
+
+
+def test_the_auth_hash_cost_is_a_setting_that_new_hashes_use(make_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Production keeps 2 passes over 16 MiB for the server's hash of each auth key; the
+    suite lowers it. Stored hashes and the dummy for unknown handles use the configured cost."""
+    from pydantic import ValidationError
+
+    from wallet.settings import Settings
+
+    monkeypatch.delenv("WALLET_AUTH_HASH_OPSLIMIT", raising=False)
+    monkeypatch.delenv("WALLET_AUTH_HASH_MEMLIMIT", raising=False)
+    defaults = Settings()
+    assert (defaults.auth_hash_opslimit, defaults.auth_hash_memlimit) == (2, 16 * 1024 * 1024)
+    assert service.dummy_hash(defaults).startswith("$argon2id$v=19$m=16384,t=2,p=1$")
+    with pytest.raises(ValidationError):
+        Settings(auth_hash_opslimit=0)
+    with pytest.raises(ValidationError):
+        Settings(auth_hash_memlimit=4096)
+
+    app = make_app(auth_hash_opslimit=3, auth_hash_memlimit=64 * 1024)
+    vault = app.new_vault()
+    handle = vault.account["handle"]
+    with session_of(app) as db:
+        account = db.exec(select(Account).where(Account.handle == handle)).one()
+    cost = "$argon2id$v=19$m=64,t=3,p=1$"
+    assert account.auth_hash.startswith(cost)
+    assert account.recovery_auth_hash.startswith(cost)
+    assert service.dummy_hash(app.settings).startswith(cost)
+    assert Vault.login(app.api(), handle, TEST_PASSPHRASE).account["handle"] == handle

@@ -34,7 +34,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from tests.conftest import FAST_KDF, TEST_PASSPHRASE, WalletApp, fresh_database
+from tests.conftest import (
+    FAST_AUTH_HASH,
+    FAST_KDF,
+    TEST_PASSPHRASE,
+    WalletApp,
+    fresh_database,
+)
 from tests.test_grants import database
 from wallet.accounts.models import AuthSession
 from wallet.accounts.service import token_hash
@@ -886,13 +892,14 @@ def _journal(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
     tmp = tmp_path_factory.mktemp("matrix")
     with contextlib.ExitStack() as stack:
-        db = stack.enter_context(fresh_database(tmp))
+        db = stack.enter_context(fresh_database(tmp, migrated=True))
         settings = Settings(
             data_dir=tmp / "data",
             database_url=db.url,
             sweep_interval_seconds=0,
             server_secret="test-secret",
             **FAST_KDF,  # type: ignore[arg-type]
+            **FAST_AUTH_HASH,  # type: ignore[arg-type]
         )
         client = stack.enter_context(TestClient(create_app(settings)))
         yield build_matrix(WalletApp(settings, client, db), tmp)

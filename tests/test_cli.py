@@ -7,6 +7,7 @@ import secrets
 import subprocess
 from pathlib import Path
 
+import pytest
 import segno
 
 from tests.conftest import TEST_PASSPHRASE, run_cli
@@ -41,6 +42,7 @@ def listed(env: dict[str, str]) -> list[dict[str, object]]:
     return json.loads(run_cli(env, "ls", "--json").stdout)
 
 
+@pytest.mark.cli_process  # one whole story as real `python -m wallet.cli` processes
 def test_cli_full_story(cli_env: dict[str, str], tmp_path: Path) -> None:
     env = cli_env
     handle = new_handle()

@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import LiveServer, run_cli
 from tests.test_cli import assert_plain_failure
@@ -16,6 +17,7 @@ from tests.test_cli_sharing import person
 from tests.test_grants import write_file
 
 
+@pytest.mark.cli_process  # the proxy story as real `python -m wallet.cli` processes
 def test_owner_gives_a_mandate_and_the_proxy_acts_inside_it(
     cli_env: dict[str, str], live_server: LiveServer, tmp_path: Path
 ) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_PASSPHRASE, LiveServer, run_cli
-from wallet.client.vault import _slug
+from wallet.client.vault import file_slug
 
 # The stock age tool (scripts/test.sh installs it). Missing, these tests fail: they do not skip.
 AGE = shutil.which("age") or "/usr/bin/age"
@@ -142,7 +142,7 @@ def document_files(export: Export) -> dict[tuple[str, int], Path]:
         match = EXPORT_NAME.match(path.name)
         assert match, f"unexpected file name {path.name}"
         document_id = next(d for d in export.titles if d.startswith(match["id"]))
-        assert match["slug"] == _slug(export.titles[document_id])
+        assert match["slug"] == file_slug(export.titles[document_id])
         assert match["type"] == export.types[document_id]
         found[(document_id, int(match["version"]))] = path
     return found

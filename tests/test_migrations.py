@@ -7,12 +7,15 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import wallet.server.tables  # noqa: F401
-from tests.conftest import fresh_database
+from tests.conftest import FAST_AUTH_HASH, FAST_KDF, fresh_database
 from wallet.db import make_engine, migrate
+from wallet.server.app import create_app
+from wallet.settings import Settings
 
 
 def test_migrations_match_models(tmp_path: Path) -> None:
@@ -38,6 +41,28 @@ def test_wallet_migrate_command_creates_every_table(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert "up to date" in result.stdout
         engine = make_engine(database.url)
+        tables = set(inspect(engine).get_table_names())
+        engine.dispose()
+        assert set(SQLModel.metadata.tables) <= tables
+        assert "alembic_version" in tables
+
+
+def test_the_app_sets_up_an_empty_database_when_it_starts(tmp_path: Path) -> None:
+    """The other tests' apps start on a copy of a migrated database; this one starts empty."""
+    with fresh_database(tmp_path) as database:
+        engine = make_engine(database.url)
+        assert inspect(engine).get_table_names() == []
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            database_url=database.url,
+            sweep_interval_seconds=0,
+            server_secret="test-secret",
+            **FAST_KDF,  # type: ignore[arg-type]
+            **FAST_AUTH_HASH,  # type: ignore[arg-type]
+        )
+        with TestClient(create_app(settings)) as client:
+            answer = client.post("/api/v1/auth/prelogin", json={"handle": "nobody-yet"})
+            assert answer.status_code == 200, answer.text
         tables = set(inspect(engine).get_table_names())
         engine.dispose()
         assert set(SQLModel.metadata.tables) <= tables

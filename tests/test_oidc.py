@@ -94,7 +94,7 @@ def start_provider(*redirect_uris: str) -> Iterator[Provider]:
         args, cwd=Path(__file__).parents[1], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        wait_for_port(port, 30)
+        wait_for_port(port, process=process)
         yield Provider(f"http://127.0.0.1:{port}", process)
     finally:
         process.terminate()

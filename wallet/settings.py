@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     # server (benchmarks/login_kdf.py). 128 MiB still fits the browser of a cheap phone.
     kdf_opslimit: int = Field(default=10, ge=1)
     kdf_memlimit: int = Field(default=128 * 1024 * 1024, ge=8192)
+    # Argon2id cost of the server's own hash of each auth key (libsodium units). Auth keys are
+    # 256-bit random values, so a light cost is enough to stop pass-the-hash from a stolen
+    # database; 2 passes over 16 MiB keep a login cheap for the server. Only tests lower it.
+    auth_hash_opslimit: int = Field(default=2, ge=1, le=20)
+    auth_hash_memlimit: int = Field(default=16 * 1024 * 1024, ge=8192, le=1024 * 1024 * 1024)
     public_url: str = "http://127.0.0.1:8000"
     # Addresses of reverse proxies whose X-Forwarded-For is believed (comma separated, or *).
     trusted_proxies: str = "127.0.0.1,::1"

@@ -37,11 +37,16 @@ AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(os.environ.get("WALLET_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
+# Every wait is for a condition and returns as soon as it holds: this ceiling only matters
+# on a busy machine (a login's Argon2id in the page can take many seconds there).
+WAIT_MS = 120_000
 
 try:
-    from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - the test extras install it
     sync_playwright = None  # type: ignore[assignment]
+else:
+    expect.set_options(timeout=WAIT_MS)
 
 
 BROWSER_FIXTURES = {"browser", "playwright", "context", "page", "web_server"}
@@ -124,6 +129,7 @@ def new_context(
     context = browser.new_context(
         base_url=server.url, viewport=viewport, locale=kw.pop("locale", "en-GB"), **kw
     )
+    context.set_default_timeout(WAIT_MS)
     if AXE.exists():
         # An init script is injected by the DevTools protocol, so the page's CSP allows it.
         context.add_init_script(path=str(AXE))
@@ -142,7 +148,6 @@ def page(context: BrowserContext) -> Iterator[Page]:
     problems = PageProblems()
     tab = context.new_page()
     problems.watch(tab)
-    tab.set_default_timeout(20_000)
     yield tab
     # Expected failures (a refused request the page handles) are logged by the browser as
     # "Failed to load resource"; anything else is a bug or a CSP violation.

@@ -107,10 +107,18 @@ def assert_nothing_left(context: BrowserContext, page: Page, secrets_: list[str]
     assert heap_strings(page, secrets_) == set()
 
 
+# The page's module has mounted and finished its first work (shell.js sets data-ready), or the
+# page has no script that mounts.
+PAGE_SCRIPT_DONE = """() => {
+  const main = document.querySelector("main[data-page]");
+  return !main || !main.dataset.mounted || main.dataset.ready === "1";
+}"""
+
+
 def back_and_forward_show_nothing(page: Page, secrets_: list[str]) -> None:
     for move in (page.go_back, page.go_forward, page.go_back):
         move(wait_until="load")
-        page.wait_for_timeout(300)  # let a page script mount, if it would show anything
+        page.wait_for_function(PAGE_SCRIPT_DONE)  # a page script would have shown it by now
         assert page.evaluate("window.__wasHere") is None  # not the old page from the bfcache
         assert not [s for s in secrets_ if s in page.content()]
         assert "/documents/" not in page.url
@@ -123,7 +131,6 @@ def kiosk_page(browser: Any, web_server: LiveServer) -> Any:
     problems = PageProblems()
     tab = context.new_page()
     problems.watch(tab)
-    tab.set_default_timeout(20_000)
     yield context, tab
     context.close()
     unexpected = [e for e in problems.errors if "Failed to load resource" not in e]
@@ -204,8 +211,8 @@ def test_idle_timeout_wipes_everything(
     page.evaluate(LITTER)
     page.evaluate("window.__wasHere = 1")
     # The countdown is visible and warns before the end.
-    expect(page.locator(".kiosk-alert")).to_be_visible(timeout=10_000)
-    page.wait_for_url("**/kiosk?ended=idle*", timeout=20_000)
+    expect(page.locator(".kiosk-alert")).to_be_visible()
+    page.wait_for_url("**/kiosk?ended=idle*")
     assert_nothing_left(context, page, [canary, handle])
     back_and_forward_show_nothing(page, [canary, handle])
 

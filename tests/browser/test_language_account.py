@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PageProblems, login, new_context
+from tests.browser.conftest import WAIT_MS, PageProblems, login, new_context
 from tests.browser.test_kiosk import KIOSK, owner_with_documents
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client.api import ApiClient
@@ -18,14 +18,13 @@ from wallet.client.vault import Vault
 
 def stored_language(server: LiveServer, handle: str, expected: str) -> str | None:
     """The language the account holds, read by the Python client (it waits for the page)."""
-    value = None
-    for _ in range(50):
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
         vault = Vault.login(ApiClient(server.url), handle, TEST_PASSPHRASE)
         value = vault.profile().get("language")
-        if value == expected:
-            break
+        if value == expected or time.monotonic() > deadline:
+            return value
         time.sleep(0.2)
-    return value
 
 
 def test_language_follows_the_account(
@@ -48,7 +47,7 @@ def test_language_follows_the_account(
         tab = other.new_page()
         problems.watch(tab)
         login(tab, handle)
-        expect(tab.locator("html")).to_have_attribute("lang", "nl", timeout=15_000)
+        expect(tab.locator("html")).to_have_attribute("lang", "nl")
         expect(tab.locator("h1")).to_have_text("Mijn documenten")
         lang_cookie = next(c for c in other.cookies() if c["name"] == "wallet_lang")
         assert lang_cookie["value"] == "nl"
@@ -76,11 +75,16 @@ def test_kiosk_language_lasts_for_the_session_only(
         page.wait_for_url("**/login")
         page.locator("#handle").fill(handle)
         page.locator("#passphrase").fill(TEST_PASSPHRASE)
-        page.locator("form[data-login] button[type=submit]").click()
+        # After login the page reads the account's language from the profile; off a kiosk it
+        # would save its own right after.
+        with page.expect_response(
+            lambda r: r.url.endswith("/api/v1/profile") and r.request.method == "GET"
+        ):
+            page.locator("form[data-login] button[type=submit]").click()
         page.wait_for_url("**/documents")
         expect(page.locator("h1")).to_have_text("Meine Dokumente")
         # Chosen on a kiosk: not saved to the account.
-        time.sleep(1)
+        page.wait_for_load_state("networkidle")
         assert owner_vault.profile().get("language") is None
         lang_cookie = next(c for c in context.cookies() if c["name"] == "wallet_lang")
         assert lang_cookie["expires"] == -1

@@ -77,7 +77,6 @@ class Recorder:
 
 def open_page(context: BrowserContext, url: str) -> tuple[Page, Recorder, PageProblems]:
     page = context.new_page()
-    page.set_default_timeout(20_000)
     problems = PageProblems()
     problems.watch(page)
     recorder = Recorder()
@@ -129,7 +128,7 @@ def test_a_cli_link_opens_in_chromium_once_and_the_secret_stays_in_the_browser(
         page.get_by_role("button", name="Open the documents").click()
     files = page.locator("[data-files] li")
     expect(files).to_have_count(2)
-    expect(page.locator("[data-files] li[data-ready]")).to_have_count(2, timeout=30_000)
+    expect(page.locator("[data-files] li[data-ready]")).to_have_count(2)
     expect(page.locator("h1")).to_contain_text("Housing subsidy")
     assert uses_left(cli, url)["uses_left"] == 0
 
@@ -182,7 +181,7 @@ def test_a_pin_link_asks_for_the_pin_and_counts_wrong_ones(
     assert uses_left(cli, url)["uses_left"] == 1
     page.locator("#link-pin").fill("4821")
     page.get_by_role("button", name="Open the documents").click()
-    expect(page.locator("[data-files] li[data-ready]")).to_have_count(1, timeout=30_000)
+    expect(page.locator("[data-files] li[data-ready]")).to_have_count(1)
     no_unexpected(problems)
 
 
@@ -230,7 +229,7 @@ def test_the_link_page_reads_the_same_for_every_id_and_opens_by_keyboard(
             if page.evaluate("document.activeElement?.dataset?.openButton !== undefined"):
                 break
         page.keyboard.press("Enter")
-        expect(page.locator("[data-files] li[data-ready]")).to_have_count(1, timeout=30_000)
+        expect(page.locator("[data-files] li[data-ready]")).to_have_count(1)
         assert axe_violations(page) == []
         screenshot(page, "link-opened-fr")
         no_unexpected(problems)

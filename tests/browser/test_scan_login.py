@@ -10,7 +10,14 @@ from pathlib import Path
 import segno
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TEST_PASSPHRASE, new_context, register
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TEST_PASSPHRASE,
+    WAIT_MS,
+    new_context,
+    register,
+)
 
 SIZE = 480
 
@@ -58,13 +65,14 @@ def test_login_by_scanning_the_recovery_sheet(
         context = kiosk.new_context(
             base_url=web_server.url, viewport={"width": 1280, "height": 900}
         )
+        context.set_default_timeout(WAIT_MS)
         context.grant_permissions(["camera"])
         page = context.new_page()
         page.goto("/login")
         page.locator("main[data-page=login][data-ready]").wait_for(state="attached")
         page.locator("[data-scan]").click()
         # The wallet name comes from the code; the recovery key is not kept for a login.
-        expect(page.locator("#handle")).to_have_value(handle, timeout=20_000)
+        expect(page.locator("#handle")).to_have_value(handle)
         expect(page.locator("[data-scan-status]")).to_contain_text(handle)
         assert page.locator("#recovery-key").input_value() == ""
         assert page.evaluate("() => document.querySelector('video').srcObject") is None
@@ -77,7 +85,7 @@ def test_login_by_scanning_the_recovery_sheet(
         page.locator("main[data-page=login][data-ready]").wait_for(state="attached")
         page.locator("[data-recover-box] summary").click()
         page.locator("[data-scan]").click()
-        expect(page.locator("#recovery-key")).to_have_value(recovery, timeout=20_000)
+        expect(page.locator("#recovery-key")).to_have_value(recovery)
         expect(page.locator("#recover-handle")).to_have_value(handle)
     finally:
         kiosk.close()

@@ -46,7 +46,6 @@ def go(page: Page, path: str) -> None:
 
 def fresh_page(context: BrowserContext) -> tuple[Page, PageProblems]:
     tab = context.new_page()
-    tab.set_default_timeout(30_000)
     problems = PageProblems()
     problems.watch(tab)
     return tab, problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -26,11 +27,7 @@ from wallet.settings import Settings
 from wallet.uploads.models import Upload
 
 # Auth keys are 256-bit random values, so a light Argon2id is enough to stop pass-the-hash.
-_AUTH_HASH_OPS = 2
-_AUTH_HASH_MEM = 16 * 1024 * 1024
-_DUMMY_HASH = nacl.pwhash.argon2id.str(
-    b"\0" * 32, opslimit=_AUTH_HASH_OPS, memlimit=_AUTH_HASH_MEM
-).decode()
+# Its cost is Settings.auth_hash_opslimit and auth_hash_memlimit.
 
 HANDLE_FREE_FAILURES = 5
 # A shelter or a welcome centre puts many people behind one address: be generous there.
@@ -90,10 +87,26 @@ _WORDS_B = (
 )
 
 
-def hash_secret(secret: bytes) -> str:
+def hash_secret(secret: bytes, settings: Settings) -> str:
     return nacl.pwhash.argon2id.str(
-        secret, opslimit=_AUTH_HASH_OPS, memlimit=_AUTH_HASH_MEM
+        secret, opslimit=settings.auth_hash_opslimit, memlimit=settings.auth_hash_memlimit
     ).decode()
+
+
+@functools.cache
+def _dummy_hash(opslimit: int, memlimit: int) -> str:
+    return nacl.pwhash.argon2id.str(b"\0" * 32, opslimit=opslimit, memlimit=memlimit).decode()
+
+
+def dummy_hash(settings: Settings | None) -> str:
+    """Checked for unknown handles, at the cost of real hashes so timing does not tell them
+    apart. Without settings (a caller that always has an account): the default cost."""
+    if settings is None:
+        fields = Settings.model_fields
+        return _dummy_hash(
+            fields["auth_hash_opslimit"].default, fields["auth_hash_memlimit"].default
+        )
+    return _dummy_hash(settings.auth_hash_opslimit, settings.auth_hash_memlimit)
 
 
 def secret_matches(stored_hash: str, secret: bytes) -> bool:
@@ -133,8 +146,8 @@ def create_account(db: Session, settings: Settings, data: AccountCreate) -> Acco
         kdf_salt=data.kdf_salt,
         kdf_opslimit=data.kdf_opslimit,
         kdf_memlimit=data.kdf_memlimit,
-        auth_hash=hash_secret(data.auth_key),
-        recovery_auth_hash=hash_secret(data.recovery_auth_key),
+        auth_hash=hash_secret(data.auth_key, settings),
+        recovery_auth_hash=hash_secret(data.recovery_auth_key, settings),
         public_encryption_key=data.public_encryption_key,
         public_signing_key=data.public_signing_key,
         key_id=key_id(data.public_encryption_key),
@@ -257,14 +270,16 @@ def authenticate(db: Session, token: str) -> tuple[Account, AuthSession]:
     return account, session
 
 
-def check_passphrase_proof(db: Session, handle: str, auth_key: bytes, address: str) -> Account:
+def check_passphrase_proof(
+    db: Session, handle: str, auth_key: bytes, address: str, settings: Settings | None = None
+) -> Account:
     """The auth key derived from the passphrase, checked under the login throttle."""
     now = utcnow()
     keys = _throttle_keys("login", handle, address)
     _check_throttle(db, keys, now)
     account = find_by_handle(db, handle)
     # Verify against a dummy hash for unknown handles so timing does not tell them apart.
-    ok = secret_matches(account.auth_hash if account else _DUMMY_HASH, auth_key)
+    ok = secret_matches(account.auth_hash if account else dummy_hash(settings), auth_key)
     if account is None or not ok:
         _record_failure(db, keys, now, account)
         raise Unauthorized(WRONG_LOGIN)
@@ -275,7 +290,7 @@ def check_passphrase_proof(db: Session, handle: str, auth_key: bytes, address: s
 def login(
     db: Session, settings: Settings, handle: str, auth_key: bytes, address: str
 ) -> tuple[str, AuthSession, Account]:
-    account = check_passphrase_proof(db, handle, auth_key, address)
+    account = check_passphrase_proof(db, handle, auth_key, address, settings)
     token, session = start_session(db, account, "full", timedelta(hours=settings.session_ttl_hours))
     return token, session, account
 
@@ -287,7 +302,8 @@ def recovery_login(
     keys = _throttle_keys("recover", handle, address)
     _check_throttle(db, keys, now)
     account = find_by_handle(db, handle)
-    ok = secret_matches(account.recovery_auth_hash if account else _DUMMY_HASH, recovery_auth_key)
+    stored = account.recovery_auth_hash if account else dummy_hash(settings)
+    ok = secret_matches(stored, recovery_auth_key)
     if account is None or not ok:
         _record_failure(db, keys, now, account, "recovery_failed")
         raise Unauthorized(WRONG_RECOVERY)
@@ -340,7 +356,7 @@ def change_passphrase(
     account.kdf_salt = change.kdf_salt
     account.kdf_opslimit = change.kdf_opslimit
     account.kdf_memlimit = change.kdf_memlimit
-    account.auth_hash = hash_secret(change.auth_key)
+    account.auth_hash = hash_secret(change.auth_key, settings)
     account.keys_by_passphrase = change.keys_by_passphrase
     db.add(account)
     # Every other session ends: whoever knew the old passphrase is logged out.
