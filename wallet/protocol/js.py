@@ -33,7 +33,9 @@ def statement_table() -> dict[str, dict[str, Any]]:
 
 def catalogue_table() -> dict[str, Any]:
     return {
-        "DOCUMENT_TYPES": {name: category for name, (category, _) in catalogue.DOCUMENT_TYPES.items()},
+        "DOCUMENT_TYPES": {
+            name: category for name, (category, _) in catalogue.DOCUMENT_TYPES.items()
+        },
         "PROCEDURE_CATEGORIES": list(catalogue.PROCEDURE_CATEGORIES),
         "CORE_PROFILE_FIELDS": list(catalogue.CORE_PROFILE_FIELDS),
         "FIRST_CIRCLE_PROFILE_FIELDS": list(catalogue.FIRST_CIRCLE_PROFILE_FIELDS),
