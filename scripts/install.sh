@@ -13,6 +13,9 @@ else
 fi
 # The web app's JavaScript: npm packages pinned by web/package-lock.json, bundled locally with
 # esbuild into web/static/js (never a CDN). Skipped with a note when node/npm are missing.
+# The browser's copy of the protocol (labels, statement kinds, catalogue) is generated from
+# wallet/protocol first: web/src/generated/ is never edited by hand nor committed.
+.venv/bin/python scripts/gen_protocol.py
 if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs)
 else

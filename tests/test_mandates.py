@@ -50,6 +50,7 @@ from wallet.crypto.signing import sign
 from wallet.crypto.wrap import document_key_info, seal
 from wallet.db import utcnow
 from wallet.documents.models import Document
+from wallet.protocol import statements
 from wallet.server.sweeper import sweep
 
 API = "/api/v1"
@@ -607,14 +608,13 @@ def wrap_of(signer: Vault, mandate_id: str, recipient: Vault, document: Any) -> 
     )
     statement, signature = sign(
         signer.keys.signing_key,
-        {
-            "v": 1,
-            "kind": "mandate-wrap",
-            "mandate_id": mandate_id,
-            "document_id": document.id,
-            "version": document.version,
-            "wrap_sha256": hashlib.sha256(wrapped).hexdigest(),
-        },
+        statements.MANDATE_WRAP.build(
+            mandate_id=mandate_id,
+            document_id=document.id,
+            version=document.version,
+            wrap_sha256=hashlib.sha256(wrapped).hexdigest(),
+            manifest_sha256=document.manifest_sha256,
+        ),
     )
     return {
         "document_id": document.id,

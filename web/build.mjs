@@ -9,6 +9,10 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
+if (!existsSync(join(here, "src/generated/protocol.js"))) {
+  console.error("web/src/generated/protocol.js is missing: run .venv/bin/python scripts/gen_protocol.py");
+  process.exit(1);
+}
 const pages = readdirSync(join(here, "src/pages"))
   .filter((name) => name.endsWith(".js"))
   .map((name) => join(here, "src/pages", name));

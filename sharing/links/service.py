@@ -29,6 +29,7 @@ from wallet.documents.models import DocumentVersion
 from wallet.documents.service import find_owned_version, owned_version
 from wallet.errors import Forbidden, Invalid, NotFound, Unauthorized, WalletError
 from wallet.journal import service as journal
+from wallet.protocol import labels, statements
 from wallet.settings import Settings
 
 DEFAULT_DAYS = 7
@@ -72,30 +73,28 @@ def _hash(data: bytes) -> str:
 
 def descriptor_fields(data: LinkCreate, owner_key_id: str) -> dict[str, Any]:
     """What the owner's signature must cover; the client builds the same dict."""
-    return {
-        "v": 1,
-        "kind": "share-link",
-        "link_id": data.link_id,
-        "owner_key_id": owner_key_id,
-        "proof_key_sha256": _hash(data.proof_key),
-        "pin": data.pin_check is not None,
-        "uses": data.uses,
-        "package_sha256": _hash(data.sealed_package),
-        "preview_sha256": _hash(data.sealed_preview),
-        "items": sorted([i.document_id, i.version] for i in data.items),
-    }
+    return statements.SHARE_LINK.build(
+        link_id=data.link_id,
+        owner_key_id=owner_key_id,
+        proof_key_sha256=_hash(data.proof_key),
+        pin=data.pin_check is not None,
+        uses=data.uses,
+        package_sha256=_hash(data.sealed_package),
+        preview_sha256=_hash(data.sealed_preview),
+        items=sorted([i.document_id, i.version] for i in data.items),
+    )
 
 
 def _share_key(settings: Settings) -> bytes:
     # The server share is stored sealed under a key derived from the server secret, which is
     # not in the database: old row versions (PostgreSQL before VACUUM, WAL, backups) of a
     # dead link's share are useless to someone who stole only the database.
-    return hkdf(settings.resolved_server_secret, b"wallet/v1/link-share-at-rest")
+    return hkdf(settings.resolved_server_secret, labels.LINK_SHARE_AT_REST.encode())
 
 
 def _pin_digest(settings: Settings, pin_check: bytes) -> str:
     # Keyed with the server secret: a copy of the database plus the URL cannot test PINs offline.
-    key = hkdf(settings.resolved_server_secret, b"wallet/v1/link-pin-at-rest")
+    key = hkdf(settings.resolved_server_secret, labels.LINK_PIN_AT_REST.encode())
     return hmac.new(key, pin_check, "sha256").hexdigest()
 
 
@@ -134,6 +133,10 @@ def create_link(
     for name, value in expected.items():
         if signed.get(name) != value:
             raise Invalid(f"The signed link descriptor does not match the field '{name}'.")
+    try:
+        statements.SHARE_LINK.check(signed)
+    except statements.StatementError as exc:
+        raise Invalid(f"The signed link descriptor is not well formed: {exc}.") from exc
     for item in data.items:
         owned_version(db, account, item.document_id, item.version)
     if db.get(ShareLink, data.link_id) is not None:

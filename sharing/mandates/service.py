@@ -36,12 +36,14 @@ from wallet.documents.models import DocumentVersion
 from wallet.documents.service import (
     MANIFEST_KIND,
     VersionContent,
+    check_statement,
     owned_version_ids,
     store_version,
 )
 from wallet.errors import Conflict, Forbidden, Invalid, NotFound
 from wallet.journal import service as journal
 from wallet.journal.models import JournalEntry
+from wallet.protocol import statements
 from wallet.settings import Settings
 
 ONCE_LIMIT = timedelta(hours=24)
@@ -127,8 +129,8 @@ def _check_authorisation(
     except (BadSignature, ValueError, KeyError, TypeError) as exc:
         raise Invalid("The mandate is not signed by you. Create it again.") from exc
     expected: dict[str, Any] = {
-        "v": 1,
-        "kind": "mandate-authorisation",
+        "v": statements.MANDATE_AUTHORISATION.version,
+        "kind": statements.MANDATE_AUTHORISATION.kind,
         "mandate_id": data.mandate_id,
         "owner_key_id": owner.key_id,
         "proxy_key_id": proxy.key_id,
@@ -141,17 +143,17 @@ def _check_authorisation(
             raise Invalid(f"The signed mandate does not match the field '{name}'.")
     if signed_expiry != data.expires_at:
         raise Invalid("The signed mandate does not match the field 'expires_at'.")
+    check_statement(statements.MANDATE_AUTHORISATION, signed, "signed mandate")
 
 
 def _wrap_statement_ok(owner: Account, mandate_id: str, wrap: GrantWrapIn) -> bool:
     try:
         verify(owner.public_signing_key, wrap.statement, wrap.statement_signature)
-        statement = json.loads(wrap.statement)
-    except (BadSignature, ValueError):
+        statement = statements.MANDATE_WRAP.parse(wrap.statement)
+    except (BadSignature, statements.StatementError):
         return False
-    return isinstance(statement, dict) and statement == {
+    return statement == {
         **statement,
-        "kind": "mandate-wrap",
         "mandate_id": mandate_id,
         "document_id": wrap.document_id,
         "version": wrap.version,
@@ -458,7 +460,7 @@ def _check_proxy_manifest(
     if not isinstance(manifest, dict):
         raise Invalid("The manifest is not a JSON object.")
     expected = {
-        "v": 1,
+        "v": statements.DOCUMENT_VERSION.version,
         "kind": MANIFEST_KIND,
         "document_id": data.document_id,
         "version": 1,
@@ -477,6 +479,7 @@ def _check_proxy_manifest(
     blob_hash = manifest.get("blob_sha256")
     if not isinstance(blob_hash, str) or len(blob_hash) != 64:
         raise Invalid("The manifest field 'blob_sha256' is missing.")
+    check_statement(statements.DOCUMENT_VERSION, manifest, "manifest")
 
 
 def add_document(

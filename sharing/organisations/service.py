@@ -35,6 +35,7 @@ from wallet.crypto.wrap import key_id
 from wallet.documents.models import DocumentVersion, KeyWrap
 from wallet.errors import Conflict, Forbidden, Invalid, NotFound
 from wallet.journal import service as journal
+from wallet.protocol import statements
 
 # A non-member gets exactly what an unknown name gets: nobody learns who works where.
 NOT_YOURS = "You are in no organisation by this name. Check the name with 'wallet org ls'."
@@ -172,17 +173,15 @@ def _check_team_key(
         raise Invalid("The team key id does not match the team key. Nothing was changed.")
     signer = previous.public_signing_key if previous else key.public_signing_key
     statement = _signed_json(key.statement, key.signature, signer, "team key")
-    expected = {
-        "v": 1,
-        "kind": "team-key",
-        "org_id": org_id,
-        "epoch": epoch,
-        "key_id": key.key_id,
-        "public_encryption_key_sha256": hashlib.sha256(key.public_encryption_key).hexdigest(),
-        "public_signing_key_sha256": hashlib.sha256(key.public_signing_key).hexdigest(),
-        "previous_key_id": previous.key_id if previous else None,
-        "admin": admin.handle,
-    }
+    expected = statements.TEAM_KEY.build(
+        org_id=org_id,
+        epoch=epoch,
+        key_id=key.key_id,
+        public_encryption_key_sha256=hashlib.sha256(key.public_encryption_key).hexdigest(),
+        public_signing_key_sha256=hashlib.sha256(key.public_signing_key).hexdigest(),
+        previous_key_id=previous.key_id if previous else None,
+        admin=admin.handle,
+    )
     if statement != expected:
         raise Invalid("The team key statement does not fit this change. Nothing was changed.")
 
@@ -197,16 +196,14 @@ def _check_copy(
     statement = _signed_json(
         copy.statement, copy.signature, admin.public_signing_key, "sealed team key"
     )
-    expected = {
-        "v": 1,
-        "kind": "team-key-seal",
-        "org_id": org_id,
-        "team_key_id": team_key_id,
-        "member": member.handle,
-        "member_key_id": member.key_id,
-        "sealed_sha256": hashlib.sha256(copy.sealed_team_key).hexdigest(),
-        "admin": admin.handle,
-    }
+    expected = statements.TEAM_KEY_SEAL.build(
+        org_id=org_id,
+        team_key_id=team_key_id,
+        member=member.handle,
+        member_key_id=member.key_id,
+        sealed_sha256=hashlib.sha256(copy.sealed_team_key).hexdigest(),
+        admin=admin.handle,
+    )
     if statement != expected:
         raise Invalid(f"The sealed team key for {member.handle} does not fit. Nothing was changed.")
 

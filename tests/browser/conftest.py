@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+def generate_protocol() -> None:
+    """Writes web/src/generated/protocol.js from wallet/protocol (unchanged: left alone)."""
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_protocol.py")], check=True)
+
+
 def bundle_is_stale() -> bool:
     stamp = WEB / "static" / "js" / ".built"
     if not stamp.exists():
@@ -79,6 +85,7 @@ def bundle_is_stale() -> bool:
 
 def build_web() -> None:
     """Builds web/static/js when the sources changed and node is here."""
+    generate_protocol()
     if bundle_is_stale() and shutil.which("node") and (WEB / "node_modules" / "esbuild").exists():
         subprocess.run(["node", "build.mjs"], cwd=WEB, check=True, capture_output=True)
     if not (WEB / "static" / "js" / "pages").exists():

@@ -11,6 +11,7 @@ from typing import Any
 from wallet.client.vault import IntegrityFailure, Vault
 from wallet.crypto.encoding import b64d
 from wallet.crypto.wrap import key_id
+from wallet.protocol import labels
 
 
 class KeyChanged(IntegrityFailure):
@@ -19,7 +20,7 @@ class KeyChanged(IntegrityFailure):
 
 def fingerprint(public_encryption_key: bytes, public_signing_key: bytes) -> str:
     return hashlib.sha256(
-        b"wallet/v1/safety-code" + public_encryption_key + public_signing_key
+        labels.SAFETY_CODE.encode() + public_encryption_key + public_signing_key
     ).hexdigest()
 
 

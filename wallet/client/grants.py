@@ -33,6 +33,7 @@ from wallet.crypto.wrap import (
     profile_field_info,
     seal,
 )
+from wallet.protocol import labels, statements
 
 DOWNLOADED_COPIES = (
     "Copies the person already downloaded cannot be taken back. Revoking stops new access only."
@@ -40,7 +41,7 @@ DOWNLOADED_COPIES = (
 
 
 def grant_info(grant_id: str, recipient_key_id: str) -> bytes:
-    return f"wallet/v1/grant|{grant_id}|{recipient_key_id}".encode()
+    return labels.info(labels.GRANT, grant_id, recipient_key_id)
 
 
 def key_sha256(identity: Any) -> str:
@@ -69,21 +70,13 @@ def _wrap_for(
         str(identity).encode(),
         document_key_info(document_id, version, grantee["key_id"]),
     )
-    binding = (
-        {"kind": "grant-wrap-team", "key_sha256": key_sha256(identity)}
-        if team
-        else {"kind": "grant-wrap", "wrap_sha256": hashlib.sha256(wrapped).hexdigest()}
-    )
+    vouched = {"manifest_sha256": manifest_sha256} if manifest_sha256 else {}
+    fields = {"grant_id": grant_id, "document_id": document_id, "version": version, **vouched}
     statement, signature = sign(
         vault.keys.signing_key,
-        {
-            "v": 1,
-            "grant_id": grant_id,
-            "document_id": document_id,
-            "version": version,
-            **binding,
-            **({"manifest_sha256": manifest_sha256} if manifest_sha256 else {}),
-        },
+        statements.GRANT_WRAP_TEAM.build(**fields, key_sha256=key_sha256(identity))
+        if team
+        else statements.GRANT_WRAP.build(**fields, wrap_sha256=hashlib.sha256(wrapped).hexdigest()),
     )
     return {
         "document_id": document_id,
@@ -108,14 +101,15 @@ def _field_wraps(
             str(identity).encode(),
             profile_field_info(slot, grantee["key_id"]),
         )
-        binding = (
-            {"kind": "grant-field-team", "key_sha256": key_sha256(identity)}
-            if team
-            else {"kind": "grant-field", "wrap_sha256": hashlib.sha256(wrapped).hexdigest()}
-        )
         statement, signature = sign(
             vault.keys.signing_key,
-            {"v": 1, "grant_id": grant_id, "slot": slot, **binding},
+            statements.GRANT_FIELD_TEAM.build(
+                grant_id=grant_id, slot=slot, key_sha256=key_sha256(identity)
+            )
+            if team
+            else statements.GRANT_FIELD.build(
+                grant_id=grant_id, slot=slot, wrap_sha256=hashlib.sha256(wrapped).hexdigest()
+            ),
         )
         wraps.append(
             {
@@ -232,19 +226,17 @@ def _give(
         "types": sorted(set(types or [])),
         "fields": sorted(set(fields or [])),
     }
-    descriptor = {
-        "v": 1,
-        "kind": "grant",
-        "grant_id": grant_id,
-        "owner": vault.account["handle"],
-        "owner_key_id": vault.keys.key_id,
+    descriptor = statements.GRANT.build(
+        grant_id=grant_id,
+        owner=vault.account["handle"],
+        owner_key_id=vault.keys.key_id,
         **descriptor_grantee,
-        "grantee_key_id": grantee["key_id"],
-        "purpose": purpose,
-        "scope": scope,
-        "expires_at": expires_at.isoformat() if expires_at else None,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+        grantee_key_id=grantee["key_id"],
+        purpose=purpose,
+        scope=scope,
+        expires_at=expires_at.isoformat() if expires_at else None,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     message, signature = sign(vault.keys.signing_key, descriptor)
     # One listing gives every current version's key: no request per document.
     documents = {d.id: d for d in vault.list_documents()}
@@ -511,7 +503,7 @@ def received_documents(
         manifest = json.loads(manifest_bytes)
         encrypted_meta = b64d(item["encrypted_meta"])
         bound = (
-            statement.get("kind") == "grant-wrap-team"
+            statement.get("kind") == statements.GRANT_WRAP_TEAM.kind
             if team
             else statement.get("wrap_sha256") == hashlib.sha256(wrapped).hexdigest()
         )
@@ -601,9 +593,9 @@ def received_profile(vault: Vault, grant_id: str, pins: PinStore | None = None) 
             verify(owner_key, statement_bytes, b64d(row["statement_signature"]))
             statement = json.loads(statement_bytes)
             bound = (
-                statement.get("kind") == "grant-field-team"
+                statement.get("kind") == statements.GRANT_FIELD_TEAM.kind
                 if team
-                else statement.get("kind") == "grant-field"
+                else statement.get("kind") == statements.GRANT_FIELD.kind
                 and statement.get("wrap_sha256") == hashlib.sha256(wrapped).hexdigest()
             )
             if (

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from wallet.client.errors import IntegrityFailure, VaultError
+from wallet.protocol import labels
 
 # The weakest Argon2id cost this client accepts for a handle it has never seen: the server's
 # default cost for new accounts (WALLET_KDF_OPSLIMIT, WALLET_KDF_MEMLIMIT in wallet/settings.py).
@@ -64,7 +65,7 @@ def check_kdf_cost(opslimit: int, memlimit: int) -> None:
 
 
 def salt_digest(salt: bytes) -> str:
-    return hashlib.sha256(b"wallet/v1/kdf-pin-salt" + salt).hexdigest()
+    return hashlib.sha256(labels.KDF_PIN_SALT.encode() + salt).hexdigest()
 
 
 def _handle(handle: str) -> str:

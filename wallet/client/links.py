@@ -30,6 +30,7 @@ from wallet.crypto import links as linkcrypto
 from wallet.crypto.encoding import b64d, b64e, canonical_json
 from wallet.crypto.keys import AccountKeys
 from wallet.crypto.signing import BadSignature, sign, verify
+from wallet.protocol import statements
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 90
@@ -140,20 +141,18 @@ def create_link(
     link_id = uuid.uuid4().hex
     secret = linkcrypto.new_secret()
     server_share = linkcrypto.new_server_share()
-    package = {
-        "v": 1,
-        "kind": "share-link-package",
-        "link_id": link_id,
-        "owner": terms.owner,
-        "purpose": purpose,
-        "expires_at": expires_at.isoformat(),
-        "items": items,
-        "profile": profile,
-    }
     preview = {"purpose": purpose, "owner": terms.owner["handle"], "documents": len(items)}
     if terms.proxy is not None:
-        package["proxy"] = terms.proxy
         preview["proxy"] = terms.proxy["handle"]
+    package = statements.SHARE_LINK_PACKAGE.build(
+        link_id=link_id,
+        owner=terms.owner,
+        purpose=purpose,
+        expires_at=expires_at.isoformat(),
+        items=items,
+        profile=profile,
+        **({"proxy": terms.proxy} if terms.proxy is not None else {}),
+    )
     sealed_package = linkcrypto.seal(
         linkcrypto.link_key(secret, server_share, pin, link_id), canonical_json(package), link_id
     )
@@ -162,18 +161,16 @@ def create_link(
     )
     proof_key = bytes(linkcrypto.proof_key(secret, link_id).verify_key)
     pin_check = linkcrypto.pin_check(secret, link_id, pin) if pin is not None else None
-    descriptor = {
-        "v": 1,
-        "kind": "share-link",
-        "link_id": link_id,
-        "owner_key_id": vault.keys.key_id,
-        "proof_key_sha256": hashlib.sha256(proof_key).hexdigest(),
-        "pin": pin is not None,
-        "uses": uses,
-        "package_sha256": hashlib.sha256(sealed_package).hexdigest(),
-        "preview_sha256": hashlib.sha256(sealed_preview).hexdigest(),
-        "items": sorted([i["document_id"], i["version"]] for i in items),
-    }
+    descriptor = statements.SHARE_LINK.build(
+        link_id=link_id,
+        owner_key_id=vault.keys.key_id,
+        proof_key_sha256=hashlib.sha256(proof_key).hexdigest(),
+        pin=pin is not None,
+        uses=uses,
+        package_sha256=hashlib.sha256(sealed_package).hexdigest(),
+        preview_sha256=hashlib.sha256(sealed_preview).hexdigest(),
+        items=sorted([i["document_id"], i["version"]] for i in items),
+    )
     descriptor_bytes, signature = sign(vault.keys.signing_key, descriptor)
     vault.api.api(
         "POST",

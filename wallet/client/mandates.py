@@ -38,6 +38,7 @@ from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
 from wallet.crypto.wrap import UnwrapError, document_key_info, key_id, open_sealed, seal
+from wallet.protocol import labels, statements
 from wallet.protocol.catalogue import DOCUMENT_TYPES, PROCEDURE_CATEGORIES
 
 ACTIONS = ("view", "upload", "share")
@@ -64,7 +65,7 @@ ENDED = (
 
 
 def mandate_info(mandate_id: str, recipient_key_id: str) -> bytes:
-    return f"wallet/v1/mandate|{mandate_id}|{recipient_key_id}".encode()
+    return labels.info(labels.MANDATE, mandate_id, recipient_key_id)
 
 
 def category_of(doc_type: str) -> str:
@@ -136,15 +137,13 @@ def _wrap_for(
     )
     statement, signature = sign(
         vault.keys.signing_key,
-        {
-            "v": 1,
-            "kind": "mandate-wrap",
-            "mandate_id": mandate_id,
-            "document_id": document_id,
-            "version": version,
-            "wrap_sha256": hashlib.sha256(wrapped).hexdigest(),
-            "manifest_sha256": manifest_sha256,
-        },
+        statements.MANDATE_WRAP.build(
+            mandate_id=mandate_id,
+            document_id=document_id,
+            version=version,
+            wrap_sha256=hashlib.sha256(wrapped).hexdigest(),
+            manifest_sha256=manifest_sha256,
+        ),
     )
     return {
         "document_id": document_id,
@@ -201,9 +200,7 @@ def create_mandate(
     created = now or datetime.now(UTC)
     expires_at = (created + length).replace(microsecond=0)
     check_code = b64e(secrets.token_bytes(16))
-    authorisation = {
-        "v": 1,
-        "kind": "mandate-authorisation",
+    terms = {
         "mandate_id": mandate_id,
         "owner_key_id": vault.keys.key_id,
         "proxy_key_id": proxy["key_id"],
@@ -212,17 +209,17 @@ def create_mandate(
         "mandate_kind": kind,
         "expires_at": expires_at.isoformat(),
     }
-    descriptor = {
-        **authorisation,
-        "kind": "mandate",
-        "owner": vault.account["handle"],
-        "proxy": proxy["handle"],
-        "proxy_encryption_key": proxy["public_encryption_key"],
-        "purpose": purpose.strip(),
-        "scope": {"categories": chosen_categories, "documents": chosen_documents},
-        "created_at": created.isoformat(timespec="seconds"),
-        "check_code": check_code,
-    }
+    authorisation = statements.MANDATE_AUTHORISATION.build(**terms)
+    descriptor = statements.MANDATE.build(
+        **terms,
+        owner=vault.account["handle"],
+        proxy=proxy["handle"],
+        proxy_encryption_key=proxy["public_encryption_key"],
+        purpose=purpose.strip(),
+        scope={"categories": chosen_categories, "documents": chosen_documents},
+        created_at=created.isoformat(timespec="seconds"),
+        check_code=check_code,
+    )
     authorisation_bytes, authorisation_signature = sign(vault.keys.signing_key, authorisation)
     message, signature = sign(vault.keys.signing_key, descriptor)
     wraps = []
@@ -543,7 +540,7 @@ class ProxyVault:
                 verify(owner_key, statement_bytes, b64d(item["statement_signature"]))
                 statement = json.loads(statement_bytes)
                 if (
-                    statement.get("kind") != "mandate-wrap"
+                    statement.get("kind") != statements.MANDATE_WRAP.kind
                     or statement.get("mandate_id") != self.id
                     or statement.get("document_id") != item["document_id"]
                     or statement.get("version") != item["version"]
@@ -726,22 +723,20 @@ class ProxyVault:
             upload_id, blob_sha256 = upload_file(self.api, ciphertext, progress=progress)
         manifest, signature = sign(
             self.keys.signing_key,
-            {
-                "v": 1,
-                "kind": "document-version",
-                "document_id": document_id,
-                "version": version,
-                "blob_sha256": blob_sha256,
-                "blob_size": blob_size,
-                "meta_sha256": hashlib.sha256(encrypted_meta).hexdigest(),
-                "wraps": [
+            statements.DOCUMENT_VERSION.build(
+                document_id=document_id,
+                version=version,
+                blob_sha256=blob_sha256,
+                blob_size=blob_size,
+                meta_sha256=hashlib.sha256(encrypted_meta).hexdigest(),
+                wraps=[
                     {"key_id": owner_key_id, "sha256": hashlib.sha256(owner_wrap).hexdigest()},
                     {"key_id": self.keys.key_id, "sha256": hashlib.sha256(proxy_wrap).hexdigest()},
                 ],
-                "mandate_id": self.id,
-                "signer_key_id": self.keys.key_id,
-                "signed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            },
+                mandate_id=self.id,
+                signer_key_id=self.keys.key_id,
+                signed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            ),
         )
         result = self._call(
             "POST",
@@ -805,7 +800,7 @@ def check_authorisation(
     except (BadSignature, ValueError, KeyError) as exc:
         raise IntegrityFailure("This link's mandate is not signed by the person.") from exc
     if (
-        terms.get("kind") != "mandate-authorisation"
+        terms.get("kind") != statements.MANDATE_AUTHORISATION.kind
         or terms.get("proxy_signing_key") != proxy.get("signing_key")
         or action not in terms.get("actions", [])
     ):

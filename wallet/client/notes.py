@@ -20,13 +20,14 @@ from wallet.client.vault import IntegrityFailure, Vault, VaultError
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
 from wallet.crypto.wrap import seal
+from wallet.protocol import labels, statements
 
 MAX_TEXT = 20_000
 CHANGED = "A contact note was changed on the server. Do not trust it."
 
 
 def note_info(note_id: str, recipient_key_id: str) -> bytes:
-    return f"wallet/v1/note|{note_id}|{recipient_key_id}".encode()
+    return labels.info(labels.NOTE, note_id, recipient_key_id)
 
 
 def _owner_of(vault: Vault, grant_id: str | None, pins: PinStore) -> dict[str, Any]:
@@ -69,21 +70,19 @@ def add_note(
         raise VaultError(f"The note is too long: {MAX_TEXT} characters at most.")
     owner = _owner_of(vault, grant_id, pins)
     note_id = uuid.uuid4().hex
-    note = {
-        "v": 1,
-        "kind": "contact-note",
-        "note_id": note_id,
-        "owner": owner["handle"],
-        "owner_key_id": owner["key_id"],
-        "author": vault.account["handle"],
-        "author_key_id": vault.keys.key_id,
-        "grant_id": grant_id,
-        "contact_date": (contact_date or datetime.now(UTC).date()).isoformat(),
-        "persons": [p.strip() for p in persons or [] if p.strip()],
-        "content": text,
-        "actions": actions.strip(),
-        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    note = statements.CONTACT_NOTE.build(
+        note_id=note_id,
+        owner=owner["handle"],
+        owner_key_id=owner["key_id"],
+        author=vault.account["handle"],
+        author_key_id=vault.keys.key_id,
+        grant_id=grant_id,
+        contact_date=(contact_date or datetime.now(UTC).date()).isoformat(),
+        persons=[p.strip() for p in persons or [] if p.strip()],
+        content=text,
+        actions=actions.strip(),
+        written_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     signed, signature = sign(vault.keys.signing_key, note)
     vault.api.api(
         "POST",
@@ -119,7 +118,7 @@ def open_note(vault: Vault, row: dict[str, Any], pins: PinStore) -> dict[str, An
         raise IntegrityFailure(CHANGED) from exc
     note = json.loads(message)
     if (
-        note.get("kind") != "contact-note"
+        note.get("kind") != statements.CONTACT_NOTE.kind
         or note.get("note_id") != row["id"]
         or note.get("author") != row["author"]["handle"]
         or note.get("author_key_id") != row["author"]["key_id"]

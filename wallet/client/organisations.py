@@ -30,6 +30,7 @@ from wallet.crypto.wrap import (
     profile_field_info,
     seal,
 )
+from wallet.protocol import labels, statements
 
 TEAM_CHANGED = (
     "WARNING: the server shows a team key for {org} that does not follow from the one you "
@@ -39,11 +40,11 @@ TEAM_CHANGED = (
 
 
 def team_seal_info(org_id: str, team_key_id: str, member_key_id: str) -> bytes:
-    return f"wallet/v1/team-key|{org_id}|{team_key_id}|{member_key_id}".encode()
+    return labels.info(labels.TEAM_KEY, org_id, team_key_id, member_key_id)
 
 
 def grant_descriptor_info(grant_id: str, recipient_key_id: str) -> bytes:
-    return f"wallet/v1/grant|{grant_id}|{recipient_key_id}".encode()
+    return labels.info(labels.GRANT, grant_id, recipient_key_id)
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,15 @@ def team_safety_code(public_encryption_key: bytes, public_signing_key: bytes) ->
 def _team_key_statement(
     admin: Vault, org_id: str, epoch: int, team: AccountKeys, previous: dict[str, Any] | None
 ) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "kind": "team-key",
-        "org_id": org_id,
-        "epoch": epoch,
-        "key_id": team.key_id,
-        "public_encryption_key_sha256": hashlib.sha256(team.public_encryption_key).hexdigest(),
-        "public_signing_key_sha256": hashlib.sha256(team.public_signing_key).hexdigest(),
-        "previous_key_id": previous["key_id"] if previous else None,
-        "admin": admin.account["handle"],
-    }
+    return statements.TEAM_KEY.build(
+        org_id=org_id,
+        epoch=epoch,
+        key_id=team.key_id,
+        public_encryption_key_sha256=hashlib.sha256(team.public_encryption_key).hexdigest(),
+        public_signing_key_sha256=hashlib.sha256(team.public_signing_key).hexdigest(),
+        previous_key_id=previous["key_id"] if previous else None,
+        admin=admin.account["handle"],
+    )
 
 
 def _team_key_body(
@@ -114,16 +113,14 @@ def _sealed_copy(
     )
     message, signature = sign(
         admin.keys.signing_key,
-        {
-            "v": 1,
-            "kind": "team-key-seal",
-            "org_id": org_id,
-            "team_key_id": team.key_id,
-            "member": member["handle"],
-            "member_key_id": member["key_id"],
-            "sealed_sha256": hashlib.sha256(sealed).hexdigest(),
-            "admin": admin.account["handle"],
-        },
+        statements.TEAM_KEY_SEAL.build(
+            org_id=org_id,
+            team_key_id=team.key_id,
+            member=member["handle"],
+            member_key_id=member["key_id"],
+            sealed_sha256=hashlib.sha256(sealed).hexdigest(),
+            admin=admin.account["handle"],
+        ),
     )
     return {
         "handle": member["handle"],
@@ -190,16 +187,14 @@ def open_team_key(vault: Vault, detail: dict[str, Any], pins: PinStore | None = 
     try:
         verify(b64d(sealer["public_signing_key"]), b64d(copy["statement"]), b64d(copy["signature"]))
         statement = json.loads(b64d(copy["statement"]))
-        if statement != {
-            "v": 1,
-            "kind": "team-key-seal",
-            "org_id": detail["id"],
-            "team_key_id": copy["team_key_id"],
-            "member": vault.account["handle"],
-            "member_key_id": vault.keys.key_id,
-            "sealed_sha256": hashlib.sha256(sealed).hexdigest(),
-            "admin": sealer["handle"],
-        }:
+        if statement != statements.TEAM_KEY_SEAL.build(
+            org_id=detail["id"],
+            team_key_id=copy["team_key_id"],
+            member=vault.account["handle"],
+            member_key_id=vault.keys.key_id,
+            sealed_sha256=hashlib.sha256(sealed).hexdigest(),
+            admin=sealer["handle"],
+        ):
             raise BadSignature("statement does not fit")
         team = AccountKeys.from_bytes(
             open_sealed(
@@ -393,7 +388,7 @@ def _check_chain(public: dict[str, Any], anchor_key_id: str) -> dict[str, Any]:
         except (BadSignature, ValueError) as exc:
             raise KeyChanged(TEAM_CHANGED.format(org=public["handle"])) from exc
         if (
-            statement.get("kind") != "team-key"
+            statement.get("kind") != statements.TEAM_KEY.kind
             or statement.get("org_id") != public["id"]
             or statement.get("epoch") != key["epoch"]
             or statement.get("key_id") != key["key_id"]

@@ -21,6 +21,7 @@ from wallet.client.vault import DocumentInfo, IntegrityFailure, Vault, VaultErro
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
 from wallet.crypto.wrap import UnwrapError, key_id, open_sealed, seal
+from wallet.protocol import labels, statements
 from wallet.protocol.catalogue import DOCUMENT_TYPES
 
 # The social-inquiry rhythm: a decision within 30 days, its notification within 8 more.
@@ -39,11 +40,11 @@ STATUS_WORDS = {
 
 
 def request_info(request_id: str, recipient_key_id: str) -> bytes:
-    return f"wallet/v1/request|{request_id}|{recipient_key_id}".encode()
+    return labels.info(labels.REQUEST, request_id, recipient_key_id)
 
 
 def answer_info(request_id: str, recipient_key_id: str) -> bytes:
-    return f"wallet/v1/request-answer|{request_id}|{recipient_key_id}".encode()
+    return labels.info(labels.REQUEST_ANSWER, request_id, recipient_key_id)
 
 
 def end_of_day(day: date) -> datetime:
@@ -118,20 +119,18 @@ def create_request(
         raise VaultError("The due date is in the past. Choose a later date.")
     owner, first = person(vault, owner_handle, pins, accept_new_key)
     request_id = uuid.uuid4().hex
-    descriptor = {
-        "v": 1,
-        "kind": "document-request",
-        "request_id": request_id,
-        "requester": vault.account["handle"],
-        "requester_key_id": vault.keys.key_id,
-        "owner": owner["handle"],
-        "owner_key_id": owner["key_id"],
-        "purpose": purpose,
-        "types": wanted,
-        "message": message,
-        "due": due.isoformat(),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    descriptor = statements.DOCUMENT_REQUEST.build(
+        request_id=request_id,
+        requester=vault.account["handle"],
+        requester_key_id=vault.keys.key_id,
+        owner=owner["handle"],
+        owner_key_id=owner["key_id"],
+        purpose=purpose,
+        types=wanted,
+        message=message,
+        due=due.isoformat(),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     signed, signature = sign(vault.keys.signing_key, descriptor)
     vault.api.api(
         "POST",
@@ -233,7 +232,7 @@ def open_request(vault: Vault, row: dict[str, Any], pins: PinStore) -> OpenedReq
         raise IntegrityFailure(CHANGED) from exc
     asked = json.loads(message)
     if (
-        asked.get("kind") != "document-request"
+        asked.get("kind") != statements.DOCUMENT_REQUEST.kind
         or asked.get("request_id") != row["id"]
         or asked.get("requester") != row["requester"]["handle"]
         or asked.get("requester_key_id") != row["requester"]["key_id"]
@@ -278,7 +277,7 @@ def _open_answer(vault: Vault, row: dict[str, Any], pins: PinStore) -> dict[str,
     answer = json.loads(message)
     status_ok = answer.get("status") == row["status"] or row["status"] == "closed"
     if (
-        answer.get("kind") != "request-answer"
+        answer.get("kind") != statements.REQUEST_ANSWER.kind
         or answer.get("request_id") != row["id"]
         or answer.get("grant_id") != row.get("grant_id")
         or not status_ok
@@ -353,21 +352,19 @@ def _send_answer(
     documents: int,
     grant_expires_at: datetime | None,
 ) -> None:
-    answer = {
-        "v": 1,
-        "kind": "request-answer",
-        "request_id": request.id,
-        "owner": vault.account["handle"],
-        "requester": request.requester,
-        "status": status,
-        "grant_id": grant_id,
-        "given": given,
-        "refused": refused,
-        "reason": reason,
-        "documents": documents,
-        "grant_expires_at": grant_expires_at.isoformat() if grant_expires_at else None,
-        "answered_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    answer = statements.REQUEST_ANSWER.build(
+        request_id=request.id,
+        owner=vault.account["handle"],
+        requester=request.requester,
+        status=status,
+        grant_id=grant_id,
+        given=given,
+        refused=refused,
+        reason=reason,
+        documents=documents,
+        grant_expires_at=grant_expires_at.isoformat() if grant_expires_at else None,
+        answered_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     signed, signature = sign(vault.keys.signing_key, answer)
     requester = request.requester_keys
     vault.api.api(

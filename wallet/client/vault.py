@@ -35,6 +35,7 @@ from wallet.crypto.wrap import (
     profile_field_info,
     seal,
 )
+from wallet.protocol import statements
 from wallet.protocol.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
 
 META_VERSION = 1
@@ -188,13 +189,9 @@ def file_slug(text: str, limit: int = 60) -> str:
 
 
 def _profile_field_statement(slot: str, ciphertext: bytes, wrap_sha256: str) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "kind": "profile-field",
-        "slot": slot,
-        "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest(),
-        "wrap_sha256": wrap_sha256,
-    }
+    return statements.PROFILE_FIELD.build(
+        slot=slot, ciphertext_sha256=hashlib.sha256(ciphertext).hexdigest(), wrap_sha256=wrap_sha256
+    )
 
 
 def sign_profile_field(keys: AccountKeys, slot: str, ciphertext: bytes, wrapped: bytes) -> bytes:
@@ -450,19 +447,17 @@ class Vault:
 
         manifest, signature = sign(
             self.keys.signing_key,
-            {
-                "v": 1,
-                "kind": "document-version",
-                "document_id": document_id,
-                "version": version,
-                "blob_sha256": blob_sha256,
-                "blob_size": blob_size,
-                "meta_sha256": hashlib.sha256(encrypted_meta).hexdigest(),
-                "wraps": [
+            statements.DOCUMENT_VERSION.build(
+                document_id=document_id,
+                version=version,
+                blob_sha256=blob_sha256,
+                blob_size=blob_size,
+                meta_sha256=hashlib.sha256(encrypted_meta).hexdigest(),
+                wraps=[
                     {"key_id": self.keys.key_id, "sha256": hashlib.sha256(wrapped_key).hexdigest()}
                 ],
-                "signed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            },
+                signed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            ),
         )
         body = {
             "upload_id": upload_id,

@@ -6,12 +6,14 @@ import nacl.pwhash
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from wallet.protocol import labels
+
 SALT_BYTES = nacl.pwhash.argon2id.SALTBYTES
 KEY_BYTES = 32
-AUTH_KEY_INFO = b"wallet/v1/auth-key"
-KEK_INFO = b"wallet/v1/key-encryption-key"
-RECOVERY_AUTH_INFO = b"wallet/v1/recovery-auth-key"
-RECOVERY_KEK_INFO = b"wallet/v1/recovery-key-encryption-key"
+AUTH_KEY_INFO = labels.AUTH_KEY.encode()
+KEK_INFO = labels.KEY_ENCRYPTION_KEY.encode()
+RECOVERY_AUTH_INFO = labels.RECOVERY_AUTH_KEY.encode()
+RECOVERY_KEK_INFO = labels.RECOVERY_KEY_ENCRYPTION_KEY.encode()
 
 
 def normalise_passphrase(passphrase: str) -> bytes:

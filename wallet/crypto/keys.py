@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives.serialization import (
 
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.wrap import key_id
+from wallet.protocol import labels
 
-_KEY_BUNDLE_AAD = b"wallet/v1/private-keys"
+_KEY_BUNDLE_AAD = labels.PRIVATE_KEYS.encode()
 _NONCE_BYTES = 12
 
 
@@ -56,9 +57,7 @@ class AccountKeys:
         return key_id(self.public_encryption_key)
 
     def profile_slot(self, field_name: str) -> str:
-        mac = hmac.new(
-            self.vault_secret, b"wallet/v1/profile-slot|" + field_name.encode(), "sha256"
-        )
+        mac = hmac.new(self.vault_secret, labels.info(labels.PROFILE_SLOT, field_name), "sha256")
         return mac.hexdigest()[:32]
 
     def to_bytes(self) -> bytes:

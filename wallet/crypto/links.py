@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from wallet.crypto.kdf import hkdf
+from wallet.protocol import labels
 
 SECRET_BYTES = 32
 SHARE_BYTES = 32
@@ -37,25 +38,23 @@ def new_server_share() -> bytes:
 
 
 def proof_key(secret: bytes, link_id: str) -> nacl.signing.SigningKey:
-    return nacl.signing.SigningKey(hkdf(secret, f"wallet/v1/link-proof|{link_id}".encode()))
+    return nacl.signing.SigningKey(hkdf(secret, labels.info(labels.LINK_PROOF, link_id)))
 
 
 def challenge_message(link_id: str, nonce: bytes) -> bytes:
-    return f"wallet/v1/link-redeem|{link_id}|".encode() + nonce
+    return labels.info(labels.LINK_REDEEM, link_id, "") + nonce
 
 
 def pin_check(secret: bytes, link_id: str, pin: str) -> bytes:
-    return hkdf(secret + pin.encode(), f"wallet/v1/link-pin|{link_id}".encode())
+    return hkdf(secret + pin.encode(), labels.info(labels.LINK_PIN, link_id))
 
 
 def preview_key(secret: bytes, link_id: str) -> bytes:
-    return hkdf(secret, f"wallet/v1/link-preview|{link_id}".encode())
+    return hkdf(secret, labels.info(labels.LINK_PREVIEW, link_id))
 
 
 def link_key(secret: bytes, server_share: bytes, pin: str | None, link_id: str) -> bytes:
-    return hkdf(
-        secret + server_share + (pin or "").encode(), f"wallet/v1/link-key|{link_id}".encode()
-    )
+    return hkdf(secret + server_share + (pin or "").encode(), labels.info(labels.LINK_KEY, link_id))
 
 
 def seal(key: bytes, plaintext: bytes, link_id: str) -> bytes:

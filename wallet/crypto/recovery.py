@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import secrets
 
+from wallet.protocol import labels
+
 RECOVERY_KEY_BYTES = 32
 _CHECK_BYTES = 3
 _LETTERS = (RECOVERY_KEY_BYTES + _CHECK_BYTES) * 8 // 5  # 56, no base32 padding
@@ -23,7 +25,7 @@ def new_recovery_key() -> bytes:
 
 
 def _check(key: bytes) -> bytes:
-    return hashlib.sha256(b"wallet/v1/recovery-check" + key).digest()[:_CHECK_BYTES]
+    return hashlib.sha256(labels.RECOVERY_CHECK.encode() + key).digest()[:_CHECK_BYTES]
 
 
 def format_recovery_key(key: bytes) -> str:

@@ -10,6 +10,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from wallet.protocol import labels
+
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 
 
@@ -19,15 +21,15 @@ class UnwrapError(Exception):
 
 def key_id(public_key: bytes) -> str:
     """Short stable name for a public key; appears in wrap info strings and on the server."""
-    return hashlib.sha256(b"wallet/v1/key-id" + public_key).hexdigest()[:32]
+    return hashlib.sha256(labels.KEY_ID.encode() + public_key).hexdigest()[:32]
 
 
 def document_key_info(document_id: str, version: int, recipient_key_id: str) -> bytes:
-    return f"wallet/v1/document-key|{document_id}|{version}|{recipient_key_id}".encode()
+    return labels.info(labels.DOCUMENT_KEY, document_id, version, recipient_key_id)
 
 
 def profile_field_info(slot: str, recipient_key_id: str) -> bytes:
-    return f"wallet/v1/profile-field-key|{slot}|{recipient_key_id}".encode()
+    return labels.info(labels.PROFILE_FIELD_KEY, slot, recipient_key_id)
 
 
 def seal(recipient_public_key: bytes, plaintext: bytes, info: bytes) -> bytes:

@@ -24,9 +24,10 @@ from wallet.documents.models import Document, DocumentVersion, KeyWrap
 from wallet.documents.schemas import VersionCreate
 from wallet.errors import STORAGE_DOWN, Conflict, Invalid, NotFound, Unavailable, WalletError
 from wallet.journal import service as journal
+from wallet.protocol import statements
 from wallet.uploads.models import Upload
 
-MANIFEST_KIND = "document-version"
+MANIFEST_KIND = statements.DOCUMENT_VERSION.kind
 DOCUMENT_EXISTS = "A document with this id already exists."
 STALE_VERSION = (
     "This document got a new version at the same time. Reload it and upload the file again."
@@ -57,8 +58,10 @@ def check_manifest(
         manifest: dict[str, Any] = json.loads(data.manifest)
     except ValueError as exc:
         raise Invalid("The manifest is not valid JSON.") from exc
+    if not isinstance(manifest, dict):
+        raise Invalid("The manifest is not a JSON object.")
     expected = {
-        "v": 1,
+        "v": statements.DOCUMENT_VERSION.version,
         "kind": MANIFEST_KIND,
         "document_id": document_id,
         "version": version,
@@ -76,6 +79,15 @@ def check_manifest(
     blob_hash = manifest.get("blob_sha256")
     if not isinstance(blob_hash, str) or len(blob_hash) != 64:
         raise Invalid("The manifest field 'blob_sha256' is missing.")
+    check_statement(statements.DOCUMENT_VERSION, manifest, "manifest")
+
+
+def check_statement(kind: statements.Kind, value: Any, what: str) -> None:
+    """Refuses a signed statement with a missing, unknown or mistyped field."""
+    try:
+        kind.check(value)
+    except statements.StatementError as exc:
+        raise Invalid(f"The {what} is not well formed: {exc}.") from exc
 
 
 def _finished_upload(db: Session, account: Account, upload_id: str) -> Upload:

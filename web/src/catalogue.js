@@ -1,49 +1,8 @@
-// Document types and their procedure category (mirrors wallet/protocol/catalogue.py;
-// tests/browser/test_pages.py checks they agree). Labels live in the i18n catalogues: types.<name>.
-export const DOCUMENT_TYPES = {
-  id_card: "identity",
-  passport: "identity",
-  residence_permit: "identity",
-  registration_certificate: "identity",
-  reference_address: "identity",
-  birth_certificate: "identity",
-  household_composition: "identity",
-  payslip: "work",
-  bank_statement: "money",
-  benefit_decision: "social_aid",
-  tax_assessment: "money",
-  employment_registration: "work",
-  employment_contract: "work",
-  cv: "work",
-  diploma: "studies",
-  training_certificate: "studies",
-  diploma_equivalence: "studies",
-  lease: "housing",
-  rent_receipt: "housing",
-  energy_bill: "housing",
-  water_bill: "housing",
-  housing_subsidy_file: "housing",
-  support_plan: "housing",
-  health_insurance: "health",
-  medical_certificate: "health",
-  disability_recognition: "health",
-  dependency_insurance: "health",
-  medical_bill: "health",
-  child_birth_certificate: "family",
-  school_certificate: "family",
-  childcare_invoice: "family",
-  maintenance_decision: "family",
-  request_acknowledgement: "social_aid",
-  social_inquiry_report: "social_aid",
-  integration_contract: "social_aid",
-  decision_notification: "social_aid",
-  sanction_letter: "social_aid",
-  appeal: "justice",
-  court_judgment: "justice",
-  debt_mediation_file: "money",
-  study_grant_application: "studies",
-  other: "other",
-};
+// Document types and their procedure category: generated from wallet/protocol/catalogue.py
+// (web/src/generated/protocol.js). Labels live in the i18n catalogues: types.<name>.
+import { DOCUMENT_TYPES } from "./protocol.js";
+
+export { DOCUMENT_TYPES };
 
 export const categoryOf = (type) => DOCUMENT_TYPES[type] ?? "other";
 

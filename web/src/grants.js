@@ -10,6 +10,7 @@ import { getJson, postJson, request } from "./api.js";
 import { b64d, b64e, canonicalJson, concat, fromUtf8, hex, isoNowSeconds, sha256, sha256Hex, utf8 } from "./crypto/encoding.js";
 import { BadSignature, sign, verify } from "./crypto/signing.js";
 import { documentKeyInfo, keyId, openSealed, profileFieldInfo, seal } from "./crypto/wrap.js";
+import { infoBytes, KIND, LABELS, statement } from "./protocol.js";
 import { getSession } from "./session.js";
 import { downloadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
@@ -27,7 +28,7 @@ function session() {
 }
 
 export async function fingerprint(publicEncryptionKey, publicSigningKey) {
-  return hex(await sha256(concat(utf8("wallet/v1/safety-code"), publicEncryptionKey, publicSigningKey)));
+  return hex(await sha256(concat(utf8(LABELS.SAFETY_CODE), publicEncryptionKey, publicSigningKey)));
 }
 
 /** Twelve digits two people read aloud to each other, "1234 5678 9012" (like safety_code). */
@@ -77,7 +78,7 @@ export async function lookupPerson(handle) {
   };
 }
 
-export const grantInfo = (grantId, recipientKeyId) => utf8(`wallet/v1/grant|${grantId}|${recipientKeyId}`);
+export const grantInfo = (grantId, recipientKeyId) => infoBytes(LABELS.GRANT, grantId, recipientKeyId);
 
 /** _wrap_for: the version's key sealed to the grantee, with the owner's statement binding the
  * wrap to this grant and naming the manifest's hash (the bytes exactly as served): the owner
@@ -88,26 +89,27 @@ async function wrapFor(keys, grantId, grantee, documentId, version, identity, ma
     utf8(identity),
     documentKeyInfo(documentId, version, grantee.key_id),
   );
-  const [statement, signature] = sign(keys.signingSeed, {
-    v: 1,
-    grant_id: grantId,
-    document_id: documentId,
-    version,
-    kind: "grant-wrap",
-    wrap_sha256: await sha256Hex(wrapped),
-    ...(manifestSha256 ? { manifest_sha256: manifestSha256 } : {}),
-  });
+  const [signed, signature] = sign(
+    keys.signingSeed,
+    statement(KIND.GRANT_WRAP, {
+      grant_id: grantId,
+      document_id: documentId,
+      version,
+      wrap_sha256: await sha256Hex(wrapped),
+      ...(manifestSha256 ? { manifest_sha256: manifestSha256 } : {}),
+    }),
+  );
   return {
     document_id: documentId,
     version,
     wrapped_key: b64e(wrapped),
-    statement: b64e(statement),
+    statement: b64e(signed),
     statement_signature: b64e(signature),
   };
 }
 
 function profileStatement(slot, ciphertextSha, wrapSha) {
-  return { v: 1, kind: "profile-field", slot, ciphertext_sha256: ciphertextSha, wrap_sha256: wrapSha };
+  return statement(KIND.PROFILE_FIELD, { slot, ciphertext_sha256: ciphertextSha, wrap_sha256: wrapSha });
 }
 
 /** name -> { slot, identity } of the owner's profile fields, each checked (vault.profile_identities). */
@@ -144,14 +146,11 @@ async function fieldWraps(keys, grantId, grantee, names) {
     if (!(name in identities)) continue;
     const { slot, identity } = identities[name];
     const wrapped = await seal(b64d(grantee.public_encryption_key), utf8(identity), profileFieldInfo(slot, grantee.key_id));
-    const [statement, signature] = sign(keys.signingSeed, {
-      v: 1,
-      grant_id: grantId,
-      slot,
-      kind: "grant-field",
-      wrap_sha256: await sha256Hex(wrapped),
-    });
-    wraps.push({ slot, wrapped_key: b64e(wrapped), statement: b64e(statement), statement_signature: b64e(signature) });
+    const [signed, signature] = sign(
+      keys.signingSeed,
+      statement(KIND.GRANT_FIELD, { grant_id: grantId, slot, wrap_sha256: await sha256Hex(wrapped) }),
+    );
+    wraps.push({ slot, wrapped_key: b64e(wrapped), statement: b64e(signed), statement_signature: b64e(signature) });
   }
   return wraps;
 }
@@ -172,9 +171,7 @@ export async function createGrant(handle, scope, { purpose, expiresAt = null }) 
   const grantee = person.keys;
   const first = await checkPin(grantee.handle, grantee);
   const grantId = crypto.randomUUID().replaceAll("-", "");
-  const descriptor = {
-    v: 1,
-    kind: "grant",
+  const descriptor = statement(KIND.GRANT, {
     grant_id: grantId,
     owner: account.handle,
     owner_key_id: await keys.keyId(),
@@ -184,7 +181,7 @@ export async function createGrant(handle, scope, { purpose, expiresAt = null }) 
     scope: { documents: ids, types, fields },
     expires_at: expiresAt ? isoUtc(expiresAt) : null,
     created_at: isoNowSeconds(),
-  };
+  });
   const [message, signature] = sign(keys.signingSeed, descriptor);
   const documents = await listDocuments();
   const byId = new Map(documents.map((d) => [d.id, d]));
@@ -338,7 +335,7 @@ export async function receivedDocuments(grant, team = null) {
     const manifest = JSON.parse(fromUtf8(manifestBytes));
     const encryptedMeta = b64d(item.encrypted_meta);
     const bound = team
-      ? statement.kind === "grant-wrap-team"
+      ? statement.kind === KIND.GRANT_WRAP_TEAM
       : statement.wrap_sha256 === (await sha256Hex(wrapped));
     if (
       statement.grant_id !== grant.id ||
@@ -405,8 +402,8 @@ export async function receivedProfile(grant, team = null) {
       verify(ownerKey, statementBytes, b64d(row.statement_signature));
       const statement = JSON.parse(fromUtf8(statementBytes));
       const bound = team
-        ? statement.kind === "grant-field-team"
-        : statement.kind === "grant-field" && statement.wrap_sha256 === (await sha256Hex(wrapped));
+        ? statement.kind === KIND.GRANT_FIELD_TEAM
+        : statement.kind === KIND.GRANT_FIELD && statement.wrap_sha256 === (await sha256Hex(wrapped));
       if (!bound || statement.grant_id !== grant.id || statement.slot !== row.slot) throw new Error("statement");
       const identity = age.parseIdentity(
         fromUtf8(await openSealed(privateKey, wrapped, profileFieldInfo(row.slot, readerKeyId))),

@@ -12,6 +12,7 @@
 // and go with the session.
 import { concat, sha256Hex, utf8 } from "./crypto/encoding.js";
 import { checkKdfCost } from "./crypto/kdf.js";
+import { infoBytes, LABELS } from "./protocol.js";
 import { isKiosk, onWipe } from "./kiosk.js";
 import { PlainError } from "./ui.js";
 
@@ -63,12 +64,12 @@ function writeAll(pins) {
 }
 
 async function handleKey(handle) {
-  return sha256Hex(utf8(`wallet/v1/kdf-pin-handle|${handle.trim().toLowerCase()}`));
+  return sha256Hex(infoBytes(LABELS.KDF_PIN_HANDLE, handle.trim().toLowerCase()));
 }
 
 /** Same as salt_digest in wallet/client/kdfpins.py. */
 export async function saltDigest(salt) {
-  return sha256Hex(concat(utf8("wallet/v1/kdf-pin-salt"), salt));
+  return sha256Hex(concat(utf8(LABELS.KDF_PIN_SALT), salt));
 }
 
 /** The cost this device saw for the name, or null. */

@@ -2,7 +2,7 @@
 // them; anyone with the URL previews (consumes nothing) and opens them (uses the link once).
 //
 // A link created on this web page has a secret derived from the owner's vault secret:
-//   secret = HKDF-SHA256(vault_secret, "wallet/v1/link-secret|<link_id>")
+//   secret = HKDF-SHA256(vault_secret, LABELS.LINK_SECRET + "|<link_id>")
 // so the owner's wallet - and only it - can later open the link's sealed preview (to show its
 // purpose in the list and the journal) and show its QR code again. To the redeemer and the
 // server it is the same 32 random-looking bytes as a CLI link's secret.
@@ -11,6 +11,7 @@ import { b64d, b64e, canonicalJson, fromUtf8, sha256Hex } from "./crypto/encodin
 import { hkdf } from "./crypto/kdf.js";
 import * as linkcrypto from "./crypto/links.js";
 import { sign, verify } from "./crypto/signing.js";
+import { info, KIND, LABELS, statement } from "./protocol.js";
 import { getSession } from "./session.js";
 import { PlainError } from "./ui.js";
 import { listDocuments, profile, safeMediaType, versions } from "./vault.js";
@@ -33,7 +34,7 @@ function session() {
 
 /** The derived secret of a link made on the web (see the top of this file). */
 export async function ownLinkSecret(keys, linkId) {
-  return hkdf(keys.vaultSecret, `wallet/v1/link-secret|${linkId}`);
+  return hkdf(keys.vaultSecret, info(LABELS.LINK_SECRET, linkId));
 }
 
 export function linkUrl(linkId, secret, origin = location.origin) {
@@ -125,21 +126,17 @@ async function sealAndSend(keys, { secretFor, owner, proxy, items, fields, uses,
   const linkId = crypto.randomUUID().replaceAll("-", "");
   const secret = await secretFor(linkId);
   const serverShare = crypto.getRandomValues(new Uint8Array(32));
-  const pkg = {
-    v: 1,
-    kind: "share-link-package",
+  const pkg = statement(KIND.SHARE_LINK_PACKAGE, {
     link_id: linkId,
     owner,
     purpose,
     expires_at: isoUtc(expires),
     items,
     profile: fields,
-  };
+    ...(proxy ? { proxy } : {}),
+  });
   const preview = { purpose, owner: owner.handle, documents: items.length };
-  if (proxy) {
-    pkg.proxy = proxy;
-    preview.proxy = proxy.handle;
-  }
+  if (proxy) preview.proxy = proxy.handle;
   const sealedPackage = await linkcrypto.seal(
     await linkcrypto.linkKey(secret, serverShare, pin, linkId),
     canonicalJson(pkg),
@@ -153,9 +150,7 @@ async function sealAndSend(keys, { secretFor, owner, proxy, items, fields, uses,
   const { ed25519 } = await import("@noble/curves/ed25519.js");
   const proofKey = ed25519.getPublicKey(await linkcrypto.proofSeed(secret, linkId));
   const pinCheck = pin !== null ? await linkcrypto.pinCheck(secret, linkId, pin) : null;
-  const descriptor = {
-    v: 1,
-    kind: "share-link",
+  const descriptor = statement(KIND.SHARE_LINK, {
     link_id: linkId,
     owner_key_id: await keys.keyId(),
     proof_key_sha256: await sha256Hex(proofKey),
@@ -164,7 +159,7 @@ async function sealAndSend(keys, { secretFor, owner, proxy, items, fields, uses,
     package_sha256: await sha256Hex(sealedPackage),
     preview_sha256: await sha256Hex(sealedPreview),
     items: items.map((i) => [i.document_id, i.version]).sort(compareItems),
-  };
+  });
   const [descriptorBytes, signature] = sign(keys.signingSeed, descriptor);
   await postJson(path, {
     link_id: linkId,
@@ -323,7 +318,7 @@ function checkAuthorisation(ownerSigningKey, proxy) {
     throw new LinkIntegrityError("link.not_signed");
   }
   if (
-    terms.kind !== "mandate-authorisation" ||
+    terms.kind !== KIND.MANDATE_AUTHORISATION ||
     terms.proxy_signing_key !== proxy.signing_key ||
     !(terms.actions || []).includes("share")
   ) {

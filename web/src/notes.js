@@ -3,9 +3,10 @@
 // owner and to the author; listed with every signature checked; exported with the journal as a
 // CSV built here, for an appeal.
 import { getJson, postJson } from "./api.js";
-import { b64d, b64e, fromUtf8, isoNowSeconds, utf8 } from "./crypto/encoding.js";
+import { b64d, b64e, fromUtf8, isoNowSeconds } from "./crypto/encoding.js";
 import { sign, verify } from "./crypto/signing.js";
 import { seal } from "./crypto/wrap.js";
+import { infoBytes, KIND, LABELS, statement } from "./protocol.js";
 import { received } from "./grants.js";
 import { fetchEntries, render, toCsv, verifyChain } from "./journal.js";
 import { openForMe, signingKeyOf } from "./requests.js";
@@ -13,7 +14,7 @@ import { getSession } from "./session.js";
 import { PlainError } from "./ui.js";
 
 export const MAX_TEXT = 20_000;
-export const noteInfo = (noteId, recipientKeyId) => utf8(`wallet/v1/note|${noteId}|${recipientKeyId}`);
+export const noteInfo = (noteId, recipientKeyId) => infoBytes(LABELS.NOTE, noteId, recipientKeyId);
 
 export class NoteChanged extends PlainError {
   constructor() {
@@ -55,9 +56,7 @@ export async function addNote({ about, text, contactDate, persons = [], actions 
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) throw new PlainError("notes.bad_date");
   const owner = about || (await subjects()).me;
   const noteId = crypto.randomUUID().replaceAll("-", "");
-  const note = {
-    v: 1,
-    kind: "contact-note",
+  const note = statement(KIND.CONTACT_NOTE, {
     note_id: noteId,
     owner: owner.handle,
     owner_key_id: owner.key_id,
@@ -69,7 +68,7 @@ export async function addNote({ about, text, contactDate, persons = [], actions 
     content,
     actions: decided,
     written_at: isoNowSeconds(),
-  };
+  });
   const [message, signature] = sign(keys.signingSeed, note);
   await postJson("/notes", {
     note_id: noteId,
@@ -95,7 +94,7 @@ export async function openNote(row) {
     throw new NoteChanged();
   }
   if (
-    note.kind !== "contact-note" ||
+    note.kind !== KIND.CONTACT_NOTE ||
     note.note_id !== row.id ||
     note.author !== row.author.handle ||
     note.author_key_id !== row.author.key_id ||

@@ -14,6 +14,7 @@ import { documentKeyInfo, keyId, openSealed, seal } from "./crypto/wrap.js";
 import { checkPin, lookupPerson } from "./grants.js";
 import { formatDate, loadMessages, t } from "./i18n.js";
 import { onWipe } from "./kiosk.js";
+import { infoBytes, KIND, LABELS, PROCEDURE_CATEGORIES, statement } from "./protocol.js";
 import { getSession, onSessionChange } from "./session.js";
 import { downloadBlob, uploadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
@@ -26,7 +27,7 @@ export class MandateChanged extends PlainError {
   }
 }
 
-const mandateInfo = (id, keyId) => utf8(`wallet/v1/mandate|${id}|${keyId}`);
+const mandateInfo = (id, keyId) => infoBytes(LABELS.MANDATE, id, keyId);
 
 function session() {
   const current = getSession();
@@ -103,20 +104,8 @@ export function termsOf(descriptor) {
 // --- giving a mandate (create_mandate) --------------------------------------------------------
 
 export const ACTIONS = ["view", "upload", "share"];
-// Procedure categories (wallet/protocol/catalogue.py PROCEDURE_CATEGORIES), never "all".
-export const PROCEDURE_CATEGORIES = [
-  "identity",
-  "family",
-  "social_aid",
-  "work",
-  "housing",
-  "health",
-  "money",
-  "justice",
-  "studies",
-  "transport",
-  "other",
-];
+// Procedure categories (generated from wallet/protocol/catalogue.py), never "all".
+export { PROCEDURE_CATEGORIES };
 const HOUR = 3_600_000;
 // duration -> [kind, how long]. A one-shot mandate ends after the first completed action, or
 // after 24 hours, whichever comes first.
@@ -172,20 +161,21 @@ async function currentManifests() {
  * this mandate and to the version's manifest. */
 async function mandateWrap(keys, mandateId, proxy, documentId, version, identity, manifestBytes) {
   const wrapped = await seal(b64d(proxy.public_encryption_key), utf8(identity), documentKeyInfo(documentId, version, proxy.key_id));
-  const [statement, signature] = sign(keys.signingSeed, {
-    v: 1,
-    kind: "mandate-wrap",
-    mandate_id: mandateId,
+  const [signed, signature] = sign(
+    keys.signingSeed,
+    statement(KIND.MANDATE_WRAP, {
+      mandate_id: mandateId,
     document_id: documentId,
     version,
     wrap_sha256: await sha256Hex(wrapped),
     manifest_sha256: await sha256Hex(manifestBytes),
-  });
+    }),
+  );
   return {
     document_id: documentId,
     version,
     wrapped_key: b64e(wrapped),
-    statement: b64e(statement),
+    statement: b64e(signed),
     statement_signature: b64e(signature),
   };
 }
@@ -217,9 +207,7 @@ export async function createMandate(handle, { categories = [], documentIds = [],
   const created = new Date();
   const expiresAt = new Date(Math.floor((created.getTime() + length) / 1000) * 1000);
   const checkCode = b64e(randomBytes(16));
-  const authorisation = {
-    v: 1,
-    kind: "mandate-authorisation",
+  const terms = {
     mandate_id: mandateId,
     owner_key_id: await keys.keyId(),
     proxy_key_id: proxy.key_id,
@@ -228,9 +216,9 @@ export async function createMandate(handle, { categories = [], documentIds = [],
     mandate_kind: kind,
     expires_at: isoUtc(expiresAt),
   };
-  const descriptor = {
-    ...authorisation,
-    kind: "mandate",
+  const authorisation = statement(KIND.MANDATE_AUTHORISATION, terms);
+  const descriptor = statement(KIND.MANDATE, {
+    ...terms,
     owner: account.handle,
     proxy: proxy.handle,
     proxy_encryption_key: proxy.public_encryption_key,
@@ -238,7 +226,7 @@ export async function createMandate(handle, { categories = [], documentIds = [],
     scope: { categories: chosenCategories, documents: chosenDocuments },
     created_at: isoUtc(created),
     check_code: checkCode,
-  };
+  });
   const [authorisationBytes, authorisationSignature] = sign(keys.signingSeed, authorisation);
   const [message, signature] = sign(keys.signingSeed, descriptor);
   const wraps = [];
@@ -427,7 +415,7 @@ async function checkItem(keys, mandate, item) {
       verify(ownerKey, statementBytes, b64d(item.statement_signature));
       const statement = JSON.parse(fromUtf8(statementBytes));
       if (
-        statement.kind !== "mandate-wrap" ||
+        statement.kind !== KIND.MANDATE_WRAP ||
         statement.mandate_id !== mandate.id ||
         statement.document_id !== item.document_id ||
         statement.version !== item.version ||
@@ -567,10 +555,10 @@ export async function actingUpload(file, { type, title }, { onProgress, signal }
   const proxyWrap = await seal(keys.publicEncryptionKey, utf8(identity), documentKeyInfo(documentId, version, myKeyId));
   const encrypted = await encryptFile(file, recipient);
   const uploadId = await uploadBlob(encrypted.blob, { signal, onProgress });
-  const [manifest, signature] = sign(keys.signingSeed, {
-    v: 1,
-    kind: "document-version",
-    document_id: documentId,
+  const [manifest, signature] = sign(
+    keys.signingSeed,
+    statement(KIND.DOCUMENT_VERSION, {
+      document_id: documentId,
     version,
     blob_sha256: encrypted.sha256,
     blob_size: encrypted.size,
@@ -582,7 +570,8 @@ export async function actingUpload(file, { type, title }, { onProgress, signal }
     mandate_id: mandate.id,
     signer_key_id: myKeyId,
     signed_at: isoNowSeconds(),
-  });
+    }),
+  );
   const result = await postJson(`/mandates/${mandate.id}/documents`, {
     document_id: documentId,
     upload_id: uploadId,

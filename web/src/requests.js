@@ -3,10 +3,11 @@
 // suggest the owner's documents of the asked types (decrypted here), and answer in one step:
 // a grant for what is given, then the owner-signed answer sealed to both, naming the grant.
 import { getJson, postJson } from "./api.js";
-import { b64d, b64e, fromUtf8, isoNowSeconds, utf8 } from "./crypto/encoding.js";
+import { b64d, b64e, fromUtf8, isoNowSeconds } from "./crypto/encoding.js";
 import { sign, verify } from "./crypto/signing.js";
 import { keyId, openSealed, seal } from "./crypto/wrap.js";
 import { DOCUMENT_TYPES } from "./catalogue.js";
+import { infoBytes, KIND, LABELS, statement } from "./protocol.js";
 import { checkPin, createGrant, KeyChanged, revokeGrant } from "./grants.js";
 import { isoUtc } from "./links.js";
 import { getSession } from "./session.js";
@@ -18,8 +19,8 @@ export const NOTIFICATION_DAYS = 8;
 export const MAX_TEXT = 2000;
 const DAY = 24 * 60 * 60 * 1000;
 
-export const requestInfo = (id, recipientKeyId) => utf8(`wallet/v1/request|${id}|${recipientKeyId}`);
-export const answerInfo = (id, recipientKeyId) => utf8(`wallet/v1/request-answer|${id}|${recipientKeyId}`);
+export const requestInfo = (id, recipientKeyId) => infoBytes(LABELS.REQUEST, id, recipientKeyId);
+export const answerInfo = (id, recipientKeyId) => infoBytes(LABELS.REQUEST_ANSWER, id, recipientKeyId);
 
 /** Something sealed or signed does not check out: never shown, never answered. */
 export class RequestChanged extends PlainError {
@@ -84,7 +85,7 @@ export async function openRequest(row) {
     throw new RequestChanged();
   }
   if (
-    asked.kind !== "document-request" ||
+    asked.kind !== KIND.DOCUMENT_REQUEST ||
     asked.request_id !== row.id ||
     asked.requester !== row.requester.handle ||
     asked.requester_key_id !== row.requester.key_id ||
@@ -107,7 +108,7 @@ export async function openRequest(row) {
     }
     const statusOk = answer.status === row.status || row.status === "closed";
     if (
-      answer.kind !== "request-answer" ||
+      answer.kind !== KIND.REQUEST_ANSWER ||
       answer.request_id !== row.id ||
       (answer.grant_id ?? null) !== (row.grant_id ?? null) ||
       !statusOk
@@ -165,9 +166,7 @@ function checkReason(reason) {
 
 async function sendAnswer(request, { status, grantId, given, refused, reason, documents, grantExpiresAt }) {
   const { keys, account } = session();
-  const answer = {
-    v: 1,
-    kind: "request-answer",
+  const answer = statement(KIND.REQUEST_ANSWER, {
     request_id: request.id,
     owner: account.handle,
     requester: request.requester,
@@ -179,7 +178,7 @@ async function sendAnswer(request, { status, grantId, given, refused, reason, do
     documents,
     grant_expires_at: grantExpiresAt ? isoUtc(grantExpiresAt) : null,
     answered_at: isoNowSeconds(),
-  };
+  });
   const [message, signature] = sign(keys.signingSeed, answer);
   const requester = request.requesterKeys;
   await postJson(`/requests/${request.id}/answer`, {

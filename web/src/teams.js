@@ -3,11 +3,12 @@
 // with it; an owner checks that a team's current key follows, by signed statements, from a
 // key they trust (the signed team-key chain). The team key stays in memory, like the account's.
 import { getJson } from "./api.js";
-import { b64d, b64e, canonicalJson, fromUtf8, sha256Hex, utf8 } from "./crypto/encoding.js";
+import { b64d, b64e, canonicalJson, fromUtf8, sha256Hex } from "./crypto/encoding.js";
 import { AccountKeys } from "./crypto/keys.js";
 import { verify } from "./crypto/signing.js";
 import { keyId, openSealed } from "./crypto/wrap.js";
 import { checkPin, GrantIntegrityError, KeyChanged, openDescriptor } from "./grants.js";
+import { infoBytes, KIND, LABELS, statement } from "./protocol.js";
 import { getSession } from "./session.js";
 import { PlainError } from "./ui.js";
 
@@ -15,7 +16,7 @@ import { PlainError } from "./ui.js";
 export class TeamKeyChanged extends PlainError {}
 
 const teamSealInfo = (orgId, teamKeyId, memberKeyId) =>
-  utf8(`wallet/v1/team-key|${orgId}|${teamKeyId}|${memberKeyId}`);
+  infoBytes(LABELS.TEAM_KEY, orgId, teamKeyId, memberKeyId);
 
 function session() {
   const current = getSession();
@@ -39,19 +40,17 @@ export async function openTeamKey(detail) {
     if (sealer.key_id !== (await keyId(b64d(sealer.public_encryption_key)))) throw new Error("key");
     if (sealer.handle !== account.handle) await checkPin(sealer.handle, sealer);
     const sealed = b64d(copy.sealed_team_key);
-    const statement = b64d(copy.statement);
-    verify(b64d(sealer.public_signing_key), statement, b64d(copy.signature));
-    const expected = {
-      v: 1,
-      kind: "team-key-seal",
+    const signed = b64d(copy.statement);
+    verify(b64d(sealer.public_signing_key), signed, b64d(copy.signature));
+    const expected = statement(KIND.TEAM_KEY_SEAL, {
       org_id: detail.id,
       team_key_id: copy.team_key_id,
       member: account.handle,
       member_key_id: await keys.keyId(),
       sealed_sha256: await sha256Hex(sealed),
       admin: sealer.handle,
-    };
-    if (!sameJson(JSON.parse(fromUtf8(statement)), expected)) throw new Error("statement");
+    });
+    if (!sameJson(JSON.parse(fromUtf8(signed)), expected)) throw new Error("statement");
     const info = teamSealInfo(detail.id, copy.team_key_id, await keys.keyId());
     team = AccountKeys.fromBytes(await openSealed(await keys.encryptionKey(), sealed, info));
   } catch (error) {
@@ -99,7 +98,7 @@ export async function checkChain(publicTeam, anchorKeyId) {
       throw changed();
     }
     if (
-      statement.kind !== "team-key" ||
+      statement.kind !== KIND.TEAM_KEY ||
       statement.org_id !== publicTeam.id ||
       statement.epoch !== key.epoch ||
       statement.key_id !== key.key_id ||

@@ -18,6 +18,7 @@ import { checkKdfPin, pinKdf, strongestCost } from "./kdfpins.js";
 import { formatRecoveryKey, newRecoveryKey, parseRecoveryKey } from "./crypto/recovery.js";
 import { BadSignature, sign, verify } from "./crypto/signing.js";
 import { documentKeyInfo, openSealed, profileFieldInfo, seal } from "./crypto/wrap.js";
+import { KIND, statement } from "./protocol.js";
 import { getSession, setSession } from "./session.js";
 import { downloadBlob, uploadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
@@ -388,17 +389,18 @@ export async function uploadDocument(file, meta, { replace = null, onProgress, s
     signal,
     onProgress: (done, total, state) => onProgress?.("upload", done, total, state),
   });
-  const [manifest, signature] = sign(keys.signingSeed, {
-    v: 1,
-    kind: "document-version",
-    document_id: documentId,
+  const [manifest, signature] = sign(
+    keys.signingSeed,
+    statement(KIND.DOCUMENT_VERSION, {
+      document_id: documentId,
     version,
     blob_sha256: encrypted.sha256,
     blob_size: encrypted.size,
     meta_sha256: await sha256Hex(encryptedMeta),
     wraps: [{ key_id: keyId, sha256: await sha256Hex(wrappedKey) }],
     signed_at: isoNowSeconds(),
-  });
+    }),
+  );
   const body = {
     upload_id: uploadId,
     encrypted_meta: b64e(encryptedMeta),
@@ -467,7 +469,7 @@ export async function deleteDocument(documentId) {
 // --- profile ---------------------------------------------------------------------------------
 
 function profileStatement(slot, ciphertextSha, wrapSha) {
-  return { v: 1, kind: "profile-field", slot, ciphertext_sha256: ciphertextSha, wrap_sha256: wrapSha };
+  return statement(KIND.PROFILE_FIELD, { slot, ciphertext_sha256: ciphertextSha, wrap_sha256: wrapSha });
 }
 
 export async function setProfileField(name, value) {

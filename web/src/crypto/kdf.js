@@ -1,14 +1,15 @@
 // Mirrors wallet/crypto/kdf.py: passphrase -> master key (Argon2id, libsodium's crypto_pwhash
 // parameters: parallelism 1, opslimit = iterations, memlimit bytes = KiB * 1024) -> auth key and
 // key-encryption key (HKDF-SHA256, no salt). hash-wasm (WebAssembly) loads only when needed.
+import { LABELS } from "../protocol.js";
 import { utf8 } from "./encoding.js";
 
 export const SALT_BYTES = 16;
 export const KEY_BYTES = 32;
-export const AUTH_KEY_INFO = "wallet/v1/auth-key";
-export const KEK_INFO = "wallet/v1/key-encryption-key";
-export const RECOVERY_AUTH_INFO = "wallet/v1/recovery-auth-key";
-export const RECOVERY_KEK_INFO = "wallet/v1/recovery-key-encryption-key";
+export const AUTH_KEY_INFO = LABELS.AUTH_KEY;
+export const KEK_INFO = LABELS.KEY_ENCRYPTION_KEY;
+export const RECOVERY_AUTH_INFO = LABELS.RECOVERY_AUTH_KEY;
+export const RECOVERY_KEK_INFO = LABELS.RECOVERY_KEY_ENCRYPTION_KEY;
 
 // The weakest cost this page accepts for a wallet name this device never saw (like the Python
 // client's check_kdf_cost): the server's default cost for new accounts. Only a test server

@@ -1,11 +1,12 @@
 // Mirrors wallet/crypto/keys.py: an account's private keys (X25519 for HPKE, an Ed25519 seed
 // for signing, the vault secret that names profile slots) locked with AES-256-GCM under the
-// key-encryption key: nonce(12) || ciphertext, AAD "wallet/v1/private-keys".
+// key-encryption key: nonce(12) || ciphertext, AAD LABELS.PRIVATE_KEYS.
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { b64d, b64e, concat, fromUtf8, hex, randomBytes, utf8 } from "./encoding.js";
 import { importPrivateKey, keyId } from "./wrap.js";
+import { infoBytes, LABELS } from "../protocol.js";
 
-const KEY_BUNDLE_AAD = utf8("wallet/v1/private-keys");
+const KEY_BUNDLE_AAD = utf8(LABELS.PRIVATE_KEYS);
 const NONCE_BYTES = 12;
 
 export class WrongKey extends Error {}
@@ -51,7 +52,7 @@ export class AccountKeys {
       false,
       ["sign"],
     );
-    const mac = await crypto.subtle.sign("HMAC", key, utf8(`wallet/v1/profile-slot|${fieldName}`));
+    const mac = await crypto.subtle.sign("HMAC", key, infoBytes(LABELS.PROFILE_SLOT, fieldName));
     return hex(new Uint8Array(mac)).slice(0, 32);
   }
 

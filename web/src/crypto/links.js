@@ -3,6 +3,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { concat, randomBytes, utf8 } from "./encoding.js";
 import { hkdf } from "./kdf.js";
+import { info, infoBytes, LABELS } from "../protocol.js";
 
 export const SECRET_BYTES = 32;
 const NONCE = 12;
@@ -12,22 +13,22 @@ export class LinkKeyError extends Error {}
 export const newSecret = () => randomBytes(SECRET_BYTES);
 
 /** The Ed25519 seed that answers the server's challenge. */
-export const proofSeed = (secret, linkId) => hkdf(secret, `wallet/v1/link-proof|${linkId}`);
+export const proofSeed = (secret, linkId) => hkdf(secret, info(LABELS.LINK_PROOF, linkId));
 
 export const challengeMessage = (linkId, nonce) =>
-  concat(utf8(`wallet/v1/link-redeem|${linkId}|`), nonce);
+  concat(infoBytes(LABELS.LINK_REDEEM, linkId, ""), nonce);
 
 export async function proof(secret, linkId, nonce) {
   return ed25519.sign(challengeMessage(linkId, nonce), await proofSeed(secret, linkId));
 }
 
 export const pinCheck = (secret, linkId, pin) =>
-  hkdf(concat(secret, utf8(pin)), `wallet/v1/link-pin|${linkId}`);
+  hkdf(concat(secret, utf8(pin)), info(LABELS.LINK_PIN, linkId));
 
-export const previewKey = (secret, linkId) => hkdf(secret, `wallet/v1/link-preview|${linkId}`);
+export const previewKey = (secret, linkId) => hkdf(secret, info(LABELS.LINK_PREVIEW, linkId));
 
 export const linkKey = (secret, serverShare, pin, linkId) =>
-  hkdf(concat(secret, serverShare, utf8(pin || "")), `wallet/v1/link-key|${linkId}`);
+  hkdf(concat(secret, serverShare, utf8(pin || "")), info(LABELS.LINK_KEY, linkId));
 
 async function aes(key, usage) {
   return crypto.subtle.importKey("raw", key, "AES-GCM", false, [usage]);

@@ -2,6 +2,7 @@
 // groups "WR1-XXXX-...". The check catches a mistyped letter before the server sees a try.
 import { base32 } from "@scure/base";
 import { concat, equalBytes, randomBytes, sha256, utf8 } from "./encoding.js";
+import { LABELS } from "../protocol.js";
 
 export const RECOVERY_KEY_BYTES = 32;
 const CHECK_BYTES = 3;
@@ -21,7 +22,7 @@ export function newRecoveryKey() {
 }
 
 async function check(key) {
-  return (await sha256(concat(utf8("wallet/v1/recovery-check"), key))).slice(0, CHECK_BYTES);
+  return (await sha256(concat(utf8(LABELS.RECOVERY_CHECK), key))).slice(0, CHECK_BYTES);
 }
 
 export async function formatRecoveryKey(key) {

@@ -2,6 +2,7 @@
 // HKDF-SHA256, AES-256-GCM. A wrap is enc || ciphertext (single-shot, empty AAD); `info` binds
 // what is wrapped and for whom. @hpke/core does the HPKE with WebCrypto.
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
+import { infoBytes, LABELS } from "../protocol.js";
 import { concat, hex, sha256, utf8 } from "./encoding.js";
 
 const ENC_BYTES = 32;
@@ -20,14 +21,14 @@ export class UnwrapError extends Error {}
 
 /** Short stable name for a public key; appears in wrap info strings and on the server. */
 export async function keyId(publicKey) {
-  return hex(await sha256(concat(utf8("wallet/v1/key-id"), publicKey))).slice(0, 32);
+  return hex(await sha256(concat(utf8(LABELS.KEY_ID), publicKey))).slice(0, 32);
 }
 
 export const documentKeyInfo = (documentId, version, recipientKeyId) =>
-  utf8(`wallet/v1/document-key|${documentId}|${version}|${recipientKeyId}`);
+  infoBytes(LABELS.DOCUMENT_KEY, documentId, version, recipientKeyId);
 
 export const profileFieldInfo = (slot, recipientKeyId) =>
-  utf8(`wallet/v1/profile-field-key|${slot}|${recipientKeyId}`);
+  infoBytes(LABELS.PROFILE_FIELD_KEY, slot, recipientKeyId);
 
 export async function seal(recipientPublicKey, plaintext, info) {
   const s = getSuite();

@@ -5,18 +5,18 @@
 // against the owner's. A grant to a team is opened with this member's copy of the team key
 // (sealed to the member by an admin, who signed it), like wallet/client/organisations.py.
 import { getJson } from "../api.js";
-import { b64d, fromUtf8, utf8 } from "../crypto/encoding.js";
+import { b64d, fromUtf8 } from "../crypto/encoding.js";
 import { verify } from "../crypto/signing.js";
 import { openSealed } from "../crypto/wrap.js";
-import { checkPin } from "../grants.js";
+import { checkPin, grantInfo } from "../grants.js";
 import { formatDate, t } from "../i18n.js";
+import { infoBytes, KIND, LABELS } from "../protocol.js";
 import { page, requireSession } from "../shell.js";
 import { teamKey } from "../teams.js";
 import { el, messageFor, PlainError, showError } from "../ui.js";
 
-const grantInfo = (id, keyId) => utf8(`wallet/v1/grant|${id}|${keyId}`);
-const requestInfo = (id, keyId) => utf8(`wallet/v1/request|${id}|${keyId}`);
-const answerInfo = (id, keyId) => utf8(`wallet/v1/request-answer|${id}|${keyId}`);
+const requestInfo = (id, keyId) => infoBytes(LABELS.REQUEST, id, keyId);
+const answerInfo = (id, keyId) => infoBytes(LABELS.REQUEST_ANSWER, id, keyId);
 
 class Changed extends PlainError {
   constructor() {
@@ -72,7 +72,7 @@ async function openRequest(keys, row, me) {
     row.signature,
   );
   if (
-    asked.kind !== "document-request" ||
+    asked.kind !== KIND.DOCUMENT_REQUEST ||
     asked.request_id !== row.id ||
     asked.requester !== me ||
     asked.owner !== row.owner.handle ||
@@ -90,7 +90,7 @@ async function openRequest(keys, row, me) {
       b64d(row.owner.public_signing_key),
       row.answer_signature,
     );
-    if (answer.kind !== "request-answer" || answer.request_id !== row.id) throw new Changed();
+    if (answer.kind !== KIND.REQUEST_ANSWER || answer.request_id !== row.id) throw new Changed();
   }
   return { asked, answer };
 }

@@ -8,4 +8,7 @@ export * as recovery from "../crypto/recovery.js";
 export * as wrap from "../crypto/wrap.js";
 export * as signing from "../crypto/signing.js";
 export * as links from "../crypto/links.js";
+// The protocol: the generated labels, statement kinds and catalogue, and the statement builder
+// every page signs with (tests/browser/test_protocol_vectors.py).
+export * as protocol from "../protocol.js";
 export const age = () => import("../crypto/age.js");
