@@ -667,6 +667,7 @@ def test_a_revoke_that_lands_during_a_read_ends_it(
         if name == event and not revoked:
             with Session(engine, expire_on_commit=False) as other:
                 grant_service.revoke_grant(other, other.get(Account, owner_id), g.grant.id)
+                other.commit()
             revoked.append(name)
         return real_append(db, owner_id, name, **kw)
 

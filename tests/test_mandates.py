@@ -769,6 +769,7 @@ def test_the_sweeper_hook_deletes_keys_of_expired_mandates_only(setting: Setting
     assert wrap_count(s, expired.id) == 2 and wrap_count(s, active.id) == 1
     with database(s.app.database.url) as db:
         assert forget_ended_wraps(db) == 2
+        db.commit()
     assert wrap_count(s, expired.id) == 0 and wrap_count(s, active.id) == 1
 
 

@@ -149,7 +149,6 @@ def _create_grant(
             "fields": len(data.field_wraps),
         },
     )
-    db.commit()
     return grant
 
 
@@ -176,14 +175,11 @@ def add_wraps(
         orgs.lock_org(db, grant.grantee_org_id)
         db.refresh(grant)
         if grantee_key_id != grant.grantee_key_id:
-            db.rollback()
             raise Conflict(orgs.TEAM_KEY_CHANGED)
     db.refresh(grant)
     if grantee_key_id is not None and grantee_key_id != grant.grantee_key_id:
-        db.rollback()
         raise Conflict("This person's key changed. Check their safety code again, then retry.")
     if state_of(grant) != "active":
-        db.rollback()
         raise Conflict("This grant has ended. Create a new one.")
     added = _add_wraps(db, owner, grant, wraps, field_wraps)
     if added or field_wraps:
@@ -195,7 +191,6 @@ def add_wraps(
             subject_id=grant.id,
             details={"documents": added, "fields": len(field_wraps)},
         )
-    db.commit()
     return added
 
 
@@ -207,7 +202,6 @@ def revoke_grant(db: Session, owner: Account, grant_id: str) -> None:
     db.exec(delete(KeyWrap).where(col(KeyWrap.grant_id) == grant.id))
     db.exec(delete(GrantFieldWrap).where(col(GrantFieldWrap.grant_id) == grant.id))
     journal.append(db, owner.id, "grant_revoked", subject_kind="grant", subject_id=grant.id)
-    db.commit()
 
 
 def _counts(db: Session, grant_ids: list[str]) -> dict[str, int]:
@@ -290,11 +284,7 @@ def still_readable(db: Session, grantee: Account, grant: Grant) -> None:
     if grant.grantee_org_id is not None:
         orgs.lock_org(db, grant.grantee_org_id)
     db.refresh(grant)
-    try:
-        received_grant(db, grantee, grant.id)
-    except NotFound:
-        db.rollback()
-        raise
+    received_grant(db, grantee, grant.id)
 
 
 def _read_details(through: Grant, **details: object) -> dict[str, object]:
@@ -327,7 +317,6 @@ def received_documents(
         details=_read_details(grant, documents=len(rows)),
     )
     still_readable(db, grantee, grant)
-    db.commit()
     return list(rows)
 
 
@@ -355,7 +344,6 @@ def received_version(
         details=_read_details(grant, version=version, grant=grant.id),
     )
     still_readable(db, grantee, grant)
-    db.commit()
     return row
 
 
@@ -384,5 +372,4 @@ def received_fields(
             details=_read_details(grant, fields=len(rows)),
         )
         still_readable(db, grantee, grant)
-        db.commit()
     return list(rows)

@@ -239,7 +239,6 @@ def create_mandate(db: Session, owner: Account, data: MandateCreate) -> Mandate:
             "documents": added,
         },
     )
-    db.commit()
     return mandate
 
 
@@ -255,7 +254,6 @@ def add_wraps(db: Session, owner: Account, mandate_id: str, wraps: list[GrantWra
     mandate = owned_mandate(db, owner, mandate_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":
-        db.rollback()
         raise Conflict("This mandate has ended. Give a new one.")
     added = _add_wraps(db, owner, mandate, wraps)
     if added:
@@ -267,7 +265,6 @@ def add_wraps(db: Session, owner: Account, mandate_id: str, wraps: list[GrantWra
             subject_id=mandate.id,
             details={"documents": added},
         )
-    db.commit()
     return added
 
 
@@ -306,8 +303,8 @@ def revoke_mandate(db: Session, owner: Account, mandate_id: str) -> None:
         if link is not None and link.revoked_at is None:
             links.stop_link(db, link)
             stopped += 1
-    db.commit()
     if stopped:
+        db.commit()  # before the old pages holding the shares are flushed
         flush_old_page_copies(db)
 
 
@@ -326,7 +323,7 @@ def _forget_expired_wraps(db: Session, mandates: list[Mandate]) -> None:
     ended = [m.id for m in mandates if state_of(m) != "active"]
     if ended:
         db.exec(delete(MandateWrap).where(col(MandateWrap.mandate_id).in_(ended)))
-        db.commit()
+        db.commit()  # the ended mandates' keys go although the request then fails (404)
 
 
 def forget_ended_wraps(db: Session, now: datetime | None = None) -> int:
@@ -334,7 +331,6 @@ def forget_ended_wraps(db: Session, now: datetime | None = None) -> int:
     and complete delete them at once; an expiry has no request to do it.)"""
     ended = select(Mandate.id).where(col(Mandate.expires_at) <= (now or utcnow()))
     result = db.exec(delete(MandateWrap).where(col(MandateWrap.mandate_id).in_(ended)))
-    db.commit()
     return int(result.rowcount or 0)
 
 
@@ -410,7 +406,6 @@ def _still_active(db: Session, mandate: Mandate) -> None:
     tx.lock_owner(db, mandate.owner_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":
-        db.rollback()
         raise NotFound()
 
 
@@ -426,7 +421,6 @@ def proxy_documents(
     ).all()
     _proxy_journal(db, mandate, proxy, "mandate_listed", "mandate", mandate.id, documents=len(rows))
     _still_active(db, mandate)
-    db.commit()
     return list(rows)
 
 
@@ -445,7 +439,6 @@ def proxy_version(
         raise NotFound()
     _proxy_journal(db, mandate, proxy, "mandate_download", "document", document_id, version=version)
     _still_active(db, mandate)
-    db.commit()
     return row
 
 
@@ -576,11 +569,9 @@ def renounce(db: Session, proxy: Account, mandate_id: str) -> None:
     tx.lock_owner(db, mandate.owner_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":  # ended meanwhile (a revoke, or a twin request)
-        db.rollback()
         raise NotFound()
     _end(db, mandate, "renounced_at")
     _proxy_journal(db, mandate, proxy, "mandate_renounced", "mandate", mandate.id)
-    db.commit()
 
 
 def complete(db: Session, proxy: Account, mandate_id: str) -> None:
@@ -592,11 +583,9 @@ def complete(db: Session, proxy: Account, mandate_id: str) -> None:
     tx.lock_owner(db, mandate.owner_id)
     db.refresh(mandate)
     if state_of(mandate) != "active":  # ended meanwhile (a revoke, or a twin request)
-        db.rollback()
         raise NotFound()
     _end(db, mandate, "completed_at")
     _proxy_journal(db, mandate, proxy, "mandate_completed", "mandate", mandate.id)
-    db.commit()
 
 
 def proxy_actions(db: Session, proxy: Account, mandate_id: str) -> list[dict[str, Any]]:

@@ -76,7 +76,6 @@ def add_note(db: Session, author: Account, data: NoteCreate) -> ContactNote:
         subject_id=note.id,
         details={"grant": data.grant_id} if data.grant_id else {},
     )
-    db.commit()
     return note
 
 
@@ -107,6 +106,4 @@ def notes_for(
             subject_kind="note",
             details={"notes": count},
         )
-    if read_by_worker:
-        db.commit()
     return [(n, people[n.owner_id]) for n in rows]

@@ -249,7 +249,6 @@ def create_org(db: Session, creator: Account, data: OrgCreate) -> Organisation:
     db.add(_team_key_row(org.id, 1, data.team_key))
     db.add(_member_row(org.id, creator, "admin", data.team_key.key_id, data.creator_copy, creator))
     _event(db, org.id, "org_created", creator.id, creator.id)
-    db.commit()
     return org
 
 
@@ -317,7 +316,6 @@ def add_member(db: Session, admin: Account, ref: str, data: MemberAdd) -> OrgMem
     row = _member_row(org.id, newcomer, data.role, org.team_key_id, data.copy_for_member, admin)
     db.add(row)
     _event(db, org.id, "member_added", admin.id, newcomer.id, {"role": data.role})
-    db.commit()
     return row
 
 
@@ -505,5 +503,4 @@ def rotate(db: Session, admin: Account, ref: str, data: Rotation) -> tuple[Organ
         admin.id,
         details={"epoch": new_epoch, "grants": len(grants), "documents": len(wrap_ids)},
     )
-    db.commit()
     return org, len(data.document_wraps) + len(data.field_wraps) + len(data.grants)

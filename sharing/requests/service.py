@@ -53,7 +53,6 @@ def create_request(db: Session, requester: Account, data: RequestCreate) -> Docu
         .where(DocumentRequest.status == OPEN)
     ).one()
     if open_count >= MAX_OPEN_PER_PAIR:
-        db.rollback()
         raise Conflict(
             "You already have many open requests for this person. Close some before you ask again."
         )
@@ -78,7 +77,6 @@ def create_request(db: Session, requester: Account, data: RequestCreate) -> Docu
         subject_kind="request",
         subject_id=request.id,
     )
-    db.commit()
     return request
 
 
@@ -141,7 +139,6 @@ def answer_request(
         raise NotFound()
     db.refresh(request)
     if request.status != OPEN:
-        db.rollback()
         raise Conflict("This request is already answered or closed. Nothing was changed.")
     if data.status == "refused":
         if data.grant_id is not None:
@@ -177,7 +174,6 @@ def answer_request(
         subject_id=request.id,
         details={"status": data.status, **({"grant": data.grant_id} if data.grant_id else {})},
     )
-    db.commit()
     return request
 
 
@@ -188,7 +184,6 @@ def close_request(db: Session, caller: Account, request_id: str) -> DocumentRequ
     tx.lock_owner(db, request.owner_id)
     db.refresh(request)
     if request.status == "closed":
-        db.rollback()
         return request
     request.status = "closed"
     request.closed_at = utcnow()
@@ -208,7 +203,5 @@ def close_request(db: Session, caller: Account, request_id: str) -> DocumentRequ
     if grant is not None and grant.revoked_at is None:
         owner = db.get(Account, request.owner_id)
         assert owner is not None
-        grants.revoke_grant(db, owner, grant.id)  # commits the close and the revoke together
-    else:
-        db.commit()
+        grants.revoke_grant(db, owner, grant.id)  # in the same transaction as the close
     return request

@@ -156,12 +156,10 @@ def create_account(db: Session, settings: Settings, data: AccountCreate) -> Acco
     )
     db.add(account)
     try:
-        db.commit()
+        db.flush()
     except IntegrityError as exc:
-        db.rollback()
         raise Conflict("This handle is taken. Pick another one.") from exc
     journal.append(db, account.id, "account_created")
-    db.commit()
     return account
 
 
@@ -220,7 +218,7 @@ def _record_failure(
             delay = min(2 ** (row.failures - free), max_delay)
             row.blocked_until = now + timedelta(seconds=delay)
         db.add(row)
-    db.commit()
+    db.commit()  # the failure counts although the request then fails
 
 
 def _clear_handle_throttle(db: Session, keys: list[tuple[str, int, int]]) -> None:
@@ -249,7 +247,6 @@ def start_session(
         subject_id=session.id,
         details={"kind": kind},
     )
-    db.commit()
     return token, session
 
 
@@ -266,7 +263,7 @@ def authenticate(db: Session, token: str) -> tuple[Account, AuthSession]:
     if now - session.last_seen_at > LAST_SEEN_RESOLUTION:
         session.last_seen_at = now
         db.add(session)
-        db.commit()
+        db.commit()  # at once: the row (in SQLite, the database) is not locked for the request
     return account, session
 
 
@@ -318,7 +315,6 @@ def logout(db: Session, session: AuthSession) -> None:
     journal.append(
         db, session.account_id, "session_ended", subject_kind="session", subject_id=session.id
     )
-    db.commit()
 
 
 def list_sessions(db: Session, account: Account) -> list[AuthSession]:
@@ -332,7 +328,6 @@ def revoke_session(db: Session, account: Account, session_id: str) -> bool:
         return False
     db.delete(session)
     journal.append(db, account.id, "session_revoked", subject_kind="session", subject_id=session.id)
-    db.commit()
     return True
 
 
@@ -364,7 +359,6 @@ def change_passphrase(
     journal.append(
         db, account.id, "passphrase_changed", details={"with_recovery_key": session.kind != "full"}
     )
-    db.commit()
     return start_session(db, account, "full", timedelta(hours=settings.session_ttl_hours))
 
 
@@ -381,7 +375,7 @@ def delete_account(db: Session, store: BlobStore, account: Account, auth_key: by
     )
     upload_ids = list(db.exec(select(Upload.id).where(Upload.account_id == account.id)))
     db.delete(account)
-    db.commit()
+    db.commit()  # before the blobs are deleted and the old pages flushed
     # Locked keys and link shares of a deleted account must not linger in SQLite's log.
     flush_old_page_copies(db)
     # After the commit: a blob left behind by a failure here is an orphan the sweeper removes.

@@ -134,7 +134,7 @@ def store_version(
     record: Callable[[DocumentVersion], None],
 ) -> DocumentVersion:
     """Stores the uploader's finished upload as the next version of the owner's document, in
-    one transaction: the owner's own upload and a proxy's under a mandate.
+    the request's transaction: the owner's own upload and a proxy's under a mandate.
 
     `check(upload, version_number)` refuses a signed manifest that does not fit. `record(version)`
     adds what else the version needs (journal entry, other key wraps, re-checks under the
@@ -194,9 +194,9 @@ def store_version(
         )
         record(version)
         db.delete(upload)
-        db.commit()
+        db.flush()
     except (IntegrityError, WalletError) as exc:
-        db.rollback()
+        db.rollback()  # undo the version: the commit below forgets only the upload
         delete_blobs_quietly(store, [blob_key])
         # Its bytes went with the blob: a retry must get "start again", not a broken version.
         _forget_upload(db, upload.id)
@@ -243,10 +243,9 @@ def add_version(
 
 
 def _forget_upload(db: Session, upload_id: str) -> None:
-    with contextlib.suppress(SQLAlchemyError):
+    with contextlib.suppress(SQLAlchemyError):  # if it fails, the request's rollback follows
         db.exec(delete(Upload).where(col(Upload.id) == upload_id))
-        db.commit()
-    db.rollback()
+        db.commit()  # its bytes are gone: a retry must hear so although the request fails
 
 
 _LIST_SQL = text(
@@ -379,7 +378,7 @@ def delete_document(db: Session, store: BlobStore, account: Account, document_id
     journal.append(
         db, account.id, "document_deleted", subject_kind="document", subject_id=document_id
     )
-    db.commit()
+    db.commit()  # before the blobs are deleted
     delete_blobs_quietly(store, blob_keys)
 
 

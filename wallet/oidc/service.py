@@ -306,7 +306,6 @@ def start(
             expires_at=now + timedelta(minutes=settings.oidc_login_minutes),
         )
     )
-    db.commit()
     return url
 
 
@@ -342,10 +341,8 @@ def _claim_state(db: Session, state: str, browser_secret: str | None) -> tuple[O
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        db.rollback()
         raise state_used()
-    # Committed before we talk to the provider: a replay during the exchange is refused too.
-    db.commit()
+    db.commit()  # before we talk to the provider: a replay during the exchange is refused too
     return row, nonce, verifier
 
 
@@ -442,7 +439,7 @@ def callback(
                 actor_kind="unknown",
                 details={"reason": refused.code},
             )
-            db.commit()
+            db.commit()  # the refused sign-in is journaled although the request fails
         raise
     if row.purpose == LINK:
         return _link(db, settings, row, identity, subject)
@@ -462,7 +459,6 @@ def callback(
             expires_at=now + timedelta(minutes=EXCHANGE_MINUTES),
         )
     )
-    db.commit()
     return CallbackResult(LOGIN, account.handle, exchange_code)
 
 
@@ -489,7 +485,6 @@ def _link(
         mine.issuer, mine.subject, mine.created_at = settings.oidc_issuer, subject, utcnow()
     db.add(mine)
     journal.append(db, account.id, "oidc_linked", subject_kind="oidc_identity", subject_id=mine.id)
-    db.commit()
     return CallbackResult(LINK, account.handle)
 
 
@@ -530,9 +525,8 @@ def exchange(
     ).scalar_one_or_none()
     account = db.get(Account, account_id) if account_id else None
     if account is None:
-        db.rollback()
         raise exchange_refused()
-    # Commits the used code together with a failure's throttle record.
+    # A wrong proof commits the used code together with its throttle record.
     accounts_service.check_passphrase_proof(db, account.handle, auth_key, address)
     token = secrets.token_urlsafe(32)
     session = AuthSession(
@@ -550,7 +544,6 @@ def exchange(
         subject_id=session.id,
         details={"kind": "full", "via": "oidc"},
     )
-    db.commit()
     return token, session, account
 
 
@@ -566,4 +559,3 @@ def unlink(db: Session, account: Account) -> None:
     journal.append(
         db, account.id, "oidc_unlinked", subject_kind="oidc_identity", subject_id=identity.id
     )
-    db.commit()

@@ -35,7 +35,6 @@ def put_field(
     row.updated_at = utcnow()
     db.add(row)
     journal.append(db, account.id, "profile_changed", subject_kind="profile", subject_id=slot)
-    db.commit()
     return row
 
 
@@ -49,4 +48,3 @@ def delete_field(db: Session, account: Account, slot: str) -> None:
         raise NotFound()
     db.delete(row)
     journal.append(db, account.id, "profile_removed", subject_kind="profile", subject_id=slot)
-    db.commit()

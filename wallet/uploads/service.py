@@ -41,7 +41,6 @@ def create_upload(db: Session, settings: Settings, account: Account, length: int
         expires_at=utcnow() + timedelta(hours=settings.upload_expiry_hours),
     )
     db.add(upload)
-    db.commit()
     return upload
 
 
@@ -61,7 +60,6 @@ def resume_offset(db: Session, store: BlobStore, upload: Upload) -> int:
             return upload.offset  # cannot check now; a PATCH would fail with 503 anyway
         if staged < upload.offset:
             db.execute(update(Upload).where(col(Upload.id) == upload.id).values(offset=staged))
-            db.commit()
             upload.offset = staged
     return upload.offset
 
@@ -84,7 +82,6 @@ def record_offset(db: Session, settings: Settings, upload: Upload, offset: int) 
         .where(col(Upload.offset) == upload.offset)
         .values(offset=offset, expires_at=expires_at)
     ).rowcount
-    db.commit()
     if moved != 1:
         raise Conflict("This upload moved on meanwhile. Ask for its offset and resume from there.")
     upload.offset = offset
@@ -93,7 +90,7 @@ def record_offset(db: Session, settings: Settings, upload: Upload, offset: int) 
 
 def delete_upload(db: Session, upload: Upload) -> None:
     db.delete(upload)
-    db.commit()
+    db.commit()  # before the staged bytes are discarded
 
 
 def sweep_expired(db: Session, store: BlobStore, now: datetime) -> int:
@@ -101,8 +98,7 @@ def sweep_expired(db: Session, store: BlobStore, now: datetime) -> int:
     expired = list(db.exec(select(Upload.id).where(col(Upload.expires_at) <= now)))
     if expired:
         db.exec(delete(Upload).where(col(Upload.id).in_(expired)))
-        # The rows go first: a crash after this leaves orphan staging, swept later.
-        db.commit()
+        db.commit()  # the rows go first: a crash after this leaves orphan staging, swept later
     discard_uploads_quietly(store, expired)
     return len(expired)
 
