@@ -239,7 +239,9 @@ def new_challenge(db: Session, link_id: str) -> LinkChallenge:
         link_id=link_id, nonce=secrets.token_bytes(32), expires_at=now + CHALLENGE_TTL
     )
     db.add(challenge)
-    db.flush()
+    # At once: an anonymous one-row insert that dozens of openers send together must not hold
+    # SQLite's write lock while the request finishes.
+    db.commit()
     return challenge
 
 
