@@ -15,22 +15,16 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_ID = sqlmodel.sql.sqltypes.AutoString
+
 
 def upgrade() -> None:
     # Who made a link, from the server's own records: the redeemer's client checks that the
     # signed package names this account, so nobody can make a link "from" someone else.
-    with op.batch_alter_table("share_link", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("creator_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
-        )
-        batch_op.create_index(batch_op.f("ix_share_link_creator_id"), ["creator_id"])
-        batch_op.create_foreign_key(
-            batch_op.f("fk_share_link_creator_id_account"),
-            "account",
-            ["creator_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
+    # A plain column (no foreign key): on SQLite it is added in place, whereas a batch copy
+    # would drop share_link and, with foreign keys on, delete its link items and mandate links.
+    op.add_column("share_link", sa.Column("creator_id", _ID(length=32), nullable=True))
+    op.create_index("ix_share_link_creator_id", "share_link", ["creator_id"])
     # Existing links: the owner made them, unless a proxy made them under a mandate.
     op.execute("UPDATE share_link SET creator_id = owner_id")
     op.execute(
@@ -43,7 +37,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("share_link", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_share_link_creator_id_account"), type_="foreignkey")
-        batch_op.drop_index(batch_op.f("ix_share_link_creator_id"))
-        batch_op.drop_column("creator_id")
+    op.drop_index("ix_share_link_creator_id", table_name="share_link")
+    op.drop_column("share_link", "creator_id")
