@@ -89,6 +89,10 @@ def test_owner_gives_a_mandate_and_the_proxy_acts_inside_it(
     opened = run_cli(person(cli_env, tmp_path, "office"), "share", "open", url,
                      "-o", str(tmp_path / "office")).stdout  # fmt: skip
     assert f"by {helper_handle} for {owner_handle}" in opened
+    # Both are named from the server's records, each with the safety code their wallet shows.
+    for who, env in ((helper_handle, helper), (owner_handle, owner)):
+        code = run_cli(env, "account", "safety-code").stdout.strip()
+        assert f"Safety code of {who}: {code}" in opened
 
     # The safeguards: no delegation, no passphrase, no journal, no deleting.
     delegate = ["--for", owner_handle, "proxy", "create", "--to", "x", "--purpose", "p"]

@@ -12,11 +12,13 @@ from sharing.links.schemas import (
     LinkItemIn,
     LinkOut,
     LinkProof,
+    LinkSender,
     PreviewOut,
     RedeemOut,
     RedeemRequest,
 )
 from wallet.accounts import service as accounts
+from wallet.accounts.models import Account
 from wallet.deps import DB, AppSettings, FullCaller, Store, session_token
 from wallet.documents.responses import send_version
 from wallet.errors import Unauthorized
@@ -65,16 +67,31 @@ def challenge(link_id: LinkId, db: DB) -> ChallengeOut:
     return ChallengeOut(challenge_id=item.id, nonce=item.nonce, expires_at=item.expires_at)
 
 
+def _account(account: Account | None) -> LinkSender | None:
+    if account is None:
+        return None
+    return LinkSender(
+        handle=account.handle,
+        public_signing_key=account.public_signing_key,
+        public_encryption_key=account.public_encryption_key,
+    )
+
+
 @router.post("/links/{link_id}/preview", response_model=PreviewOut)
 def preview(link_id: LinkId, data: LinkProof, db: DB) -> PreviewOut:
     """Shows purpose and expiry (sealed) and the link's state. Never consumes a use."""
-    link, state = service.preview(db, link_id, data.challenge_id, data.proof)
+    seen = service.preview(db, link_id, data.challenge_id, data.proof)
+    link = seen.link
     return PreviewOut(
-        state=state,
-        message=service.state_message(state),
+        state=seen.state,
+        message=service.state_message(seen.state),
         pin_required=link.pin_check is not None,
         sealed_preview=link.sealed_preview,
         expires_at=link.expires_at,
+        descriptor=link.descriptor,
+        signature=link.signature,
+        sender=_account(seen.sender),
+        on_behalf_of=_account(seen.on_behalf_of),
     )
 
 
@@ -112,6 +129,8 @@ def redeem(
         download_token=result.download_token,
         download_expires_at=result.download_expires_at,
         uses_left=result.uses_left,
+        sender=_account(result.sender),
+        on_behalf_of=_account(result.on_behalf_of),
     )
 
 

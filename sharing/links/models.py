@@ -18,6 +18,12 @@ class ShareLink(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     owner_id: str = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
+    # The account that made and signed the link: the owner, or a proxy under a mandate. Preview
+    # and redeem name this account from here, never from what the link's maker wrote, and the
+    # redeemer's client refuses a link whose package names someone else. No foreign key (so
+    # migration 0006 adds it without copying share_link on SQLite): once a proxy deletes its
+    # account the id points at nobody, and its links can no longer show a verified sender.
+    creator_id: str | None = Field(default=None, index=True, max_length=32)
     proof_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     pin_check: str | None = Field(default=None, max_length=64)
     server_share: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

@@ -56,12 +56,29 @@ class RedeemRequest(LinkProof):
     pin_check: B64 | None = Field(default=None, min_length=32, max_length=32)
 
 
+class LinkSender(BaseModel):
+    """An account as this server knows it (its own records, not the link's package)."""
+
+    handle: str
+    public_signing_key: B64
+    public_encryption_key: B64
+
+
 class PreviewOut(BaseModel):
     state: str
     message: str | None
     pin_required: bool
     sealed_preview: B64
     expires_at: datetime
+    # The link's signed descriptor (it covers the sealed preview), so the redeemer can check
+    # the sender before anything is used.
+    descriptor: B64
+    signature: B64
+    # The account that made the link (null if it no longer exists), and the owner it acted
+    # for when a proxy made it under a mandate. The redeemer's client checks that the signed
+    # preview and package name exactly these accounts.
+    sender: LinkSender | None
+    on_behalf_of: LinkSender | None
 
 
 class RedeemOut(BaseModel):
@@ -72,3 +89,5 @@ class RedeemOut(BaseModel):
     download_token: str
     download_expires_at: datetime
     uses_left: int
+    sender: LinkSender | None
+    on_behalf_of: LinkSender | None

@@ -144,6 +144,7 @@ def create_link(
     link = ShareLink(
         id=data.link_id,
         owner_id=account.id,
+        creator_id=signer.id,
         proof_key=data.proof_key,
         pin_check=_pin_digest(settings, data.pin_check) if data.pin_check else None,
         server_share=linkcrypto.seal(_share_key(settings), data.server_share, data.link_id),
@@ -269,9 +270,27 @@ def _proven_link(db: Session, link_id: str, challenge_id: str, proof: bytes) -> 
     return link
 
 
-def preview(db: Session, link_id: str, challenge_id: str, proof: bytes) -> tuple[ShareLink, str]:
+@dataclass
+class Previewed:
+    link: ShareLink
+    state: str
+    sender: Account | None
+    on_behalf_of: Account | None
+
+
+def preview(db: Session, link_id: str, challenge_id: str, proof: bytes) -> Previewed:
     link = _proven_link(db, link_id, challenge_id, proof)
-    return link, state_of(link)
+    return Previewed(link, state_of(link), *sender_of(db, link))
+
+
+def sender_of(db: Session, link: ShareLink) -> tuple[Account | None, Account | None]:
+    """Who made the link, from this server's records (never from what its maker wrote): the
+    creating account, and the owner it acted for when a proxy made it under a mandate (else
+    None). The creator is None when that account no longer exists: nobody is vouched for."""
+    creator = db.get(Account, link.creator_id) if link.creator_id else None
+    if creator is None or link.creator_id == link.owner_id:
+        return creator, None
+    return creator, db.get(Account, link.owner_id)
 
 
 def state_message(state: str) -> str | None:
@@ -286,6 +305,8 @@ class Redeemed:
     uses_left: int
     download_token: str
     download_expires_at: Any
+    sender: Account | None
+    on_behalf_of: Account | None
 
 
 def redeem(
@@ -339,6 +360,7 @@ def redeem(
         redeemer_id=redeemer_id,
     )
     db.add(session)
+    sender, on_behalf_of = sender_of(db, link)
     journal.append(
         db,
         link.owner_id,
@@ -352,7 +374,16 @@ def redeem(
     db.commit()  # before the old pages holding the share are flushed
     if uses_left == 0:
         flush_old_page_copies(db)
-    return Redeemed(link, server_share, sealed_package, uses_left, token, session.expires_at)
+    return Redeemed(
+        link,
+        server_share,
+        sealed_package,
+        uses_left,
+        token,
+        session.expires_at,
+        sender,
+        on_behalf_of,
+    )
 
 
 def _forget_share(db: Session, link_id: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request, expect
+from sqlalchemy import create_engine, text
 
 from tests.browser.conftest import (
     DESKTOP,
@@ -25,8 +26,11 @@ from tests.browser.conftest import (
     screenshot,
 )
 from tests.conftest import TEST_PASSPHRASE, LiveServer, run_cli
+from tests.test_link_sender import Impostor
+from wallet.client import Vault
 from wallet.client.api import ApiClient
-from wallet.client.links import parse_link
+from wallet.client.links import create_link, parse_link
+from wallet.crypto.encoding import b64e
 
 LINK_URL = re.compile(r"http://\S+/s/[0-9a-f]{32}#[A-Za-z0-9_-]{43}")
 
@@ -235,3 +239,97 @@ def test_the_link_page_reads_the_same_for_every_id_and_opens_by_keyboard(
         no_unexpected(problems)
     finally:
         context.close()
+
+
+# --- who sent it --------------------------------------------------------------------------------
+
+
+def set_link_creator(server: LiveServer, link_id: str, creator_id: str) -> None:
+    engine = create_engine(server.database.url)
+    with engine.begin() as db:
+        db.execute(
+            text("UPDATE share_link SET creator_id = :c WHERE id = :id"),
+            {"c": creator_id, "id": link_id},
+        )
+    engine.dispose()
+
+
+def account_id(server: LiveServer, handle: str) -> str:
+    engine = create_engine(server.database.url)
+    with engine.connect() as db:
+        found = db.execute(text("SELECT id FROM account WHERE handle = :h"), {"h": handle})
+        value = str(found.scalar_one())
+    engine.dispose()
+    return value
+
+
+def assert_not_verified(context: BrowserContext, url: str) -> None:
+    """The page says so plainly, shows no 'Shared by' and offers nothing to open."""
+    page, recorder, problems = open_page(context, url)
+    expect(page.locator("[data-error]")).to_contain_text("Sender not verified")
+    expect(page.locator("[data-error]")).to_contain_text("not used up")
+    assert page.locator("[data-preview]").is_hidden()
+    assert page.get_by_role("button", name="Open the documents").count() == 0 or (
+        page.get_by_role("button", name="Open the documents").is_hidden()
+    )
+    assert not [r for r in recorder.requests if r.url.endswith("/redeem")]
+    assert axe_violations(page) == []
+    no_unexpected(problems)
+    page.close()
+
+
+def test_a_link_that_names_another_account_says_sender_not_verified_and_uses_nothing(
+    context: BrowserContext, web_server: LiveServer, tmp_path: Path
+) -> None:
+    """Account A makes links 'from' account B (a real account), with the client's own
+    building blocks: B's handle and key, or B's handle with A's key."""
+    victim_env = {
+        **os.environ,
+        "WALLET_SERVER": web_server.url,
+        "WALLET_HOME": str(tmp_path / "victim"),
+        "WALLET_PASSPHRASE": TEST_PASSPHRASE,
+    }
+    victim = f"cpas-{secrets.token_hex(3)}"
+    run_cli(victim_env, "account", "create", "--handle", victim)
+    attacker, _recovery = Vault.create_account(
+        ApiClient(web_server.url), f"mallory-{secrets.token_hex(3)}", TEST_PASSPHRASE
+    )
+    (tmp_path / "invoice.pdf").write_bytes(b"%PDF-1.4 pay to IBAN XX00")
+    document_id, _version = attacker.upload(tmp_path / "invoice.pdf", "other", "Invoice")
+    victim_key = attacker.api.api("GET", f"/people/{victim}").json()["public_signing_key"]
+    for signing_key in (victim_key, b64e(attacker.keys.public_signing_key)):
+        owner = {"handle": victim, "signing_key": signing_key}
+        link = create_link(Impostor(attacker, owner), [document_id], uses=1)
+        assert_not_verified(context, link.url)
+        [row] = [r for r in attacker.api.api("GET", "/links").json() if r["id"] == link.id]
+        assert row["uses_left"] == 1
+
+
+def test_an_operator_who_changes_the_links_creator_is_refused_and_the_honest_link_shows_the_code(
+    cli: dict[str, str], context: BrowserContext, web_server: LiveServer, tmp_path: Path
+) -> None:
+    other_env = {**cli, "WALLET_HOME": str(tmp_path / "other")}
+    other = f"cpas-{secrets.token_hex(3)}"
+    run_cli(other_env, "account", "create", "--handle", other)
+    cli_upload(cli, tmp_path / "lease.pdf", b"%PDF-1.4 lease", "Lease", "lease")
+    url = cli_link(cli, "--types", "lease", "--purpose", "Housing")
+    link_id = parse_link(url).link_id
+    owner = run_cli(cli, "share", "check", url).stdout.split("Shared by ")[1].split(":")[0]
+
+    set_link_creator(web_server, link_id, account_id(web_server, other))
+    assert_not_verified(context, url)
+    assert uses_left(cli, url)["uses_left"] == 1
+
+    set_link_creator(web_server, link_id, account_id(web_server, owner))
+    code = run_cli(cli, "account", "safety-code").stdout.strip()
+    page, _recorder, problems = open_page(context, url)
+    expect(page.locator('[data-fact="owner"]')).to_have_text(owner)
+    expect(page.locator('[data-fact="safety-code"]')).to_have_text(code)
+    expect(page.locator("[data-safety-hint]")).to_contain_text("wallet account safety-code")
+    assert axe_violations(page) == []
+    screenshot(page, "link-preview-safety-code")
+    page.get_by_role("button", name="Open the documents").click()
+    expect(page.locator("[data-files] li[data-ready]")).to_have_count(1, timeout=30_000)
+    expect(page.locator("h1")).to_contain_text(owner)
+    assert uses_left(cli, url)["uses_left"] == 0
+    no_unexpected(problems)

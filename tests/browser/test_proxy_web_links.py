@@ -146,7 +146,20 @@ def test_a_proxy_shares_a_one_shot_link_that_names_proxy_and_owner(
     screenshot(page, "proxy-share-link")
     page.set_viewport_size(PHONE)
 
+    # The link page names both from the server's records, each with their own safety code.
+    page.goto(url)
+    facts = page.locator("[data-preview]")
+    expect(facts.locator('[data-fact="owner"]')).to_have_text(
+        f"{proxy.account['handle']}, for {owner.account['handle']}"
+    )
+    codes = facts.locator('[data-fact="safety-code"] span')
+    expect(codes).to_have_text(
+        [f"{v.account['handle']}: {own_safety_code(v)}" for v in (proxy, owner)]
+    )
+
     opened = linklib.open_link(url, tmp_path / "opened")
+    assert opened.senders is not None
+    assert opened.senders.sender.safety_code == own_safety_code(proxy)
     assert opened.proxy == proxy.account["handle"]
     assert opened.owner == owner.account["handle"]
     assert opened.purpose == "For the landlord"

@@ -101,9 +101,12 @@ def share_open(
         else None
     )
     opened = linklib.open_link(url, output, pin=pin, api=api)
-    # A link made under a mandate names both: the trusted person and the owner.
+    # A link made under a mandate names both: the trusted person and the owner. Both were
+    # checked against the accounts the server knows made the link.
     who = f"{opened.proxy} for {opened.owner}" if opened.proxy else opened.owner
     typer.echo(f"Shared by {who}" + (f" for: {opened.purpose}" if opened.purpose else "."))
+    if opened.senders is not None:
+        _safety_codes(opened.senders)
     for path in opened.files:
         typer.echo(f"  {path}")
     typer.echo(f"{len(opened.files)} file(s) written to {output}.")
@@ -116,8 +119,18 @@ def share_check(url: str) -> None:
     info = linklib.preview_link(url)
     who = f"{info['proxy']} for {info['owner']}" if info.get("proxy") else info["owner"]
     typer.echo(f"Shared by {who}: {info['documents']} document(s).")
+    _safety_codes(info["senders"])
     if info.get("purpose"):
         typer.echo(f"Purpose: {info['purpose']}")
     typer.echo(info["message"] or f"The link works until {info['expires_at'][:16]} UTC.")
     if info["pin_required"] and info["state"] == "active":
         typer.echo("You need a PIN to open it.")
+
+
+def _safety_codes(senders: linklib.LinkSenders) -> None:
+    """The sender's safety code (and the owner's, for a link a proxy made), to compare with
+    the code each of them sees in their own wallet."""
+    for person in (senders.sender, senders.on_behalf_of):
+        if person is not None:
+            typer.echo(f"Safety code of {person.handle}: {person.safety_code}")
+    typer.echo(linklib.COMPARE_SAFETY_CODE)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from wallet.client.api import ApiClient
+from wallet.client.contacts import safety_code
 from wallet.client.mandates import check_authorisation
 from wallet.client.transfer import WrongSize, download_to
 from wallet.client.vault import (
@@ -30,6 +31,7 @@ from wallet.crypto import links as linkcrypto
 from wallet.crypto.encoding import b64d, b64e, canonical_json
 from wallet.crypto.keys import AccountKeys
 from wallet.crypto.signing import BadSignature, sign, verify
+from wallet.crypto.wrap import key_id
 from wallet.protocol import statements
 
 DEFAULT_DAYS = 7
@@ -228,8 +230,141 @@ def _proof(api: ApiClient, link: ParsedLink) -> dict[str, str]:
     }
 
 
+SENDER_NOT_VERIFIED = (
+    "Sender not verified: this link names someone who did not make it. It was not opened "
+    "and is not used up. Do not trust it. If you know the person it names, ask them directly."
+)
+COMPARE_SAFETY_CODE = (
+    "Compare it with the safety code the person sees in their own wallet "
+    "('wallet account safety-code'). If the codes are not the same, do not open the link."
+)
+
+
+class SenderNotVerified(IntegrityFailure):
+    """The link's signed package or preview names another account than the one the server
+    knows made it, or its signature does not verify under that account's key."""
+
+    def __init__(self) -> None:
+        super().__init__(SENDER_NOT_VERIFIED)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """An account as the server's own records name it (not as the link's maker wrote it)."""
+
+    handle: str
+    signing_key: bytes
+    encryption_key: bytes
+
+    @property
+    def safety_code(self) -> str:
+        return safety_code(self.encryption_key, self.signing_key)
+
+
+@dataclass(frozen=True)
+class LinkSenders:
+    """Who made the link (the owner, or a proxy) and, for a proxy, the owner it acted for."""
+
+    sender: Sender
+    on_behalf_of: Sender | None
+
+    @property
+    def owner(self) -> Sender:
+        return self.on_behalf_of or self.sender
+
+    @property
+    def proxy(self) -> Sender | None:
+        return self.sender if self.on_behalf_of else None
+
+
+def _server_account(value: Any) -> Sender | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return Sender(
+            str(value["handle"]),
+            b64d(value["public_signing_key"]),
+            b64d(value["public_encryption_key"]),
+        )
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _server_senders(answer: dict[str, Any]) -> LinkSenders:
+    sender = _server_account(answer.get("sender"))
+    if sender is None:
+        raise SenderNotVerified()
+    on_behalf_of = answer.get("on_behalf_of")
+    owner = _server_account(on_behalf_of)
+    if on_behalf_of is not None and owner is None:
+        raise SenderNotVerified()
+    return LinkSenders(sender, owner)
+
+
+def _signed_by_sender(senders: LinkSenders, answer: dict[str, Any], link_id: str) -> dict[str, Any]:
+    """The descriptor, checked to be signed by the server-named sender's key for this link."""
+    try:
+        descriptor = b64d(answer["descriptor"])
+        verify(senders.sender.signing_key, descriptor, b64d(answer["signature"]))
+        signed = json.loads(descriptor)
+    except (BadSignature, KeyError, ValueError, TypeError) as exc:
+        raise SenderNotVerified() from exc
+    if (
+        not isinstance(signed, dict)
+        or signed.get("kind") != "share-link"
+        or signed.get("link_id") != link_id
+        or signed.get("owner_key_id") != key_id(senders.sender.encryption_key)
+    ):
+        raise SenderNotVerified()
+    return signed
+
+
+def check_preview_sender(
+    answer: dict[str, Any], preview: dict[str, Any], link_id: str
+) -> LinkSenders:
+    """Before anything is used: the preview's handles are the accounts the server knows made
+    the link, and their signature over this preview verifies under the sender's key."""
+    senders = _server_senders(answer)
+    signed = _signed_by_sender(senders, answer, link_id)
+    if signed.get("preview_sha256") != hashlib.sha256(b64d(answer["sealed_preview"])).hexdigest():
+        raise SenderNotVerified()
+    proxy = senders.proxy
+    if preview.get("owner") != senders.owner.handle or preview.get("proxy") != (
+        proxy.handle if proxy else None
+    ):
+        raise SenderNotVerified()
+    return senders
+
+
+def _same_party(party: Any, account: Sender) -> bool:
+    if not isinstance(party, dict) or party.get("handle") != account.handle:
+        return False
+    try:
+        return b64d(str(party.get("signing_key"))) == account.signing_key
+    except ValueError:
+        return False
+
+
+def check_package_sender(
+    package: dict[str, Any], redeemed: dict[str, Any], link_id: str
+) -> LinkSenders:
+    """After the redeem: the package's owner (and proxy) are, handle and key, the accounts the
+    server knows made the link, and the sender's key signed this package."""
+    senders = _server_senders(redeemed)
+    _signed_by_sender(senders, redeemed, link_id)
+    proxy = senders.proxy
+    if not _same_party(package.get("owner"), senders.owner):
+        raise SenderNotVerified()
+    if (package.get("proxy") is None) != (proxy is None):
+        raise SenderNotVerified()
+    if proxy is not None and not _same_party(package.get("proxy"), proxy):
+        raise SenderNotVerified()
+    return senders
+
+
 def preview_link(url: str, api: ApiClient | None = None) -> dict[str, Any]:
-    """Purpose, owner and state, without using the link."""
+    """Purpose, owner and state, without using the link. Raises SenderNotVerified unless the
+    people it names are the accounts the server knows made it, and they signed it."""
     link = parse_link(url)
     api = api or ApiClient(link.server)
     answer = api.api("POST", f"/links/{link.link_id}/preview", json=_proof(api, link)).json()
@@ -243,7 +378,14 @@ def preview_link(url: str, api: ApiClient | None = None) -> dict[str, Any]:
         )
     except linkcrypto.LinkKeyError as exc:
         raise IntegrityFailure("This link's details were changed on the server.") from exc
-    return {**preview, **{k: answer[k] for k in ("state", "message", "pin_required", "expires_at")}}
+    if not isinstance(preview, dict):
+        raise SenderNotVerified()
+    senders = check_preview_sender(answer, preview, link.link_id)
+    return {
+        **preview,
+        **{k: answer[k] for k in ("state", "message", "pin_required", "expires_at")},
+        "senders": senders,
+    }
 
 
 @dataclass
@@ -254,14 +396,19 @@ class OpenedLink:
     profile: dict[str, str]
     # The trusted person who made the link for the owner, under a mandate the owner signed.
     proxy: str | None = None
+    # The accounts the server knows made the link, checked against the package.
+    senders: LinkSenders | None = None
 
 
 def open_link(
     url: str, target_dir: Path, pin: str | None = None, api: ApiClient | None = None
 ) -> OpenedLink:
-    """Redeems the link (one use) and writes the shared files, decrypted, into target_dir."""
+    """Redeems the link (one use) and writes the shared files, decrypted, into target_dir.
+    The sender is checked first (preview_link): a link that names someone who did not make it
+    is refused before the redeem, so it is not used up."""
     link = parse_link(url)
     api = api or ApiClient(link.server)
+    previewed: LinkSenders = preview_link(url, api)["senders"]
     body = {**_proof(api, link)}
     if pin is not None:
         body["pin_check"] = b64e(linkcrypto.pin_check(link.secret, link.link_id, pin))
@@ -276,6 +423,9 @@ def open_link(
         )
     except linkcrypto.LinkKeyError as exc:
         raise IntegrityFailure("This link cannot be opened: it was changed or damaged.") from exc
+    senders = check_package_sender(package, redeemed, link.link_id)
+    if senders != previewed:
+        raise SenderNotVerified()
     _check_descriptor(package, redeemed)
 
     target_dir = Path(target_dir)
@@ -318,6 +468,7 @@ def open_link(
         files,
         package.get("profile", {}),
         package["proxy"]["handle"] if package.get("proxy") else None,
+        senders,
     )
 
 

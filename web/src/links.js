@@ -12,6 +12,7 @@ import { hkdf } from "./crypto/kdf.js";
 import * as linkcrypto from "./crypto/links.js";
 import { sign, verify } from "./crypto/signing.js";
 import { info, KIND, LABELS, statement } from "./protocol.js";
+import { keyId } from "./crypto/wrap.js";
 import { getSession } from "./session.js";
 import { PlainError } from "./ui.js";
 import { listDocuments, profile, safeMediaType, versions } from "./vault.js";
@@ -23,6 +24,16 @@ const DAY = 86_400_000;
 
 /** Something in the link does not match what the person signed: do not trust it. */
 export class LinkIntegrityError extends PlainError {}
+
+/**
+ * The link names someone the server does not know made it, or is not signed by the account
+ * that made it (like SenderNotVerified in wallet/client/links.py). Raised before the redeem.
+ */
+export class SenderNotVerified extends LinkIntegrityError {
+  constructor() {
+    super("link.sender_not_verified");
+  }
+}
 
 // --- the owner's side ------------------------------------------------------------------------
 
@@ -282,7 +293,100 @@ async function proofFor(link) {
   return { challenge_id: challenge.challenge_id, proof: b64e(signature) };
 }
 
-/** Who shared, for what, how many documents and the link's state. Uses nothing. */
+// --- who sent it: the accounts the server's own records name, never what the maker wrote ---
+
+function serverAccount(value) {
+  if (!value || typeof value !== "object") return null;
+  try {
+    return {
+      handle: String(value.handle),
+      signingKey: b64d(value.public_signing_key),
+      encryptionKey: b64d(value.public_encryption_key),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** { sender, onBehalfOf, owner, proxy } from a preview or redeem answer. */
+export function serverSenders(answer) {
+  const sender = serverAccount(answer?.sender);
+  if (!sender) throw new SenderNotVerified();
+  const onBehalfOf = answer.on_behalf_of == null ? null : serverAccount(answer.on_behalf_of);
+  if (answer.on_behalf_of != null && !onBehalfOf) throw new SenderNotVerified();
+  return { sender, onBehalfOf, owner: onBehalfOf || sender, proxy: onBehalfOf ? sender : null };
+}
+
+/** The descriptor, checked to be signed by the server-named sender's key, for this link. */
+async function signedBySender(senders, answer, linkId) {
+  let signed;
+  try {
+    const descriptor = b64d(answer.descriptor);
+    verify(senders.sender.signingKey, descriptor, b64d(answer.signature));
+    signed = JSON.parse(fromUtf8(descriptor));
+  } catch {
+    throw new SenderNotVerified();
+  }
+  if (
+    !signed ||
+    typeof signed !== "object" ||
+    signed.kind !== "share-link" ||
+    signed.link_id !== linkId ||
+    signed.owner_key_id !== (await keyId(senders.sender.encryptionKey))
+  ) {
+    throw new SenderNotVerified();
+  }
+  return signed;
+}
+
+/** Before anything is used: the preview names exactly the accounts that made the link. */
+export async function checkPreviewSender(answer, preview, linkId) {
+  const senders = serverSenders(answer);
+  const signed = await signedBySender(senders, answer, linkId);
+  if (signed.preview_sha256 !== (await sha256Hex(b64d(answer.sealed_preview)))) {
+    throw new SenderNotVerified();
+  }
+  if (preview.owner !== senders.owner.handle || (preview.proxy ?? null) !== (senders.proxy?.handle ?? null)) {
+    throw new SenderNotVerified();
+  }
+  return senders;
+}
+
+function sameParty(party, account) {
+  if (!party || typeof party !== "object" || party.handle !== account.handle) return false;
+  try {
+    return sameBytes(b64d(String(party.signing_key)), account.signingKey);
+  } catch {
+    return false;
+  }
+}
+
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+function sameSenders(a, b) {
+  const same = (x, y) =>
+    x === y ||
+    (x && y && x.handle === y.handle && sameBytes(x.signingKey, y.signingKey) && sameBytes(x.encryptionKey, y.encryptionKey));
+  return same(a.sender, b.sender) && same(a.onBehalfOf, b.onBehalfOf);
+}
+
+/** After the redeem: the package's owner (and proxy) are, handle and key, those accounts. */
+async function checkPackageSender(pkg, redeemed, linkId, expected) {
+  const senders = serverSenders(redeemed);
+  await signedBySender(senders, redeemed, linkId);
+  if (!sameParty(pkg.owner, senders.owner)) throw new SenderNotVerified();
+  if ((pkg.proxy == null) !== (senders.proxy == null)) throw new SenderNotVerified();
+  if (senders.proxy && !sameParty(pkg.proxy, senders.proxy)) throw new SenderNotVerified();
+  if (expected && !sameSenders(senders, expected)) throw new SenderNotVerified();
+  return senders;
+}
+
+/**
+ * Who shared, for what, how many documents and the link's state. Uses nothing. Throws
+ * SenderNotVerified unless the people it names are the accounts the server knows made it.
+ */
 export async function previewLink(link) {
   const answer = await postJson(`/links/${link.linkId}/preview`, await proofFor(link));
   let preview;
@@ -296,7 +400,10 @@ export async function previewLink(link) {
   } catch {
     throw new LinkIntegrityError("link.changed");
   }
+  if (!preview || typeof preview !== "object") throw new SenderNotVerified();
+  const senders = await checkPreviewSender(answer, preview, link.linkId);
   return {
+    senders,
     purpose: String(preview.purpose || ""),
     owner: String(preview.owner || ""),
     proxy: preview.proxy ? String(preview.proxy) : null,
@@ -353,9 +460,12 @@ async function checkDescriptor(pkg, redeemed, linkId) {
 
 /**
  * Redeems the link (uses it once). Returns { purpose, owner, proxy, items, profile, token,
- * tokenExpiresAt, usesLeft }; files come with downloadItem().
+ * tokenExpiresAt, usesLeft, senders }; files come with downloadItem(). Checks the sender
+ * first (previewLink) unless `previewed` (the preview's senders) is given, so a link that
+ * names someone who did not make it is refused before it is used.
  */
-export async function openLink(link, pin = null) {
+export async function openLink(link, pin = null, previewed = null) {
+  const expected = previewed ?? (await previewLink(link)).senders;
   const body = await proofFor(link);
   if (pin) body.pin_check = b64e(await linkcrypto.pinCheck(link.secret, link.linkId, pin));
   const redeemed = await postJson(`/links/${link.linkId}/redeem`, body);
@@ -366,8 +476,10 @@ export async function openLink(link, pin = null) {
   } catch {
     throw new LinkIntegrityError("link.damaged");
   }
+  const senders = await checkPackageSender(pkg, redeemed, link.linkId, expected);
   await checkDescriptor(pkg, redeemed, link.linkId);
   return {
+    senders,
     purpose: String(pkg.purpose || ""),
     owner: String(pkg.owner?.handle || ""),
     proxy: pkg.proxy ? String(pkg.proxy.handle || "") : null,

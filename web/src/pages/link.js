@@ -2,6 +2,7 @@
 // shared, for what and until when BEFORE anything is used; then, on request, opens the link
 // (one use), lists the documents and lets the person view, save or print them.
 // The secret after # stays in this browser: it is never sent, and the page has no referrer.
+import { safetyCode } from "../grants.js";
 import { formatBytes, language, t } from "../i18n.js";
 import { downloadItem, openLink, parseLinkLocation, previewLink, safeFileName } from "../links.js";
 import { page } from "../shell.js";
@@ -83,7 +84,17 @@ page("link", async (main, ctx) => {
   const fact = (name, value) => {
     main.querySelector(`[data-fact="${name}"]`).textContent = value;
   };
+  // The names were checked against the accounts the server knows made the link (previewLink).
   fact("owner", preview.proxy ? t("link.by_proxy", { proxy: preview.proxy, owner: preview.owner }) : preview.owner);
+  // The sender's safety code (and the owner's, for a proxy), to compare with their wallet's.
+  const { sender, onBehalfOf } = preview.senders;
+  const codes = [];
+  for (const person of [sender, onBehalfOf].filter(Boolean)) {
+    const code = await safetyCode(person.encryptionKey, person.signingKey);
+    codes.push(onBehalfOf ? t("link.safety_code_of", { handle: person.handle, code }) : code);
+  }
+  const codeBox = main.querySelector('[data-fact="safety-code"]');
+  codeBox.replaceChildren(...codes.map((text) => el("span", { class: "safety-code-inline link-code", text })));
   fact("purpose", preview.purpose || t("link.no_purpose"));
   fact("documents", t("link.documents_count", { n: preview.documents }));
   fact("expires", formatMoment(preview.expiresAt));
@@ -117,7 +128,7 @@ page("link", async (main, ctx) => {
     button.disabled = true;
     button.textContent = t("link.opening");
     try {
-      const opened = await openLink(link, pin);
+      const opened = await openLink(link, pin, preview.senders);
       openedLinks.set(link.linkId, opened);
       main.querySelector("[data-preview]").hidden = true;
       main.querySelector("[data-safe]").hidden = true;
