@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
@@ -114,7 +115,12 @@ class MigratedTemplate:
             name = f"wallet_template_{os.getpid()}_{secrets.token_hex(4)}"
             with admin.connect() as connection:
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
-            migrate(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+            try:
+                migrate(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+            except BaseException:
+                with admin.connect() as connection:  # no half-migrated template is left behind
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                raise
             self.pg_name = name  # migrate() disposed its engine: no connection is left open
         return self.pg_name
 
@@ -322,6 +328,7 @@ class LiveServer:
     process: subprocess.Popen
     database: Database
     data_dir: Path
+    log_path: Path  # what the server wrote to stderr
 
 
 @contextlib.contextmanager
@@ -341,21 +348,28 @@ def run_live_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Itera
             "WALLET_LOG_LEVEL": "WARNING",
             **(extra_env or {}),
         }
+        # A file, not a pipe: nobody reads the server's errors while it runs, and a full pipe
+        # would stop it.
+        log_path = tmp / "server-errors.log"
+        errors = log_path.open("wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "wallet.cli", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=errors,
         )
         try:
             wait_for_port(port, process=process)
-            yield LiveServer(f"http://127.0.0.1:{port}", env, process, database, tmp / "data")
+            yield LiveServer(
+                f"http://127.0.0.1:{port}", env, process, database, tmp / "data", log_path
+            )
         finally:
             process.terminate()
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
+            errors.close()
 
 
 @pytest.fixture(scope="session")
@@ -427,15 +441,15 @@ def run_cli_process(
 
 @contextlib.contextmanager
 def _exactly_this_environment(env: dict[str, str]) -> Iterator[None]:
-    """os.environ becomes `env` (a process started with env= sees nothing else), then back."""
+    """os.environ becomes `env` (a process started with env= sees nothing else), then back.
+    Only the keys that differ change, never the whole mapping at once: another thread (the
+    PostgreSQL template copier) may read the environment meanwhile."""
     saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
+    extra = [key for key in saved if key not in env]
+    with mock.patch.dict(os.environ, env):
+        for key in extra:
+            del os.environ[key]
         yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _run_cli_in_process(

@@ -292,3 +292,18 @@ def test_the_pin_file_rules_without_a_server(tmp_path: Path) -> None:
     path.write_text("{damaged")
     with pytest.raises(VaultError, match="damaged"):
         KdfPins(path)
+
+
+def test_the_floor_is_for_unseen_handles_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account made when the default cost was lower keeps opening on a device that knows
+    it; a device that never saw it refuses that cost."""
+    monkeypatch.setenv("WALLET_CLIENT_KDF_FLOOR", "10,134217728")
+    old_cost = (3, 64 * 1024 * 1024)
+    pins = KdfPins(tmp_path / "kdf-pins.json")
+    pins.pin("http://wallet.example", "old-account", b"o" * 16, *old_cost)
+    pins.check("http://wallet.example", "old-account", b"o" * 16, *old_cost)
+    with pytest.raises(KdfRefused) as refused:
+        pins.check("http://wallet.example", "other-account", b"x" * 16, *old_cost)
+    assert refused.value.reason == "weak"

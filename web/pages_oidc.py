@@ -67,6 +67,8 @@ def callback(
     except WalletError as exc:
         if not as_html:
             raise
+        # The page answers normally, so the request would commit: undo what the refusal left.
+        db.rollback()
         return _page(request, exc.status_code, outcome="failed", message=exc.message)
     response: Response
     if not as_html:

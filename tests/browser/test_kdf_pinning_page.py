@@ -55,7 +55,6 @@ class Tab:
 
     def __init__(self, context: BrowserContext) -> None:
         self.page: Page = context.new_page()
-        self.page.set_default_timeout(20_000)
         self.problems = PageProblems()
         self.problems.watch(self.page)
         self.requests: list[str] = []

@@ -66,6 +66,12 @@ def login_with_code(
         raise
     api.token = session["token"]
     account = session["account"]
+    if str(account["handle"]).strip().lower() != str(params["handle"]).strip().lower():
+        # The pin was checked for the handle the server named first: it must be the same one.
+        raise VaultError(
+            "The service answered for another wallet than the one it asked the passphrase for. "
+            "Nothing was saved. Contact the organisation that runs this service."
+        )
     keys = AccountKeys.unlock(creds.kek, b64d(account["keys_by_passphrase"]))
     vault = Vault(api, keys, account, kdf_pins=pins)
     vault._check_served_keys(account)

@@ -33,6 +33,7 @@ from sharing.requests.api import router as requests_router
 from storage.base import StorageUnavailable
 from storage.factory import make_store
 from wallet import __version__
+from wallet.accounts import service as accounts
 from wallet.accounts.api import router as accounts_router
 from wallet.db import is_empty, make_engine, migrate
 from wallet.documents.api import router as documents_router
@@ -207,6 +208,8 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate_empty:
             await run_in_threadpool(prepare_database, settings)
+        # Made now, so the first login with an unknown handle takes no longer than the others.
+        await run_in_threadpool(accounts.dummy_hash, settings)
         sweeper = (
             asyncio.create_task(_sweep_forever(app, settings))
             if settings.sweep_interval_seconds > 0
