@@ -23,7 +23,7 @@ from typing import Any
 
 from wallet.client.api import ApiError
 from wallet.client.contacts import KeyChanged, PinStore, person, safety_code
-from wallet.client.transfer import WrongSize, download_to, upload_file
+from wallet.client.transfer import WrongSize, download_to, encrypt_and_upload
 from wallet.client.vault import (
     DocumentInfo,
     IntegrityFailure,
@@ -716,11 +716,7 @@ class ProxyVault:
             str(identity).encode(),
             document_key_info(document_id, version, self.keys.key_id),
         )
-        with tempfile.TemporaryDirectory(prefix="wallet-up-") as workdir:
-            ciphertext = Path(workdir) / "blob.age"
-            age.encrypt_file(path, ciphertext, recipient)
-            blob_size = ciphertext.stat().st_size
-            upload_id, blob_sha256 = upload_file(self.api, ciphertext, progress=progress)
+        upload_id, blob_sha256, blob_size = encrypt_and_upload(self.api, path, recipient, progress)
         manifest, signature = sign(
             self.keys.signing_key,
             statements.DOCUMENT_VERSION.build(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
 import httpx
+import pyrage
 
 from wallet.client.api import ApiClient, ApiError, NetworkError, error_from
+from wallet.crypto import age
 
 CHUNK_BYTES = 8 * 1024 * 1024
 RETRIES = 8
@@ -50,6 +53,19 @@ class _HashedReader:
             position += len(data)
             remaining -= len(data)
             yield data
+
+
+def encrypt_and_upload(
+    api: ApiClient, path: Path, recipient: pyrage.x25519.Recipient, progress: Progress | None
+) -> tuple[str, str, int]:
+    """Encrypts `path` to `recipient` with age and uploads the ciphertext, which never stays
+    on disk. Returns the upload id, the ciphertext's SHA-256 and its size."""
+    with tempfile.TemporaryDirectory(prefix="wallet-up-") as workdir:
+        ciphertext = Path(workdir) / "blob.age"
+        age.encrypt_file(path, ciphertext, recipient)
+        blob_size = ciphertext.stat().st_size
+        upload_id, blob_sha256 = upload_file(api, ciphertext, progress=progress)
+    return upload_id, blob_sha256, blob_size
 
 
 def upload_file(

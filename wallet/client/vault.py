@@ -21,7 +21,7 @@ import nacl.pwhash
 from wallet.client.api import ApiClient, ApiError
 from wallet.client.errors import IntegrityFailure, VaultError
 from wallet.client.kdfpins import KdfPins, check_kdf_cost
-from wallet.client.transfer import Progress, WrongSize, download_to, upload_file
+from wallet.client.transfer import Progress, WrongSize, download_to, encrypt_and_upload
 from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e, canonical_json
 from wallet.crypto.kdf import derive_master_key, split_master_key, split_recovery_key
@@ -439,11 +439,7 @@ class Vault:
         encrypted_meta = age.encrypt_bytes(json.dumps(meta).encode(), recipient)
         wrapped_key = self._seal_document_key(identity, document_id, version)
 
-        with tempfile.TemporaryDirectory(prefix="wallet-up-") as workdir:
-            ciphertext = Path(workdir) / "blob.age"
-            age.encrypt_file(path, ciphertext, recipient)
-            blob_size = ciphertext.stat().st_size
-            upload_id, blob_sha256 = upload_file(self.api, ciphertext, progress=progress)
+        upload_id, blob_sha256, blob_size = encrypt_and_upload(self.api, path, recipient, progress)
 
         manifest, signature = sign(
             self.keys.signing_key,
