@@ -117,13 +117,16 @@ def share_open(
 def share_check(url: str) -> None:
     """See who shared a link, for what and until when, without using it."""
     info = linklib.preview_link(url)
+    if info["state"] != "active":
+        say(info["message"])
+        return
     who = f"{info['proxy']} for {info['owner']}" if info.get("proxy") else info["owner"]
     say(f"Shared by {who}: {info['documents']} document(s).")
     _safety_codes(info["senders"])
     if info.get("purpose"):
         say(f"Purpose: {info['purpose']}")
     say(info["message"] or f"The link works until {info['expires_at'][:16]} UTC.")
-    if info["pin_required"] and info["state"] == "active":
+    if info["pin_required"]:
         say("You need a PIN to open it.")
 
 
