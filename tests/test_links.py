@@ -464,6 +464,53 @@ def test_revoke_is_immediate_even_for_an_open_download_session(
     assert api_error(stranger.api.api, "POST", f"/links/{link.id}/revoke").status == 404
 
 
+def test_a_dead_link_tells_only_its_state(wallet_app: WalletApp, tmp_path: Path) -> None:
+    vault, ids, _contents = owner_with_documents(wallet_app, tmp_path)
+    purpose = "Rental application, flat 3B"
+    links = {state: create_link(vault, ids[:1], uses=1, pin="4821", purpose=purpose)
+             for state in ("used", "revoked", "locked", "expired")}  # fmt: skip
+    assert redeem_raw(wallet_app.client, links["used"].id, secret_of(links["used"]),
+                      pin="4821").status_code == 200  # fmt: skip
+    vault.api.api("POST", f"/links/{links['revoked'].id}/revoke")
+    with Session(engine_of(wallet_app)) as db:
+        for state, change in (("locked", {"locked": True}),
+                              ("expired", {"expires_at": datetime.now(UTC) - timedelta(minutes=1)})):  # fmt: skip
+            row = db.get(ShareLink, links[state].id)
+            assert row is not None
+            for name, value in change.items():
+                setattr(row, name, value)
+            db.add(row)
+        db.commit()
+    messages = {"used": USED, "revoked": REVOKED, "locked": LOCKED, "expired": EXPIRED}
+    for state, link in links.items():
+        assert preview_link(link.url, wallet_app.api()) == {
+            "state": state,
+            "message": messages[state],
+        }
+        answer = preview_raw(wallet_app.client, link.id, secret_of(link))
+        assert answer.status_code == 200
+        assert answer.json() == {
+            "state": state,
+            "message": messages[state],
+            "pin_required": False,
+            "sealed_preview": None,
+            "expires_at": None,
+            "descriptor": None,
+            "signature": None,
+            "sender": None,
+            "on_behalf_of": None,
+        }
+        assert vault.account["handle"] not in answer.text
+    # A live link still shows everything, checked against its sender.
+    live = create_link(vault, ids[:1], uses=1, purpose=purpose)
+    shown = preview_link(live.url, wallet_app.api())
+    assert (shown["state"], shown["purpose"], shown["owner"]) == (
+        "active",
+        purpose,
+        vault.account["handle"],
+    )
+
+
 # --- dead after the last use -------------------------------------------------------------------
 
 

@@ -19,8 +19,8 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from wallet.accounts import service as accounts
-from wallet.deps import DB, AppSettings
-from wallet.errors import Unauthorized
+from wallet.deps import CROSS_SITE, DB, AppSettings, from_this_site
+from wallet.errors import Forbidden, Unauthorized
 from wallet.protocol.catalogue import DOCUMENT_TYPES, PROCEDURE_CATEGORIES
 from web.i18n import LANGUAGE_COOKIE, LANGUAGES, negotiate, translations
 
@@ -250,8 +250,11 @@ def start_cookie_session(request: Request, db: DB, settings: AppSettings) -> Res
 
 @router.post("/web/logout", status_code=204)
 def end_cookie_session(request: Request, db: DB) -> Response:
-    """Ends the session on the server and removes the cookie. Works even if already ended."""
+    """Ends the session on the server and removes the cookie. Works even if already ended.
+    Only from the wallet's own pages: another page (a sibling subdomain) must not log you out."""
     token = request.cookies.get(SESSION_COOKIE)
+    if token and not from_this_site(request):
+        raise Forbidden(CROSS_SITE)
     if token:
         try:
             _account, session = accounts.authenticate(db, token)

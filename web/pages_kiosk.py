@@ -16,8 +16,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
 from wallet.accounts import service as accounts
-from wallet.deps import DB
-from wallet.errors import Unauthorized
+from wallet.deps import CROSS_SITE, DB, from_this_site
+from wallet.errors import Forbidden, Unauthorized
 from web.i18n import LANGUAGE_COOKIE
 from web.pages import SESSION_COOKIE, grouped_document_types, render
 
@@ -55,9 +55,10 @@ def kiosk(request: Request, idle: Annotated[int | None, Query()] = None) -> HTML
 @router.post("/web/kiosk/end", status_code=204)
 def end_kiosk_session(request: Request, db: DB) -> Response:
     """Ends the server session and tells the browser to drop every cookie, cache and storage."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        # Another site's form must not wipe this site's data (a logout by cross-site request).
-        return Response(status_code=403, headers={"Cache-Control": "no-store"})
+    if not from_this_site(request):
+        # Another site's form must not wipe this site's data (a logout by cross-site request),
+        # with or without a session: Clear-Site-Data acts on the whole origin.
+        raise Forbidden(CROSS_SITE)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         try:

@@ -79,9 +79,22 @@ def _account(account: Account | None) -> LinkSender | None:
 
 @router.post("/links/{link_id}/preview", response_model=PreviewOut)
 def preview(link_id: LinkId, data: LinkProof, db: DB) -> PreviewOut:
-    """Shows purpose and expiry (sealed) and the link's state. Never consumes a use."""
+    """Shows purpose and expiry (sealed) and the link's state. Never consumes a use. A dead
+    link shows its state only (service.preview names nobody for it)."""
     seen = service.preview(db, link_id, data.challenge_id, data.proof)
     link = seen.link
+    if seen.state != "active":
+        return PreviewOut(
+            state=seen.state,
+            message=service.state_message(seen.state),
+            pin_required=False,
+            sealed_preview=None,
+            expires_at=None,
+            descriptor=None,
+            signature=None,
+            sender=None,
+            on_behalf_of=None,
+        )
     return PreviewOut(
         state=seen.state,
         message=service.state_message(seen.state),

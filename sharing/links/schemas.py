@@ -65,15 +65,18 @@ class LinkSender(BaseModel):
 
 
 class PreviewOut(BaseModel):
+    """A dead link (used, expired, stopped or locked) answers with its state and message only:
+    every other field is null, so it no longer tells its purpose, owner or sender."""
+
     state: str
     message: str | None
     pin_required: bool
-    sealed_preview: B64
-    expires_at: datetime
+    sealed_preview: B64 | None
+    expires_at: datetime | None
     # The link's signed descriptor (it covers the sealed preview), so the redeemer can check
     # the sender before anything is used.
-    descriptor: B64
-    signature: B64
+    descriptor: B64 | None
+    signature: B64 | None
     # The account that made the link (null if it no longer exists), and the owner it acted
     # for when a proxy made it under a mandate. The redeemer's client checks that the signed
     # preview and package name exactly these accounts.

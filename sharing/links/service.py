@@ -279,8 +279,13 @@ class Previewed:
 
 
 def preview(db: Session, link_id: str, challenge_id: str, proof: bytes) -> Previewed:
+    """The link and who made it; a dead link (used, expired, stopped, locked) names nobody:
+    whoever holds it learns only that it no longer works."""
     link = _proven_link(db, link_id, challenge_id, proof)
-    return Previewed(link, state_of(link), *sender_of(db, link))
+    state = state_of(link)
+    if state != "active":
+        return Previewed(link, state, None, None)
+    return Previewed(link, state, *sender_of(db, link))
 
 
 def sender_of(db: Session, link: ShareLink) -> tuple[Account | None, Account | None]:

@@ -164,6 +164,10 @@ def test_a_cli_link_opens_in_chromium_once_and_the_secret_stays_in_the_browser(
         again, _rec, problems2 = open_page(other, url)
         expect(again.locator("[data-dead]")).to_contain_text("already used")
         assert again.locator("form[data-open]").is_hidden()
+        # A dead link names nobody: no owner, purpose or safety code on the page.
+        assert again.locator(".link-facts").is_hidden()
+        assert again.locator("[data-safety-hint]").is_hidden()
+        assert again.locator('[data-fact="owner"]').text_content() == ""
         no_unexpected(problems2)
     finally:
         other.close()
@@ -197,6 +201,8 @@ def test_revoked_unknown_and_incomplete_links_say_so_plainly(
     run_cli(cli, "share", "revoke", parse_link(url).link_id)
     page, _recorder, problems = open_page(context, url)
     expect(page.locator("[data-dead]")).to_contain_text("stopped sharing")
+    assert page.locator(".link-facts").is_hidden()
+    assert page.locator('[data-fact="purpose"]').text_content() == ""
 
     page.goto(url.split("#")[0] + "#" + "A" * 43)  # a wrong secret: the same as unknown
     page.reload()

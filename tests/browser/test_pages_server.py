@@ -95,7 +95,7 @@ def test_session_cookie_is_httponly_strict_and_ends_at_logout(wallet_app: Wallet
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     # The API now answers with the cookie alone.
     assert client.get("/api/v1/accounts/me").json()["handle"] == vault.account["handle"]
-    assert client.post("/web/logout").status_code == 204
+    assert client.post("/web/logout", headers=SAME_ORIGIN).status_code == 204
     client.cookies.clear()
     # The session is over on the server, not only in the browser.
     assert (
@@ -103,6 +103,40 @@ def test_session_cookie_is_httponly_strict_and_ends_at_logout(wallet_app: Wallet
         == 401
     )
     assert client.post("/web/logout").status_code == 204  # twice is fine
+
+
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+FOREIGN = [
+    {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "https://evil.testserver"},
+    {"Origin": "https://evil.example"},  # an older browser: no Sec-Fetch-Site
+    {},  # neither header
+]
+
+
+def test_logout_and_kiosk_end_only_from_the_wallets_own_pages(wallet_app: WalletApp) -> None:
+    vault = wallet_app.new_vault()
+    client = wallet_app.client
+    started = client.post("/web/session", headers={"authorization": f"Bearer {vault.api.token}"})
+    assert started.status_code == 204
+    for headers in FOREIGN:
+        for path in ("/web/logout", "/web/kiosk/end"):
+            refused = client.post(path, headers=headers)
+            assert refused.status_code == 403, (path, headers)
+            assert refused.json()["detail"].startswith("This request came from another web page")
+            assert "clear-site-data" not in refused.headers and "set-cookie" not in refused.headers
+        # The session still works.
+        assert client.get("/api/v1/accounts/me").json()["handle"] == vault.account["handle"]
+    # Without Sec-Fetch-Site, the page's own Origin is enough.
+    ours = client.post("/web/logout", headers={"Origin": "http://testserver"})
+    assert ours.status_code == 204
+    assert client.get("/api/v1/accounts/me").status_code == 401
+    client.cookies.clear()
+    # Nothing to end: logout has nothing to protect; the kiosk's wipe still asks for this site.
+    assert client.post("/web/logout").status_code == 204
+    assert client.post("/web/kiosk/end").status_code == 403
+    ended = client.post("/web/kiosk/end", headers=SAME_ORIGIN)
+    assert ended.status_code == 204 and "clear-site-data" in ended.headers
 
 
 def test_language_form_sets_a_cookie_and_never_redirects_away(wallet_app: WalletApp) -> None:

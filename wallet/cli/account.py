@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wallet.cli.common import fail, friendly, kdf_pins, own_vault, passphrase, remember, server
+from wallet.cli.common import fail, friendly, kdf_pins, own_vault, passphrase, remember, say, server
 from wallet.cli.proxy import show_banner
 from wallet.client import state
 from wallet.client.api import ApiClient
@@ -31,24 +31,22 @@ def account_create(
     api = ApiClient(server())
     if not handle:
         handle = api.api("GET", "/accounts/params").json()["suggested_handle"]
-        typer.echo(f"Your handle: {handle}")
+        say(f"Your handle: {handle}")
     new = passphrase("Choose a passphrase", confirm=True)
     if len(new) < 10:
         fail("Choose a longer passphrase: at least 10 characters. A few words in a row work well.")
     vault, recovery_text = Vault.create_account(api, handle, new, kdf_pins())
     remember(vault)
-    typer.echo(f"Your wallet '{handle}' is ready.")
-    typer.echo("")
-    typer.echo("Your recovery key (shown only once, write it down or print it):")
-    typer.echo(f"  {recovery_text}")
-    typer.echo(
-        "With it you can choose a new passphrase if you forget yours. Keep it somewhere safe."
-    )
+    say(f"Your wallet '{handle}' is ready.")
+    say("")
+    say("Your recovery key (shown only once, write it down or print it):")
+    say(f"  {recovery_text}")
+    say("With it you can choose a new passphrase if you forget yours. Keep it somewhere safe.")
     if recovery_qr:
         import segno  # about 45 ms to import: loaded only when a QR code is drawn
 
         segno.make(recovery_text, error="m").save(str(recovery_qr), scale=8, border=4)
-        typer.echo(f"QR code of the recovery key written to {recovery_qr}.")
+        say(f"QR code of the recovery key written to {recovery_qr}.")
 
 
 @friendly
@@ -67,7 +65,7 @@ def login(
         ApiClient(server()), handle, passphrase(), kdf_pins(), new_salt_ok=passphrase_changed
     )
     remember(vault)
-    typer.echo(f"Logged in as {handle}.")
+    say(f"Logged in as {handle}.")
     show_banner(vault)  # what people with a mandate did for you since your last login
 
 
@@ -80,7 +78,7 @@ def logout() -> None:
             ApiClient(server(saved), token=saved["token"]), saved["keys"], saved["account"]
         ).logout()
     state.clear()
-    typer.echo("Logged out. Your keys are no longer on this computer.")
+    say("Logged out. Your keys are no longer on this computer.")
 
 
 @account_app.command("passphrase")
@@ -92,7 +90,7 @@ def account_passphrase() -> None:
     new = passphrase("New passphrase", confirm=True, env="WALLET_NEW_PASSPHRASE")
     vault.change_passphrase(current, new)
     remember(vault)
-    typer.echo("Your passphrase is changed. Other sessions were logged out.")
+    say("Your passphrase is changed. Other sessions were logged out.")
 
 
 @account_app.command("recover")
@@ -109,7 +107,7 @@ def account_recover(
     new = passphrase("New passphrase", confirm=True, env="WALLET_NEW_PASSPHRASE")
     vault = Vault.recover(ApiClient(server()), handle, key_text, new, kdf_pins())
     remember(vault)
-    typer.echo("Your new passphrase is set. You are logged in.")
+    say("Your new passphrase is set. You are logged in.")
 
 
 @account_app.command("delete")
@@ -126,11 +124,11 @@ def account_delete(
         )
     vault.delete_account(passphrase())
     state.clear()
-    typer.echo("Your wallet is deleted. Nothing of it can be opened any more.")
+    say("Your wallet is deleted. Nothing of it can be opened any more.")
 
 
 @account_app.command("safety-code")
 @friendly
 def safety_code() -> None:
     """Show your safety code, to compare with someone who gives you access."""
-    typer.echo(own_safety_code(own_vault()))
+    say(own_safety_code(own_vault()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -44,8 +45,46 @@ class Context:
 ctx = Context()
 
 
+# What a terminal would act on rather than print: escape sequences (CSI, OSC with its title or
+# hyperlink, DCS/SOS/PM/APC strings, the 8-bit CSI), then any other C0 or C1 control, DEL and the
+# bidirectional overrides that reorder a line. Text from the server or decrypted from someone
+# else's records may hold them: "\x1b[2K\r" erases the line it is printed on.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"
+    r"|\x9b[0-?]*[ -/]*[@-~]?"
+    r"|\x9d[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: object, *, multiline: bool = False) -> str:
+    """`text` as it may reach the terminal: escape sequences and control characters removed.
+    One-line text (the default) turns its tabs and line breaks into spaces; `multiline` keeps
+    line breaks (a note's text). JSON output does not go through here: JSON escapes itself."""
+    value = _ESCAPES.sub("", str(text))
+    value = value.replace("\r\n", "\n").replace("\t", " ")
+    if not multiline:
+        value = value.replace("\n", " ")
+    return _CONTROLS.sub(lambda m: m.group() if m.group() == "\n" else "", value)
+
+
+def say(
+    message: object = "", *, err: bool = False, multiline: bool = False, fg: str | None = None
+) -> None:
+    """Prints one line (or, with `multiline`, lines) through `shown`: every command's output
+    that is not JSON goes through here, since most of it carries remote text."""
+    text = shown(message, multiline=multiline)
+    if fg:
+        typer.secho(text, err=err, fg=fg)
+    else:
+        typer.echo(text, err=err)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    typer.secho(message, err=True, fg=typer.colors.RED)
+    say(message, err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 
@@ -138,16 +177,16 @@ def listed(items: Any, as_json: bool, empty: str, *, ensure_ascii: bool = True) 
         echo_json(items, ensure_ascii=ensure_ascii)
         return True
     if not items:
-        typer.echo(empty)
+        say(empty)
         return True
     return False
 
 
 def echo_safety_code(handle: str, code: str, first_contact: bool, where: str = "") -> None:
     """A person's safety code and, the first time, the advice to compare it with theirs."""
-    typer.echo(f"Safety code of {handle}: {code}")
+    say(f"Safety code of {handle}: {code}")
     if first_contact:
-        typer.echo(f"First time with this person: compare this code with theirs{where}.")
+        say(f"First time with this person: compare this code with theirs{where}.")
 
 
 def human_size(size: float) -> str:

@@ -17,6 +17,7 @@ from wallet.cli.common import (
     open_vault,
     own_vault,
     passphrase,
+    say,
 )
 from wallet.client.export import export_wallet
 from wallet.client.vault import DocumentInfo
@@ -26,7 +27,7 @@ from wallet.protocol.catalogue import DOCUMENT_TYPES
 def types() -> None:
     """List the document types."""
     for name, (_category, label) in DOCUMENT_TYPES.items():
-        typer.echo(f"{name:28} {label}")
+        say(f"{name:28} {label}")
 
 
 @friendly
@@ -58,9 +59,9 @@ def upload(
         replace=replace,
     )
     if version > 1:
-        typer.echo(f"Saved version {version} of {document_id}.")
+        say(f"Saved version {version} of {document_id}.")
     else:
-        typer.echo(f"Saved. Document id: {document_id}")
+        say(f"Saved. Document id: {document_id}")
 
 
 def _document_json(d: DocumentInfo) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def list_documents(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
     for d in documents:
         expiry = f"  expires {d.meta['expiry_date']}" if d.meta.get("expiry_date") else ""
         added = f"  (added by {d.added_by} on your behalf)" if d.added_by else ""
-        typer.echo(
+        say(
             f"{d.id}  {d.title}  [{d.type}]  v{d.version} of {d.versions}  "
             f"{human_size(d.size)}  {d.updated_at[:10]}{expiry}{added}"
         )
@@ -121,9 +122,7 @@ def versions(document_id: str, as_json: Annotated[bool, typer.Option("--json")] 
         )
         return
     for v in items:
-        typer.echo(
-            f"v{v.version}  {v.meta.get('title')}  {human_size(v.size)}  {v.created_at[:19]}"
-        )
+        say(f"v{v.version}  {v.meta.get('title')}  {human_size(v.size)}  {v.created_at[:19]}")
 
 
 @friendly
@@ -134,14 +133,14 @@ def get(
 ) -> None:
     """Download and decrypt a document."""
     chosen = open_vault().download(document_id, output, version)
-    typer.echo(f"Wrote {output} (version {chosen.version}).")
+    say(f"Wrote {output} (version {chosen.version}).")
 
 
 @friendly
 def remove(document_id: str) -> None:
     """Delete a document and all its versions."""
     own_vault().delete(document_id)
-    typer.echo("The document is deleted.")
+    say("The document is deleted.")
 
 
 @friendly
@@ -150,6 +149,6 @@ def export(directory: Path) -> None:
     if directory.exists() and any(directory.iterdir()):
         fail(f"{directory} is not empty. Choose an empty or new folder.")
     count = export_wallet(own_vault(), directory, passphrase())
-    typer.echo(
+    say(
         f"Exported {count} document files to {directory}. Read {directory / 'README.txt'} to open them."
     )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wallet.cli.common import echo_safety_code, friendly, listed, own_vault, pins, split
+from wallet.cli.common import echo_safety_code, friendly, listed, own_vault, pins, say, split
 from wallet.client import grants as grantlib
 from wallet.client.contacts import PinStore
 from wallet.client.vault import Vault, VaultError
@@ -55,22 +55,20 @@ def grant_create(
         pins=pins(),
         accept_new_key=accept_new_key,
     )
-    typer.echo(
-        f"Access given to {grant.grantee}: {grant.documents} document(s) now. Grant id: {grant.id}"
-    )
+    say(f"Access given to {grant.grantee}: {grant.documents} document(s) now. Grant id: {grant.id}")
     if to_org:
-        typer.echo(f"Team safety code of {grant.grantee}: {grant.safety_code}")
+        say(f"Team safety code of {grant.grantee}: {grant.safety_code}")
         if grant.first_contact:
-            typer.echo(
+            say(
                 "First time with this organisation: compare this code with the office's "
                 "('wallet org show')."
             )
-        typer.echo("Its members of the day can read it, also after a change of staff.")
+        say("Its members of the day can read it, also after a change of staff.")
     else:
         echo_safety_code(
             grant.grantee, grant.safety_code, grant.first_contact, " ('wallet account safety-code')"
         )
-    typer.echo("New documents of the chosen types will be added automatically.")
+    say("New documents of the chosen types will be added automatically.")
 
 
 @grant_app.command("ls")
@@ -83,7 +81,7 @@ def grant_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for g in items:
         d = g["descriptor"]
         until = f"until {g['expires_at'][:10]}" if g["expires_at"] else "no end date"
-        typer.echo(
+        say(
             f"{g['id']}  {g['state']:8}  {g['grantee']['handle']}  {d['purpose']}  {g['documents']} document(s)  {until}"
         )
 
@@ -93,8 +91,8 @@ def grant_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def grant_revoke(grant_id: str) -> None:
     """End a standing access now."""
     grantlib.revoke_grant(own_vault(), grant_id)
-    typer.echo("The access is ended. The person cannot open anything more.")
-    typer.echo(grantlib.DOWNLOADED_COPIES)
+    say("The access is ended. The person cannot open anything more.")
+    say(grantlib.DOWNLOADED_COPIES)
 
 
 def _documents(
@@ -141,11 +139,9 @@ def received_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
         return
     for g, docs in result:
         via = f" (to {g['organisation']['handle']})" if g.get("organisation") else ""
-        typer.echo(f"{g['id']}  from {g['owner']['handle']}{via}: {g['descriptor']['purpose']}")
+        say(f"{g['id']}  from {g['owner']['handle']}{via}: {g['descriptor']['purpose']}")
         for d in docs:
-            typer.echo(
-                f"    {d.document_id}  {d.meta.get('title')}  [{d.meta.get('type')}]  v{d.version}"
-            )
+            say(f"    {d.document_id}  {d.meta.get('title')}  [{d.meta.get('type')}]  v{d.version}")
 
 
 @received_app.command("get")
@@ -165,4 +161,4 @@ def received_get(
     if document_id not in docs:
         raise VaultError("This document is not shared with you under this access.")
     grantlib.received_get(vault, grant_id, docs[document_id], output)
-    typer.echo(f"Wrote {output}.")
+    say(f"Wrote {output}.")

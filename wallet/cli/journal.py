@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from wallet.cli.common import echo_json, friendly, own_vault
+from wallet.cli.common import echo_json, friendly, own_vault, say
 from wallet.client import journal as journallib
 from wallet.client import state
 
@@ -26,7 +26,7 @@ def journal(
         intact, rewritten = journallib.check_head(entries, head)
         message = rewritten or message
     if verify_only:
-        typer.echo(message)
+        say(message)
         if not intact:
             raise typer.Exit(1)
         return
@@ -34,11 +34,12 @@ def journal(
     if as_json:
         echo_json(rendered)
     elif as_csv:
+        # Data for a spreadsheet, exact like --json (its quoting is CSV's job): not through say.
         typer.echo(journallib.to_csv(rendered), nl=False)
     else:
         for entry in rendered:
             mark = "! " if entry["alert"] else "  "
-            typer.echo(f"{mark}{entry['when']}  {entry['sentence']}")
+            say(f"{mark}{entry['when']}  {entry['sentence']}")
     if not intact:
-        typer.secho(message, err=True, fg=typer.colors.RED)
+        say(message, err=True, fg=typer.colors.RED)
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wallet.cli.common import day, friendly, listed, own_vault, pins, split
+from wallet.cli.common import day, friendly, listed, own_vault, pins, say, split
 from wallet.client import notes as notelib
 
 note_app = typer.Typer(help="Notes of your contacts with social services.", no_args_is_help=True)
@@ -36,7 +36,7 @@ def note_add(
         actions=actions,
         pins=pins(),
     )
-    typer.echo(f"Note saved in the file of {note.owner}. Note id: {note.id}")
+    say(f"Note saved in the file of {note.owner}. Note id: {note.id}")
 
 
 @note_app.command("ls")
@@ -53,7 +53,7 @@ def note_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     for note in items:
         for line in notelib.describe(note):
-            typer.echo(line)
+            say(line, multiline=True)
 
 
 @note_app.command("export")
@@ -61,10 +61,10 @@ def note_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def note_export(directory: Path) -> None:
     """Write your notes and your journal to a folder, for an appeal."""
     summary = notelib.export_notes(own_vault(), directory, pins())
-    typer.echo(
+    say(
         f"Wrote {summary['notes']} note(s) and {summary['entries']} journal entries "
         f"to {directory}. Start with README.txt."
     )
     if not summary["intact"]:
-        typer.secho(summary["message"], err=True, fg=typer.colors.RED)
+        say(summary["message"], err=True, fg=typer.colors.RED)
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wallet.cli.common import friendly, kdf_pins, own_vault, passphrase, remember, server
+from wallet.cli.common import friendly, kdf_pins, own_vault, passphrase, remember, say, server
 from wallet.client import oidc as oidclib
 from wallet.client.api import ApiClient
 
@@ -27,14 +27,14 @@ def login(
     """Sign in through your organisation, then open your wallet with your passphrase."""
     api = ApiClient(server())
     if not code:
-        typer.echo("Open this address in a browser and sign in:")
-        typer.echo(f"  {oidclib.start_url(api)}")
+        say("Open this address in a browser and sign in:")
+        say(f"  {oidclib.start_url(api)}")
         code = os.environ.get("WALLET_OIDC_CODE") or typer.prompt(
             "Type the one-time code the page shows", hide_input=True
         )
     vault = oidclib.login_with_code(api, code, passphrase("Wallet passphrase"), kdf_pins())
     remember(vault)
-    typer.echo(f"Logged in as {vault.account['handle']} through your organisation.")
+    say(f"Logged in as {vault.account['handle']} through your organisation.")
 
 
 @oidc_app.command("link")
@@ -42,9 +42,9 @@ def login(
 def link() -> None:
     """Link your organisation's sign-in to this wallet (log in with your passphrase first)."""
     url = oidclib.link_start(own_vault())
-    typer.echo("Open this address in a browser and sign in with your work account:")
-    typer.echo(f"  {url}")
-    typer.echo("The page tells you when the link is done.")
+    say("Open this address in a browser and sign in with your work account:")
+    say(f"  {url}")
+    say("The page tells you when the link is done.")
 
 
 @oidc_app.command("status")
@@ -53,9 +53,9 @@ def status() -> None:
     """Show whether your organisation's sign-in is linked to this wallet."""
     linked: dict[str, Any] = own_vault().api.api("GET", "/auth/oidc/link").json()
     if not linked["linked"]:
-        typer.echo("No sign-in is linked. Run 'wallet oidc link' to link yours.")
+        say("No sign-in is linked. Run 'wallet oidc link' to link yours.")
         return
-    typer.echo(f"Linked to {linked['issuer']} since {linked['linked_at'][:10]}.")
+    say(f"Linked to {linked['issuer']} since {linked['linked_at'][:10]}.")
 
 
 @oidc_app.command("unlink")
@@ -63,4 +63,4 @@ def status() -> None:
 def unlink() -> None:
     """Stop signing in to this wallet through your organisation."""
     own_vault().api.api("DELETE", "/auth/oidc/link")
-    typer.echo("Unlinked. Log in with your handle and passphrase from now on.")
+    say("Unlinked. Log in with your handle and passphrase from now on.")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from wallet.cli.common import echo_safety_code, friendly, listed, own_vault, pins
+from wallet.cli.common import echo_safety_code, friendly, listed, own_vault, pins, say
 from wallet.client import organisations as orglib
 from wallet.client.contacts import safety_code
 from wallet.crypto.encoding import b64d
@@ -21,9 +21,9 @@ org_app.add_typer(member_app, name="member")
 def org_create(name: Annotated[str, typer.Argument(help="The office's name.")]) -> None:
     """Create an organisation. You are its first admin."""
     created = orglib.create_org(own_vault(), name)
-    typer.echo(f"Organisation created: {created.handle}")
-    typer.echo(f"Team safety code: {created.safety_code}")
-    typer.echo(
+    say(f"Organisation created: {created.handle}")
+    say(f"Team safety code: {created.safety_code}")
+    say(
         "People who give access to the office compare this code with theirs. "
         f"Add colleagues with 'wallet org member add {created.handle} HANDLE'."
     )
@@ -37,7 +37,7 @@ def org_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if listed(orgs, as_json, "You are in no organisation."):
         return
     for org in orgs:
-        typer.echo(
+        say(
             f"{org['handle']}  {org['display_name']}  you: {org['role']}  "
             f"{org['members']} member(s)"
         )
@@ -50,13 +50,13 @@ def org_show(org: str) -> None:
     vault = own_vault()
     detail = orglib.org_detail(vault, org)
     team = orglib.open_team_key(vault, detail, pins())
-    typer.echo(f"{detail['display_name']} ({detail['handle']}), you are {detail['role']}")
-    typer.echo(
+    say(f"{detail['display_name']} ({detail['handle']}), you are {detail['role']}")
+    say(
         f"Team safety code: "
         f"{orglib.team_safety_code(team.keys.public_encryption_key, team.keys.public_signing_key)}"
     )
     for member in detail["members"]:
-        typer.echo(f"  {member['keys']['handle']:30} {member['role']}")
+        say(f"  {member['keys']['handle']:30} {member['role']}")
 
 
 @org_app.command("safety-code")
@@ -64,9 +64,9 @@ def org_show(org: str) -> None:
 def org_safety_code(org: str) -> None:
     """The team safety code of an organisation, to compare before giving it access."""
     team = orglib.verified_team(own_vault(), org, pins=pins())
-    typer.echo(team.safety_code)
+    say(team.safety_code)
     if team.first_contact:
-        typer.echo("First time with this organisation: compare the code with the office.")
+        say("First time with this organisation: compare the code with the office.")
 
 
 @org_app.command("events")
@@ -76,7 +76,7 @@ def org_events(org: str) -> None:
     for event in orglib.org_events(own_vault(), org):
         who = event["actor"] or "a deleted account"
         about = f" {event['subject']}" if event["subject"] else ""
-        typer.echo(f"{event['at'][:16]}  {who}: {event['event']}{about}")
+        say(f"{event['at'][:16]}  {who}: {event['event']}{about}")
 
 
 @member_app.command("add")
@@ -93,7 +93,7 @@ def member_add(
     member, first = orglib.add_member(
         own_vault(), org, handle, role=role, pins=pins(), accept_new_key=accept_new_key
     )
-    typer.echo(f"{member['handle']} is now {role} of {org}.")
+    say(f"{member['handle']} is now {role} of {org}.")
     code = safety_code(b64d(member["public_encryption_key"]), b64d(member["public_signing_key"]))
     echo_safety_code(member["handle"], code, first)
 
@@ -103,10 +103,10 @@ def member_add(
 def member_remove(org: str, handle: str) -> None:
     """Remove a member and change the team key. Admins only."""
     rotation = orglib.remove_member(own_vault(), org, handle, pins=pins())
-    typer.echo(
+    say(
         f"{handle} is no longer a member of {org}. The team key was changed: "
         f"{rotation.documents} document key(s), {rotation.fields} profile key(s) and "
         f"{rotation.grants} access(es) were sealed again for {rotation.members} member(s)."
     )
-    typer.echo("They can open nothing more. What they already downloaded cannot be taken back.")
-    typer.echo(f"New team safety code: {rotation.safety_code}")
+    say("They can open nothing more. What they already downloaded cannot be taken back.")
+    say(f"New team safety code: {rotation.safety_code}")

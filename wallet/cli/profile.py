@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from wallet.cli.common import fail, friendly, listed, own_vault
+from wallet.cli.common import fail, friendly, listed, own_vault, say
 from wallet.protocol.catalogue import PROFILE_FIELDS
 
 profile_app = typer.Typer(help="Your encrypted profile record.", no_args_is_help=True)
@@ -19,7 +19,7 @@ def profile_set(name: str, value: str) -> None:
     if name not in PROFILE_FIELDS:
         fail(f"'{name}' is not a profile field. Use one of: {', '.join(PROFILE_FIELDS)}.")
     own_vault().set_profile_field(name, value)
-    typer.echo(f"Saved {name}.")
+    say(f"Saved {name}.")
 
 
 @profile_app.command("show")
@@ -36,7 +36,7 @@ def profile_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
         return
     for name in PROFILE_FIELDS:
         if name in fields:
-            typer.echo(f"{name}: {fields[name]}")
+            say(f"{name}: {fields[name]}")
 
 
 @profile_app.command("rm")
@@ -44,4 +44,4 @@ def profile_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 def profile_rm(name: str) -> None:
     """Remove one field from your profile."""
     own_vault().remove_profile_field(name)
-    typer.echo(f"Removed {name}.")
+    say(f"Removed {name}.")

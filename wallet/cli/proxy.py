@@ -16,6 +16,7 @@ from wallet.cli.common import (
     listed,
     own_vault,
     pins,
+    say,
     split,
 )
 from wallet.client import journal as journallib
@@ -81,7 +82,7 @@ def finish_acting() -> None:
     if proxy is None or not proxy.once or not proxy.acted:
         return
     proxy.complete()
-    typer.echo(
+    say(
         f"This was a one-shot mandate: it is now used and has ended. "
         f"{proxy.owner['handle']} can see what you did."
     )
@@ -94,19 +95,19 @@ def show_banner(vault: Vault) -> None:
     if not done:
         return
     rendered = journallib.render(vault, done)
-    typer.secho(
+    say(
         f"While you were away, {len(done)} thing(s) were done for you under a mandate:",
         fg=typer.colors.YELLOW,
     )
     for entry in rendered:
-        typer.echo(f"  {entry['when']}  {entry['sentence']}")
-    typer.echo("See everything with 'wallet journal'. End a mandate with 'wallet proxy revoke ID'.")
+        say(f"  {entry['when']}  {entry['sentence']}")
+    say("See everything with 'wallet journal'. End a mandate with 'wallet proxy revoke ID'.")
 
 
 def _attestation(path: Path, descriptor: dict[str, Any], server: str) -> Path:
     if path.suffix.lower() == ".pdf":
         html_path = path.with_suffix(".html")
-        typer.echo(
+        say(
             f"No PDF writer is installed with the wallet. Wrote {html_path} instead: open it "
             "in a browser and choose Print, then 'Save as PDF'."
         )
@@ -158,17 +159,17 @@ def proxy_create(
         accept_new_key=accept_new_key,
     )
     terms = mandatelib.plain_terms(created.descriptor)
-    typer.echo(f"Mandate given. Mandate id: {created.id}")
+    say(f"Mandate given. Mandate id: {created.id}")
     for key in ("who", "what", "until", "why"):
-        typer.echo(f"  {terms[key]}")
-    typer.echo(f"  {created.documents} document(s) are in it now.")
+        say(f"  {terms[key]}")
+    say(f"  {created.documents} document(s) are in it now.")
     echo_safety_code(
         created.proxy, created.safety_code, created.first_contact, " ('wallet account safety-code')"
     )
-    typer.echo("You can end it at any time with 'wallet proxy revoke ID'.")
+    say("You can end it at any time with 'wallet proxy revoke ID'.")
     if attestation:
         written = _attestation(attestation, created.descriptor, vault.api.server)
-        typer.echo(f"Attestation written to {written}.")
+        say(f"Attestation written to {written}.")
 
 
 @proxy_app.command("ls")
@@ -180,7 +181,7 @@ def proxy_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     for m in items:
         d = m["descriptor"]
-        typer.echo(
+        say(
             f"{m['id']}  {m['state']:9}  {d['proxy']}  {','.join(m['actions'])}  "
             f"{d['purpose']}  until {_when(d['expires_at'])}"
         )
@@ -191,8 +192,8 @@ def proxy_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def proxy_revoke(mandate_id: str) -> None:
     """End a mandate now."""
     mandatelib.revoke_mandate(own_vault(), mandate_id)
-    typer.echo("The mandate is ended. The person cannot act for you any more.")
-    typer.echo("Copies they already downloaded cannot be taken back. Links they made are stopped.")
+    say("The mandate is ended. The person cannot act for you any more.")
+    say("Copies they already downloaded cannot be taken back. Links they made are stopped.")
 
 
 @proxy_app.command("attestation")
@@ -208,7 +209,7 @@ def proxy_attestation(
     if not found:
         raise VaultError(f"No mandate {mandate_id}. See 'wallet proxy ls'.")
     written = _attestation(output, found[0]["descriptor"], vault.api.server)
-    typer.echo(f"Attestation written to {written}.")
+    say(f"Attestation written to {written}.")
 
 
 @proxy_app.command("received")
@@ -220,11 +221,11 @@ def proxy_received(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         return
     for m in items:
         d = m["descriptor"]
-        typer.echo(
+        say(
             f"{m['id']}  for {d['owner']}  {','.join(m['actions'])}  {d['purpose']}  "
             f"until {_when(d['expires_at'])}" + ("  (one-shot)" if m["kind"] == "once" else "")
         )
-    typer.echo("Act for someone with 'wallet --for THEIR-HANDLE ls'.")
+    say("Act for someone with 'wallet --for THEIR-HANDLE ls'.")
 
 
 @proxy_app.command("renounce")
@@ -232,7 +233,7 @@ def proxy_received(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
 def proxy_renounce(mandate_id: str) -> None:
     """Give up a mandate someone gave you. It ends at once."""
     mandatelib.renounce(own_vault(), mandate_id)
-    typer.echo("You gave up the mandate. The person sees it in their journal.")
+    say("You gave up the mandate. The person sees it in their journal.")
 
 
 @proxy_app.command("actions")
@@ -246,4 +247,4 @@ def proxy_actions(
         return
     for item in items:
         what = item["event"].removeprefix("mandate_").replace("_", " ")
-        typer.echo(f"{_when(item['at'])}  {what}  {item['subject_id'] or ''}")
+        say(f"{_when(item['at'])}  {what}  {item['subject_id'] or ''}")

@@ -15,6 +15,7 @@ from wallet.cli.common import (
     listed,
     own_vault,
     pins,
+    say,
     split,
 )
 from wallet.client import requests as requestlib
@@ -47,8 +48,8 @@ def request_create(
         pins=pins(),
         accept_new_key=accept_new_key,
     )
-    typer.echo(f"Request sent to {created.owner}, needed by {created.due:%d %B %Y}.")
-    typer.echo(f"Request id: {created.id}")
+    say(f"Request sent to {created.owner}, needed by {created.due:%d %B %Y}.")
+    say(f"Request id: {created.id}")
     echo_safety_code(created.owner, created.safety_code, created.first_contact)
 
 
@@ -65,9 +66,9 @@ def request_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
             if request.direction == "incoming"
             else f"to {request.owner}"
         )
-        typer.echo(f"{request.id}  {who}  {requestlib.STATUS_WORDS[request.status]}")
+        say(f"{request.id}  {who}  {requestlib.STATUS_WORDS[request.status]}")
         for line in requestlib.describe(request):
-            typer.echo(f"    {line}")
+            say(f"    {line}")
 
 
 @request_app.command("show")
@@ -77,18 +78,16 @@ def request_show(request_id: str) -> None:
     vault = own_vault()
     request = requestlib.get_request(vault, request_id, pins())
     for line in requestlib.describe(request):
-        typer.echo(line)
+        say(line)
     if request.direction == "incoming" and request.status == "open":
         matches = requestlib.suggest_documents(vault, request)
         if not matches:
-            typer.echo("You have no document of these types yet.")
+            say("You have no document of these types yet.")
         else:
-            typer.echo("Your documents that match:")
+            say("Your documents that match:")
             for doc in matches:
-                typer.echo(f"    {doc.id}  {doc.title}  [{doc.type}]")
-        typer.echo(
-            "Give them with 'wallet request fulfil ID', or say no with 'wallet request refuse ID'."
-        )
+                say(f"    {doc.id}  {doc.title}  [{doc.type}]")
+        say("Give them with 'wallet request fulfil ID', or say no with 'wallet request refuse ID'.")
 
 
 @request_app.command("fulfil")
@@ -118,11 +117,11 @@ def request_fulfil(
             d for d in requestlib.suggest_documents(vault, request) if d.type not in split(refuse)
         ]
         if matches:
-            typer.echo(f"These documents will be given to {request.requester}:")
+            say(f"These documents will be given to {request.requester}:")
             for doc in matches:
-                typer.echo(f"    {doc.id}  {doc.title}  [{doc.type}]")
+                say(f"    {doc.id}  {doc.title}  [{doc.type}]")
             if not typer.confirm("Give them?", default=False):
-                typer.echo("Nothing was given.")
+                say("Nothing was given.")
                 return
     done = requestlib.fulfil(
         vault,
@@ -133,13 +132,13 @@ def request_fulfil(
         refuse_types=split(refuse),
         pins=store,
     )
-    typer.echo(
+    say(
         f"Given: {done.documents} document(s), until {done.expires_at:%d %B %Y} "
         f"or until the request is closed. Grant id: {done.grant_id}"
     )
     if done.refused:
         labels = ", ".join(requestlib.type_label(t) for t in done.refused)
-        typer.echo(f"Not given: {labels}.")
+        say(f"Not given: {labels}.")
 
 
 @request_app.command("refuse")
@@ -150,7 +149,7 @@ def request_refuse(
 ) -> None:
     """Say no to a request. Nothing is shared."""
     requestlib.refuse(own_vault(), request_id, reason=reason, pins=pins())
-    typer.echo("You refused the request. Nothing was shared.")
+    say("You refused the request. Nothing was shared.")
 
 
 @request_app.command("close")
@@ -158,7 +157,7 @@ def request_refuse(
 def request_close(request_id: str) -> None:
     """The request is done (or withdrawn): the access it gave ends now."""
     requestlib.close(own_vault(), request_id)
-    typer.echo("The request is closed. The access it gave has ended.")
+    say("The request is closed. The access it gave has ended.")
 
 
 @friendly
@@ -185,28 +184,28 @@ def inbox(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         )
         return
     now = datetime.now(UTC)
-    typer.echo("Given to you:")
+    say("Given to you:")
     if not box["grants"]:
-        typer.echo("    nothing right now")
+        say("    nothing right now")
     for g in box["grants"]:
         purpose = g.get("descriptor", {}).get("purpose") or "(for your team)"
         until = f"until {g['expires_at'][:10]}" if g["expires_at"] else "no end date"
-        typer.echo(
+        say(
             f"    {g['id']}  from {g['owner']['handle']}: {purpose}  "
             f"{g['documents']} document(s), {until}"
         )
-    typer.echo("Your requests:")
+    say("Your requests:")
     if not box["requests"]:
-        typer.echo("    none")
+        say("    none")
     for r in box["requests"]:
-        typer.echo(f"    {r.id}  to {r.owner}: {r.purpose}  {requestlib.STATUS_WORDS[r.status]}")
-    typer.echo("Links you opened in the last 15 minutes:")
+        say(f"    {r.id}  to {r.owner}: {r.purpose}  {requestlib.STATUS_WORDS[r.status]}")
+    say("Links you opened in the last 15 minutes:")
     if not box["links"]:
-        typer.echo("    none")
+        say("    none")
     for link in box["links"]:
         left = datetime.fromisoformat(link["download_until"]) - now
         minutes = max(0, int(left.total_seconds() // 60))
-        typer.echo(
+        say(
             f"    {link['link_id']}  from {link['owner_handle']}  "
             f"downloads still possible for {minutes} min"
         )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wallet.cli.common import friendly, listed, open_vault, own_vault, split
+from wallet.cli.common import friendly, listed, open_vault, own_vault, say, split
 from wallet.client import links as linklib
 from wallet.client import state
 from wallet.client.api import ApiClient
@@ -41,19 +41,19 @@ def share_create(
         pin=pin,
         purpose=purpose,
     )
-    typer.echo(link.url)
+    say(link.url)
     times = "once" if uses == 1 else f"{uses} times"
-    typer.echo(
+    say(
         f"The link gives {link.documents} document(s), can be opened {times}, "
         f"until {link.expires_at:%d %b %Y %H:%M} UTC."
     )
     if pin:
-        typer.echo("Give the PIN separately, not in the same message as the link.")
+        say("Give the PIN separately, not in the same message as the link.")
     if qr:
         import segno  # about 45 ms to import: loaded only when a QR code is drawn
 
         segno.make(link.url, error="m").save(str(qr), scale=10, border=4)
-        typer.echo(f"QR code written to {qr}.")
+        say(f"QR code written to {qr}.")
 
 
 @share_app.command("ls")
@@ -64,7 +64,7 @@ def share_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if listed(links, as_json, "You have no links. Create one with 'wallet share create DOC_ID'."):
         return
     for link in links:
-        typer.echo(
+        say(
             f"{link['id']}  {link['state']:8}  {link['uses_left']}/{link['uses_total']} uses left  "
             f"{len(link['items'])} document(s)  until {link['expires_at'][:16]}"
         )
@@ -75,8 +75,8 @@ def share_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def share_revoke(link_id: str) -> None:
     """Stop a link now."""
     own_vault().api.api("POST", f"/links/{link_id}/revoke")
-    typer.echo("The link is stopped. Nobody can open it any more.")
-    typer.echo(DOWNLOADED_COPIES)
+    say("The link is stopped. Nobody can open it any more.")
+    say(DOWNLOADED_COPIES)
 
 
 @share_app.command("open")
@@ -104,12 +104,12 @@ def share_open(
     # A link made under a mandate names both: the trusted person and the owner. Both were
     # checked against the accounts the server knows made the link.
     who = f"{opened.proxy} for {opened.owner}" if opened.proxy else opened.owner
-    typer.echo(f"Shared by {who}" + (f" for: {opened.purpose}" if opened.purpose else "."))
+    say(f"Shared by {who}" + (f" for: {opened.purpose}" if opened.purpose else "."))
     if opened.senders is not None:
         _safety_codes(opened.senders)
     for path in opened.files:
-        typer.echo(f"  {path}")
-    typer.echo(f"{len(opened.files)} file(s) written to {output}.")
+        say(f"  {path}")
+    say(f"{len(opened.files)} file(s) written to {output}.")
 
 
 @share_app.command("check")
@@ -117,14 +117,17 @@ def share_open(
 def share_check(url: str) -> None:
     """See who shared a link, for what and until when, without using it."""
     info = linklib.preview_link(url)
+    if info["state"] != "active":
+        say(info["message"])
+        return
     who = f"{info['proxy']} for {info['owner']}" if info.get("proxy") else info["owner"]
-    typer.echo(f"Shared by {who}: {info['documents']} document(s).")
+    say(f"Shared by {who}: {info['documents']} document(s).")
     _safety_codes(info["senders"])
     if info.get("purpose"):
-        typer.echo(f"Purpose: {info['purpose']}")
-    typer.echo(info["message"] or f"The link works until {info['expires_at'][:16]} UTC.")
-    if info["pin_required"] and info["state"] == "active":
-        typer.echo("You need a PIN to open it.")
+        say(f"Purpose: {info['purpose']}")
+    say(info["message"] or f"The link works until {info['expires_at'][:16]} UTC.")
+    if info["pin_required"]:
+        say("You need a PIN to open it.")
 
 
 def _safety_codes(senders: linklib.LinkSenders) -> None:
@@ -132,5 +135,5 @@ def _safety_codes(senders: linklib.LinkSenders) -> None:
     the code each of them sees in their own wallet."""
     for person in (senders.sender, senders.on_behalf_of):
         if person is not None:
-            typer.echo(f"Safety code of {person.handle}: {person.safety_code}")
-    typer.echo(linklib.COMPARE_SAFETY_CODE)
+            say(f"Safety code of {person.handle}: {person.safety_code}")
+    say(linklib.COMPARE_SAFETY_CODE)

@@ -364,10 +364,14 @@ def check_package_sender(
 
 def preview_link(url: str, api: ApiClient | None = None) -> dict[str, Any]:
     """Purpose, owner and state, without using the link. Raises SenderNotVerified unless the
-    people it names are the accounts the server knows made it, and they signed it."""
+    people it names are the accounts the server knows made it, and they signed it. A link that
+    no longer works gives only its `state` and `message`."""
     link = parse_link(url)
     api = api or ApiClient(link.server)
     answer = api.api("POST", f"/links/{link.link_id}/preview", json=_proof(api, link)).json()
+    if answer["state"] != "active":
+        # A dead link tells only that it no longer works, and why: no purpose, owner or sender.
+        return {"state": answer["state"], "message": answer["message"]}
     try:
         preview = json.loads(
             linkcrypto.open_sealed(
@@ -408,7 +412,8 @@ def open_link(
     is refused before the redeem, so it is not used up."""
     link = parse_link(url)
     api = api or ApiClient(link.server)
-    previewed: LinkSenders = preview_link(url, api)["senders"]
+    # A dead link names nobody: the redeem then fails with its state's plain message.
+    previewed: LinkSenders | None = preview_link(url, api).get("senders")
     body = {**_proof(api, link)}
     if pin is not None:
         body["pin_check"] = b64e(linkcrypto.pin_check(link.secret, link.link_id, pin))

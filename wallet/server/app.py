@@ -226,7 +226,8 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         title="Personal document wallet",
         version=__version__,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -389,6 +389,8 @@ async function checkPackageSender(pkg, redeemed, linkId, expected) {
  */
 export async function previewLink(link) {
   const answer = await postJson(`/links/${link.linkId}/preview`, await proofFor(link));
+  // A dead link (used, expired, stopped, locked) tells only its state: no purpose, owner or sender.
+  if (answer.state !== "active") return { state: answer.state, message: answer.message };
   let preview;
   try {
     const opened = await linkcrypto.openSealed(

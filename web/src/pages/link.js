@@ -81,6 +81,19 @@ page("link", async (main, ctx) => {
   }
   if (ctx.signal.aborted) return cleanup;
   status.textContent = "";
+  const form = main.querySelector("form[data-open]");
+  if (preview.state !== "active") {
+    // The server names nobody for a dead link: only the plain message for its state.
+    main.querySelector(".link-facts").hidden = true;
+    main.querySelector("[data-safety-hint]").hidden = true;
+    const dead = main.querySelector("[data-dead]");
+    dead.textContent = t(STATE_KEYS[preview.state] || "link.does_not_work");
+    dead.hidden = false;
+    form.hidden = true;
+    main.querySelector("[data-preview]").hidden = false;
+    announce(dead.textContent);
+    return cleanup;
+  }
   const fact = (name, value) => {
     main.querySelector(`[data-fact="${name}"]`).textContent = value;
   };
@@ -100,15 +113,6 @@ page("link", async (main, ctx) => {
   fact("expires", formatMoment(preview.expiresAt));
   main.querySelector("[data-preview]").hidden = false;
 
-  const form = main.querySelector("form[data-open]");
-  if (preview.state !== "active") {
-    const dead = main.querySelector("[data-dead]");
-    dead.textContent = t(STATE_KEYS[preview.state] || "link.does_not_work");
-    dead.hidden = false;
-    form.hidden = true;
-    announce(dead.textContent);
-    return cleanup;
-  }
   const pinField = main.querySelector("[data-pin-field]");
   const pinInput = main.querySelector("#link-pin");
   pinField.hidden = !preview.pinRequired;
