@@ -275,10 +275,20 @@ def _retry_after(db: Session, key: str, now: datetime) -> int:
     return max(1, int((blocked_until - now).total_seconds()) + 1)
 
 
-def _confirm_failure(db: Session, account: Account | None, event: str) -> None:
+def _confirm_failure(
+    db: Session, keys: list[ThrottleKey], now: datetime, account: Account | None, event: str
+) -> None:
+    """The reserved failure stands. Known and unknown handles both write and commit here, so
+    the time this takes does not tell them apart."""
+    db.execute(
+        update(LoginThrottle)
+        .where(col(LoginThrottle.key) == keys[0][0])
+        .values(last_failure_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if account is not None:
         journal.append(db, account.id, event, actor_kind="unknown")
-        db.commit()  # the journal entry lasts although the request then fails
+    db.commit()  # the failure and its journal entry last although the request then fails
 
 
 def _give_back(db: Session, keys: list[ThrottleKey], blocks: list[datetime | None]) -> None:
@@ -357,7 +367,7 @@ def check_passphrase_proof(
     # Verify against a dummy hash for unknown handles so timing does not tell them apart.
     ok = secret_matches(account.auth_hash if account else dummy_hash(settings), auth_key)
     if account is None or not ok:
-        _confirm_failure(db, account, "login_failed")
+        _confirm_failure(db, keys, utcnow(), account, "login_failed")
         raise Unauthorized(WRONG_LOGIN)
     _give_back(db, keys, blocks)
     return account
@@ -380,7 +390,7 @@ def recovery_login(
     stored = account.recovery_auth_hash if account else dummy_hash(settings)
     ok = secret_matches(stored, recovery_auth_key)
     if account is None or not ok:
-        _confirm_failure(db, account, "recovery_failed")
+        _confirm_failure(db, keys, utcnow(), account, "recovery_failed")
         raise Unauthorized(WRONG_RECOVERY)
     _give_back(db, keys, blocks)
     ttl = timedelta(minutes=settings.recovery_session_minutes)
