@@ -201,6 +201,39 @@ def test_address_throttle_spans_handles(wallet_app: WalletApp) -> None:
 # --- sessions ---------------------------------------------------------------------------------
 
 
+def test_a_success_gives_its_reservation_back_and_a_block_reserves_nothing(
+    wallet_app: WalletApp,
+) -> None:
+    """Each attempt counts as a failure before its hash is checked: a success gives that back."""
+    vault = wallet_app.new_vault()
+    handle = vault.account["handle"]
+    good_key = auth_key_for(wallet_app, handle, TEST_PASSPHRASE)
+    assert login(wallet_app, "someone-else", secrets.token_bytes(32)).status_code == 401
+    assert login(wallet_app, handle, good_key).status_code == 200
+    address = throttle_row(wallet_app, "login", "a", "testclient")
+    assert address is not None and address.failures == 1
+    assert throttle_row(wallet_app, "login", "h", handle) is None
+
+    # The address is blocked: an attempt is refused and counts under no key.
+    with session_of(wallet_app) as db:
+        row = db.get(LoginThrottle, address.key)
+        assert row is not None
+        row.failures = service.ADDRESS_FREE_FAILURES
+        row.blocked_until = utcnow() + timedelta(minutes=1)
+        db.add(row)
+        db.commit()
+    assert login(wallet_app, "fresh-handle", secrets.token_bytes(32)).status_code == 429
+    assert throttle_row(wallet_app, "login", "h", "fresh-handle") is None
+
+    # Past the address's allowance, a success's reservation set a block: it is lifted again.
+    unblock(wallet_app)
+    assert login(wallet_app, handle, good_key).status_code == 200
+    address = throttle_row(wallet_app, "login", "a", "testclient")
+    assert address is not None and address.failures == service.ADDRESS_FREE_FAILURES
+    assert address.blocked_until is None
+    assert login(wallet_app, "fresh-handle", secrets.token_bytes(32)).status_code == 401
+
+
 def test_forged_and_expired_tokens_are_refused(wallet_app: WalletApp) -> None:
     vault = wallet_app.new_vault()
     token = vault.api.token

@@ -11,8 +11,12 @@ from datetime import datetime, timedelta
 
 import nacl.exceptions
 import nacl.pwhash
+from sqlalchemy import ColumnElement, case, literal, null, or_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from storage.base import BlobStore
 from storage.cleanup import delete_blobs_quietly, discard_uploads_quietly
@@ -172,19 +176,28 @@ def prelogin(db: Session, settings: Settings, handle: str) -> tuple[bytes, int, 
 
 # --- throttling -------------------------------------------------------------------------------
 
+# A throttle key, the failures it allows before a block, and its longest block in seconds.
+ThrottleKey = tuple[str, int, int]
+
+_BLOCK_TYPE = UTCDateTime()  # the type of LoginThrottle.blocked_until, for bound values
+
 
 def _address_key(address: str) -> str:
-    """One IPv4 address, or one IPv6 /64: a single IPv6 host can use a whole /64."""
+    """One IPv4 address, or one IPv6 /64: a single IPv6 host can use a whole /64. An IPv4 client
+    reported as IPv6 (a dual-stack listener, a proxy's ::ffff:a.b.c.d) is its IPv4 address, not
+    one /64 shared by every IPv4 client."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return address[:60]
-    if ip.version == 6:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
 
 
-def _throttle_keys(purpose: str, handle: str, address: str) -> list[tuple[str, int, int]]:
+def _throttle_keys(purpose: str, handle: str, address: str) -> list[ThrottleKey]:
     handle_digest = hashlib.sha256(handle.encode()).hexdigest()[:40]
     return [
         (f"{purpose}:h:{handle_digest}", HANDLE_FREE_FAILURES, HANDLE_MAX_DELAY),
@@ -192,39 +205,116 @@ def _throttle_keys(purpose: str, handle: str, address: str) -> list[tuple[str, i
     ]
 
 
-def _check_throttle(db: Session, keys: list[tuple[str, int, int]], now: datetime) -> None:
-    for key, _free, _max in keys:
-        row = db.get(LoginThrottle, key)
-        if row and row.blocked_until and row.blocked_until > now:
-            raise TooManyAttempts(int((row.blocked_until - now).total_seconds()) + 1)
+def _block_after(
+    failures: ColumnElement[int], free: int, max_delay: int, now: datetime
+) -> ColumnElement[datetime | None]:
+    """blocked_until once `failures` failures are counted: none below `free`, then 1, 2, 4 …
+    seconds up to `max_delay`. Written out as a CASE, so one statement counts and blocks."""
+    steps = []
+    doubling = 0
+    while 2**doubling < max_delay:
+        until = now + timedelta(seconds=2**doubling)
+        steps.append((failures == free + doubling, literal(until, _BLOCK_TYPE)))
+        doubling += 1
+    return case(
+        (failures < free, null()),
+        *steps,
+        else_=literal(now + timedelta(seconds=max_delay), _BLOCK_TYPE),
+    )
 
 
-def _record_failure(
-    db: Session,
-    keys: list[tuple[str, int, int]],
-    now: datetime,
-    account: Account | None = None,
-    event: str = "login_failed",
+def _insert_if_missing(db: Session, key: str, now: datetime) -> None:
+    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(LoginThrottle).values(key=key, failures=0, last_failure_at=now)
+    db.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+
+
+def _reserve_attempt(db: Session, keys: list[ThrottleKey], now: datetime) -> list[datetime | None]:
+    """Counts this attempt as a failure under every key before the secret is checked, in one
+    short transaction: of many attempts at once, exactly as many as the keys allow get through.
+    Returns the block each reservation set (to give back on success); raises while blocked."""
+    blocks: list[datetime | None] = []
+    for key, free, max_delay in keys:
+        _insert_if_missing(db, key, now)
+        # After an hour without failures the count starts again.
+        failures = case(
+            (col(LoginThrottle.last_failure_at) < now - THROTTLE_FORGET_AFTER, 1),
+            else_=col(LoginThrottle.failures) + 1,
+        )
+        reserved = db.execute(
+            update(LoginThrottle)
+            .where(
+                col(LoginThrottle.key) == key,
+                or_(
+                    col(LoginThrottle.blocked_until).is_(None),
+                    col(LoginThrottle.blocked_until) <= now,
+                ),
+            )
+            .values(
+                failures=failures,
+                last_failure_at=now,
+                blocked_until=_block_after(failures, free, max_delay, now),
+            )
+            .returning(col(LoginThrottle.blocked_until))
+            .execution_options(synchronize_session=False)
+        ).first()
+        if reserved is None:
+            db.rollback()  # nothing is reserved under any key when one of them is blocked
+            raise TooManyAttempts(_retry_after(db, key, now))
+        blocks.append(reserved[0])
+    db.commit()  # the attempt counts although the request then fails or is cut off
+    return blocks
+
+
+def _retry_after(db: Session, key: str, now: datetime) -> int:
+    blocked_until = db.execute(
+        select(col(LoginThrottle.blocked_until)).where(col(LoginThrottle.key) == key)
+    ).scalar_one_or_none()
+    if blocked_until is None:
+        return 1
+    return max(1, int((blocked_until - now).total_seconds()) + 1)
+
+
+def _confirm_failure(
+    db: Session, keys: list[ThrottleKey], now: datetime, account: Account | None, event: str
 ) -> None:
+    """The reserved failure stands. Known and unknown handles both write and commit here, so
+    the time this takes does not tell them apart."""
+    db.execute(
+        update(LoginThrottle)
+        .where(col(LoginThrottle.key) == keys[0][0])
+        .values(last_failure_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if account is not None:
         journal.append(db, account.id, event, actor_kind="unknown")
-    for key, free, max_delay in keys:
-        row = db.get(LoginThrottle, key) or LoginThrottle(key=key)
-        if row.failures and now - row.last_failure_at > THROTTLE_FORGET_AFTER:
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        if row.failures >= free:
-            delay = min(2 ** (row.failures - free), max_delay)
-            row.blocked_until = now + timedelta(seconds=delay)
-        db.add(row)
-    db.commit()  # the failure counts although the request then fails
+    db.commit()  # the failure and its journal entry last although the request then fails
 
 
-def _clear_handle_throttle(db: Session, keys: list[tuple[str, int, int]]) -> None:
-    row = db.get(LoginThrottle, keys[0][0])
-    if row:
-        db.delete(row)
+def _give_back(db: Session, keys: list[ThrottleKey], blocks: list[datetime | None]) -> None:
+    """A success: the handle's counter is cleared; the address gets its reservation back (and
+    loses the block that reservation set, if it set one)."""
+    (handle_key, _free, _max), *address_keys = keys
+    db.execute(
+        delete(LoginThrottle)
+        .where(col(LoginThrottle.key) == handle_key)
+        .execution_options(synchronize_session=False)
+    )
+    for (key, _free, _max), block in zip(address_keys, blocks[1:], strict=True):
+        blocked_until = col(LoginThrottle.blocked_until)
+        db.execute(
+            update(LoginThrottle)
+            .where(col(LoginThrottle.key) == key, col(LoginThrottle.failures) > 0)
+            .values(
+                failures=col(LoginThrottle.failures) - 1,
+                blocked_until=case(
+                    (blocked_until == literal(block, _BLOCK_TYPE), null()), else_=blocked_until
+                )
+                if block is not None
+                else blocked_until,
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -271,16 +361,15 @@ def check_passphrase_proof(
     db: Session, handle: str, auth_key: bytes, address: str, settings: Settings | None = None
 ) -> Account:
     """The auth key derived from the passphrase, checked under the login throttle."""
-    now = utcnow()
     keys = _throttle_keys("login", handle, address)
-    _check_throttle(db, keys, now)
+    blocks = _reserve_attempt(db, keys, utcnow())
     account = find_by_handle(db, handle)
     # Verify against a dummy hash for unknown handles so timing does not tell them apart.
     ok = secret_matches(account.auth_hash if account else dummy_hash(settings), auth_key)
     if account is None or not ok:
-        _record_failure(db, keys, now, account)
+        _confirm_failure(db, keys, utcnow(), account, "login_failed")
         raise Unauthorized(WRONG_LOGIN)
-    _clear_handle_throttle(db, keys)
+    _give_back(db, keys, blocks)
     return account
 
 
@@ -295,16 +384,15 @@ def login(
 def recovery_login(
     db: Session, settings: Settings, handle: str, recovery_auth_key: bytes, address: str
 ) -> tuple[str, AuthSession, Account]:
-    now = utcnow()
     keys = _throttle_keys("recover", handle, address)
-    _check_throttle(db, keys, now)
+    blocks = _reserve_attempt(db, keys, utcnow())
     account = find_by_handle(db, handle)
     stored = account.recovery_auth_hash if account else dummy_hash(settings)
     ok = secret_matches(stored, recovery_auth_key)
     if account is None or not ok:
-        _record_failure(db, keys, now, account, "recovery_failed")
+        _confirm_failure(db, keys, utcnow(), account, "recovery_failed")
         raise Unauthorized(WRONG_RECOVERY)
-    _clear_handle_throttle(db, keys)
+    _give_back(db, keys, blocks)
     ttl = timedelta(minutes=settings.recovery_session_minutes)
     token, session = start_session(db, account, "recovery", ttl)
     return token, session, account
