@@ -22,7 +22,7 @@ from wallet.accounts.models import Account
 from wallet.accounts.schemas import PublicKeys
 from wallet.deps import DB, FullCaller, Store
 from wallet.documents.responses import send_version
-from wallet.types import Handle
+from wallet.types import Handle, Version
 
 router = APIRouter(tags=["grants"])
 
@@ -149,7 +149,7 @@ def received_profile(grant_id: str, caller: FullCaller, db: DB) -> list[Received
 async def received_blob(
     grant_id: str,
     document_id: str,
-    version: int,
+    version: Version,
     request: Request,
     caller: FullCaller,
     db: DB,

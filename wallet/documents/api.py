@@ -14,6 +14,7 @@ from wallet.documents.schemas import (
     VersionCreate,
     VersionOut,
 )
+from wallet.types import Version
 
 router = APIRouter(tags=["documents"])
 
@@ -74,7 +75,7 @@ def get_document(document_id: str, caller: FullCaller, db: DB) -> DocumentOut:
 
 @router.get("/documents/{document_id}/versions/{version}/blob")
 async def download_blob(
-    document_id: str, version: int, request: Request, caller: FullCaller, db: DB, store: Store
+    document_id: str, version: Version, request: Request, caller: FullCaller, db: DB, store: Store
 ) -> StreamingResponse:
     return await send_version(
         request, db, store, service.get_version, caller.account, document_id, version
