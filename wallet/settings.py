@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     s3_region: str = ""
 
     max_upload_bytes: int = 100 * 1024 * 1024
+    # Any request body but an upload's bytes (bulk key routes: see wallet/server/limits.py).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     upload_expiry_hours: int = 24
     session_ttl_hours: int = 12
     recovery_session_minutes: int = 15

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
 from wallet.crypto.encoding import b64d, b64e
 
@@ -35,6 +35,23 @@ Handle = Annotated[
 ]
 
 HexId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+
+# An id (32 hex characters) or a handle in a path: anything longer is no reference to look up.
+# A length, not a pattern, so a malformed id still gets the route's own 404.
+Ref = Annotated[str, StringConstraints(max_length=64)]
+
+# A word from a closed set (a mandate's kind or action); the service says which are known.
+Word = Annotated[str, StringConstraints(max_length=32)]
+
+# The largest value of PostgreSQL's `integer`, the column type of every version, sequence number,
+# epoch and count: a larger number in a path, query or body is a 422, never a database error.
+INT32_MAX = 2**31 - 1
+
+# A document's version number (path parameter or body field).
+Version = Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+# A position in a sequence (the journal's `after`): 0 is before the first entry.
+Position = Annotated[int, Field(ge=0, le=INT32_MAX)]
 
 
 def b64(value: bytes) -> str:

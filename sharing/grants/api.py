@@ -22,7 +22,7 @@ from wallet.accounts.models import Account
 from wallet.accounts.schemas import PublicKeys
 from wallet.deps import DB, FullCaller, Store
 from wallet.documents.responses import send_version
-from wallet.types import Handle
+from wallet.types import Handle, Ref, Version
 
 router = APIRouter(tags=["grants"])
 
@@ -90,7 +90,7 @@ def grants_given(caller: FullCaller, db: DB) -> list[GrantOut]:
 
 
 @router.post("/grants/{grant_id}/wraps")
-def add_wraps(grant_id: str, data: GrantWrapsAdd, caller: FullCaller, db: DB) -> dict[str, int]:
+def add_wraps(grant_id: Ref, data: GrantWrapsAdd, caller: FullCaller, db: DB) -> dict[str, int]:
     added = service.add_wraps(
         db, caller.account, grant_id, data.wraps, data.field_wraps, data.grantee_key_id
     )
@@ -98,7 +98,7 @@ def add_wraps(grant_id: str, data: GrantWrapsAdd, caller: FullCaller, db: DB) ->
 
 
 @router.post("/grants/{grant_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_grant(grant_id: str, caller: FullCaller, db: DB) -> Response:
+def revoke_grant(grant_id: Ref, caller: FullCaller, db: DB) -> Response:
     service.revoke_grant(db, caller.account, grant_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -112,7 +112,7 @@ def grants_received(caller: FullCaller, db: DB) -> list[GrantOut]:
 
 
 @router.get("/received/{grant_id}/documents", response_model=list[ReceivedDocument])
-def received_documents(grant_id: str, caller: FullCaller, db: DB) -> list[ReceivedDocument]:
+def received_documents(grant_id: Ref, caller: FullCaller, db: DB) -> list[ReceivedDocument]:
     return [
         ReceivedDocument(
             document_id=version.document_id,
@@ -130,7 +130,7 @@ def received_documents(grant_id: str, caller: FullCaller, db: DB) -> list[Receiv
 
 
 @router.get("/received/{grant_id}/profile", response_model=list[ReceivedField])
-def received_profile(grant_id: str, caller: FullCaller, db: DB) -> list[ReceivedField]:
+def received_profile(grant_id: Ref, caller: FullCaller, db: DB) -> list[ReceivedField]:
     return [
         ReceivedField(
             slot=field.slot,
@@ -147,9 +147,9 @@ def received_profile(grant_id: str, caller: FullCaller, db: DB) -> list[Received
 
 @router.get("/received/{grant_id}/documents/{document_id}/versions/{version}/blob")
 async def received_blob(
-    grant_id: str,
-    document_id: str,
-    version: int,
+    grant_id: Ref,
+    document_id: Ref,
+    version: Version,
     request: Request,
     caller: FullCaller,
     db: DB,

@@ -3,7 +3,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, model_validator
 
 from wallet.accounts.schemas import PublicKeys
-from wallet.types import B64, Handle, HexId
+from wallet.types import B64, Handle, HexId, Version
 
 MAX_GRANT_WRAPS = 2000
 
@@ -12,7 +12,7 @@ class GrantWrapIn(BaseModel):
     """A document version's key sealed to the grantee, with the owner's signed statement."""
 
     document_id: HexId
-    version: int = Field(ge=1)
+    version: Version
     wrapped_key: B64 = Field(max_length=1024)
     statement: B64 = Field(max_length=4096)
     statement_signature: B64 = Field(min_length=64, max_length=64)

@@ -22,6 +22,7 @@ from wallet.accounts.models import Account
 from wallet.deps import DB, AppSettings, FullCaller, Store, session_token
 from wallet.documents.responses import send_version
 from wallet.errors import Unauthorized
+from wallet.types import Ref, Version
 
 router = APIRouter(tags=["links"])
 LinkId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
@@ -149,7 +150,7 @@ def redeem(
 
 @router.get("/links/files/{document_id}/versions/{version}")
 async def download(
-    document_id: str, version: int, request: Request, db: DB, store: Store
+    document_id: Ref, version: Version, request: Request, db: DB, store: Store
 ) -> StreamingResponse:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:

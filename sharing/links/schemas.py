@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from wallet.types import B64, HexId
+from wallet.types import B64, HexId, Version
 
 MAX_LINK_ITEMS = 200
 MAX_LINK_USES = 100
@@ -10,7 +10,7 @@ MAX_LINK_USES = 100
 
 class LinkItemIn(BaseModel):
     document_id: HexId
-    version: int = Field(ge=1)
+    version: Version
 
 
 class LinkCreate(BaseModel):

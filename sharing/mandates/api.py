@@ -20,6 +20,7 @@ from wallet.accounts.models import Account
 from wallet.accounts.schemas import PublicKeys
 from wallet.deps import DB, AppSettings, FullCaller, Store
 from wallet.documents.responses import send_version
+from wallet.types import Ref, Version
 
 router = APIRouter(tags=["mandates"])
 MandateId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
@@ -112,8 +113,8 @@ def proxy_documents(mandate_id: MandateId, caller: FullCaller, db: DB) -> list[M
 @router.get("/mandates/{mandate_id}/documents/{document_id}/versions/{version}/blob")
 async def proxy_blob(
     mandate_id: MandateId,
-    document_id: str,
-    version: int,
+    document_id: Ref,
+    version: Version,
     request: Request,
     caller: FullCaller,
     db: DB,

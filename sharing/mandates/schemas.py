@@ -5,7 +5,7 @@ from pydantic import BaseModel, Field
 from sharing.grants.schemas import MAX_GRANT_WRAPS, GrantWrapIn
 from wallet.accounts.schemas import PublicKeys
 from wallet.documents.schemas import MAX_MANIFEST_BYTES, MAX_META_BYTES
-from wallet.types import B64, Handle, HexId
+from wallet.types import B64, Handle, HexId, Word
 
 ACTIONS = ("share", "upload", "view")
 KINDS = ("once", "personal")
@@ -15,8 +15,8 @@ class MandateCreate(BaseModel):
     mandate_id: HexId
     proxy_handle: Handle
     proxy_key_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    kind: str = Field(description="'once' (one procedure, 24 hours at most) or 'personal'")
-    actions: list[str] = Field(description="some of 'view', 'upload', 'share'", max_length=3)
+    kind: Word = Field(description="'once' (one procedure, 24 hours at most) or 'personal'")
+    actions: list[Word] = Field(description="some of 'view', 'upload', 'share'", max_length=3)
     expires_at: datetime | None = Field(default=None, description="required")
     authorisation: B64 = Field(max_length=4096, description="owner-signed, server-checked")
     authorisation_signature: B64 = Field(min_length=64, max_length=64)

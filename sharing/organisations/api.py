@@ -24,6 +24,7 @@ from sharing.organisations.schemas import (
 )
 from wallet.accounts.schemas import PublicKeys
 from wallet.deps import DB, FullCaller
+from wallet.types import Ref
 
 router = APIRouter(tags=["organisations"])
 
@@ -58,7 +59,7 @@ def my_orgs(caller: FullCaller, db: DB) -> list[OrgSummary]:
 
 
 @router.get("/orgs/{org}/public", response_model=OrgPublic)
-def public_org(org: str, caller: FullCaller, db: DB) -> OrgPublic:
+def public_org(org: Ref, caller: FullCaller, db: DB) -> OrgPublic:
     """An organisation's name and team public keys, to give it access (names are public)."""
     found, keys = service.public_org(db, org)
     return OrgPublic(
@@ -71,7 +72,7 @@ def public_org(org: str, caller: FullCaller, db: DB) -> OrgPublic:
 
 
 @router.get("/orgs/{org}", response_model=OrgOut)
-def org_detail(org: str, caller: FullCaller, db: DB) -> OrgOut:
+def org_detail(org: Ref, caller: FullCaller, db: DB) -> OrgOut:
     """Members, roles and your sealed copy of the team key. Members only."""
     found, me, key, members, sealer = service.org_detail(db, caller.account, org)
     return OrgOut(
@@ -95,14 +96,14 @@ def org_detail(org: str, caller: FullCaller, db: DB) -> OrgOut:
 
 
 @router.post("/orgs/{org}/members", status_code=status.HTTP_201_CREATED)
-def add_member(org: str, data: MemberAdd, caller: FullCaller, db: DB) -> dict[str, str]:
+def add_member(org: Ref, data: MemberAdd, caller: FullCaller, db: DB) -> dict[str, str]:
     """Add a member with the team key sealed to them. Admins only."""
     service.add_member(db, caller.account, org, data)
     return {"handle": data.copy_for_member.handle, "role": data.role}
 
 
 @router.get("/orgs/{org}/wraps", response_model=TeamWraps)
-def team_wraps(org: str, caller: FullCaller, db: DB) -> TeamWraps:
+def team_wraps(org: Ref, caller: FullCaller, db: DB) -> TeamWraps:
     """Everything sealed to the current team key, to reseal it to a new one. Admins only."""
     found, grants, wraps, fields = service.team_wraps(db, caller.account, org)
     return TeamWraps(
@@ -128,14 +129,14 @@ def team_wraps(org: str, caller: FullCaller, db: DB) -> TeamWraps:
 
 
 @router.post("/orgs/{org}/rotate", response_model=Rotated)
-def rotate(org: str, data: Rotation, caller: FullCaller, db: DB) -> Rotated:
+def rotate(org: Ref, data: Rotation, caller: FullCaller, db: DB) -> Rotated:
     """Swap the team key (and remove a member) in one step. Admins only."""
     found, rewrapped = service.rotate(db, caller.account, org, data)
     return Rotated(epoch=found.epoch, team_key_id=found.team_key_id, rewrapped=rewrapped)
 
 
 @router.get("/orgs/{org}/events", response_model=list[OrgEventOut])
-def org_events(org: str, caller: FullCaller, db: DB) -> list[OrgEventOut]:
+def org_events(org: Ref, caller: FullCaller, db: DB) -> list[OrgEventOut]:
     """Who joined, left or changed the team key. Members only."""
     return [
         OrgEventOut(at=e.at, event=e.event, actor=actor, subject=subject, details=e.details)

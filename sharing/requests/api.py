@@ -7,6 +7,7 @@ from sharing.requests.models import DocumentRequest
 from sharing.requests.schemas import Party, RequestAnswer, RequestCreate, RequestOut
 from wallet.accounts.models import Account
 from wallet.deps import DB, FullCaller
+from wallet.types import Ref
 
 router = APIRouter(tags=["requests"])
 
@@ -59,13 +60,13 @@ def list_requests(caller: FullCaller, db: DB) -> list[RequestOut]:
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)
-def get_request(request_id: str, caller: FullCaller, db: DB) -> RequestOut:
+def get_request(request_id: Ref, caller: FullCaller, db: DB) -> RequestOut:
     request, owner, requester = service.get_request(db, caller.account, request_id)
     return request_out(request, owner, requester, caller.account)
 
 
 @router.post("/requests/{request_id}/answer", response_model=RequestOut)
-def answer_request(request_id: str, data: RequestAnswer, caller: FullCaller, db: DB) -> RequestOut:
+def answer_request(request_id: Ref, data: RequestAnswer, caller: FullCaller, db: DB) -> RequestOut:
     """The owner's one answer: a grant covering what they give, and what they refuse."""
     service.answer_request(db, caller.account, request_id, data)
     request, owner, requester = service.get_request(db, caller.account, request_id)
@@ -73,7 +74,7 @@ def answer_request(request_id: str, data: RequestAnswer, caller: FullCaller, db:
 
 
 @router.post("/requests/{request_id}/close", response_model=RequestOut)
-def close_request(request_id: str, caller: FullCaller, db: DB) -> RequestOut:
+def close_request(request_id: Ref, caller: FullCaller, db: DB) -> RequestOut:
     """Done, or withdrawn: the grant the request produced ends at once."""
     service.close_request(db, caller.account, request_id)
     request, owner, requester = service.get_request(db, caller.account, request_id)

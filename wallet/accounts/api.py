@@ -20,6 +20,7 @@ from wallet.accounts.schemas import (
 )
 from wallet.deps import DB, Address, AnyCaller, AppSettings, FullCaller, Store
 from wallet.errors import NotFound
+from wallet.types import Ref
 
 router = APIRouter(tags=["accounts"])
 
@@ -97,7 +98,7 @@ def sessions(caller: FullCaller, db: DB) -> list[SessionInfo]:
 
 
 @router.delete("/auth/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_session(session_id: str, caller: FullCaller, db: DB) -> Response:
+def revoke_session(session_id: Ref, caller: FullCaller, db: DB) -> Response:
     if not service.revoke_session(db, caller.account, session_id):
         raise NotFound()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

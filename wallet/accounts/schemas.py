@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, Field
 
 from wallet.accounts.models import Account
-from wallet.types import B64
+from wallet.types import B64, INT32_MAX
 from wallet.types import Handle as _StrictHandle
 
 
@@ -42,7 +42,7 @@ class AccountCreate(BaseModel):
     handle: Handle
     kdf_salt: B64 = Field(min_length=16, max_length=16, description="16 random bytes")
     kdf_opslimit: int = Field(ge=1, le=1_000)
-    kdf_memlimit: int = Field(ge=8192, le=4 * 1024**3)
+    kdf_memlimit: int = Field(ge=8192, le=INT32_MAX)  # an `integer` column
     auth_key: Key32
     recovery_auth_key: Key32
     public_encryption_key: Key32
@@ -92,7 +92,7 @@ class PassphraseChange(BaseModel):
     )
     kdf_salt: B64 = Field(min_length=16, max_length=16)
     kdf_opslimit: int = Field(ge=1, le=1_000)
-    kdf_memlimit: int = Field(ge=8192, le=4 * 1024**3)
+    kdf_memlimit: int = Field(ge=8192, le=INT32_MAX)  # an `integer` column
     auth_key: Key32
     keys_by_passphrase: LockedKeys
 

@@ -14,6 +14,7 @@ from wallet.documents.schemas import (
     VersionCreate,
     VersionOut,
 )
+from wallet.types import Ref, Version
 
 router = APIRouter(tags=["documents"])
 
@@ -30,7 +31,7 @@ def create_document(data: DocumentCreate, caller: FullCaller, db: DB, store: Sto
 
 @router.post("/documents/{document_id}/versions", status_code=status.HTTP_201_CREATED)
 def add_version(
-    document_id: str, data: VersionCreate, caller: FullCaller, db: DB, store: Store
+    document_id: Ref, data: VersionCreate, caller: FullCaller, db: DB, store: Store
 ) -> dict:
     version = service.add_version(db, store, caller.account, data, document_id, False)
     return _created(document_id, version.version)
@@ -50,7 +51,7 @@ def list_documents(
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut)
-def get_document(document_id: str, caller: FullCaller, db: DB) -> DocumentOut:
+def get_document(document_id: Ref, caller: FullCaller, db: DB) -> DocumentOut:
     document, versions = service.get_document(db, caller.account, document_id)
     return DocumentOut(
         id=document.id,
@@ -74,7 +75,7 @@ def get_document(document_id: str, caller: FullCaller, db: DB) -> DocumentOut:
 
 @router.get("/documents/{document_id}/versions/{version}/blob")
 async def download_blob(
-    document_id: str, version: int, request: Request, caller: FullCaller, db: DB, store: Store
+    document_id: Ref, version: Version, request: Request, caller: FullCaller, db: DB, store: Store
 ) -> StreamingResponse:
     return await send_version(
         request, db, store, service.get_version, caller.account, document_id, version
@@ -82,6 +83,6 @@ async def download_blob(
 
 
 @router.delete("/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_document(document_id: str, caller: FullCaller, db: DB, store: Store) -> Response:
+def delete_document(document_id: Ref, caller: FullCaller, db: DB, store: Store) -> Response:
     service.delete_document(db, store, caller.account, document_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -3,6 +3,7 @@ from fastapi import APIRouter, Query, Response
 
 from wallet.deps import DB, FullCaller
 from wallet.journal import service
+from wallet.types import Position
 
 router = APIRouter(tags=["journal"])
 
@@ -11,7 +12,7 @@ router = APIRouter(tags=["journal"])
 def journal(
     caller: FullCaller,
     db: DB,
-    after: int = Query(default=0, ge=0),
+    after: Position = 0,
     limit: int = Query(default=service.MAX_PAGE, ge=1, le=service.MAX_PAGE),
 ) -> Response:
     """The owner's journal, oldest first, with its hash chain for the client to verify."""

@@ -43,6 +43,7 @@ from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
+from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
 from wallet.server.sweeper import sweep
 from wallet.settings import Settings
 from wallet.uploads.api import router as uploads_router
@@ -107,6 +108,10 @@ def install_error_handlers(app: FastAPI) -> None:
             errors[0] = {"field": "body", "message": "not valid JSON"}
             message = "The request body is not valid JSON. Check what your app sends."
         return _error(422, "invalid", message, errors=errors)
+
+    @app.exception_handler(BodyTooLarge)
+    async def body_too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return _error(413, "too_large", str(exc.detail))
 
     @app.exception_handler(StorageUnavailable)
     async def storage_down(_request: Request, _exc: StorageUnavailable) -> JSONResponse:
@@ -273,6 +278,8 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     def metrics() -> Response:
         return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # Inside the observability middleware, so a 413 is counted and gets the security headers.
+    app.add_middleware(BodyLimitMiddleware, default_cap=settings.max_body_bytes)
     app.add_middleware(_ObservabilityMiddleware, app_ref=app)
     return app
 

@@ -11,6 +11,7 @@ from starlette.requests import ClientDisconnect
 from storage.cleanup import discard_uploads_quietly
 from wallet.deps import DB, AppSettings, FullCaller, Store
 from wallet.errors import Invalid, TooLarge, WalletError
+from wallet.types import Ref
 from wallet.uploads import service
 from wallet.uploads.service import TUS_EXTENSIONS, TUS_VERSION
 
@@ -59,7 +60,7 @@ def create_upload(
 
 
 @router.head("/uploads/{upload_id}", name="upload_status")
-def upload_status(upload_id: str, caller: FullCaller, db: DB, store: Store) -> Response:
+def upload_status(upload_id: Ref, caller: FullCaller, db: DB, store: Store) -> Response:
     upload = service.get_upload(db, caller.account, upload_id)
     offset = service.resume_offset(db, store, upload)
     headers = _tus_headers(
@@ -74,7 +75,7 @@ def upload_status(upload_id: str, caller: FullCaller, db: DB, store: Store) -> R
 
 @router.patch("/uploads/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def upload_chunk(
-    upload_id: str,
+    upload_id: Ref,
     request: Request,
     caller: FullCaller,
     db: DB,
@@ -116,7 +117,7 @@ async def upload_chunk(
 
 
 @router.delete("/uploads/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
-def cancel_upload(upload_id: str, caller: FullCaller, db: DB, store: Store) -> Response:
+def cancel_upload(upload_id: Ref, caller: FullCaller, db: DB, store: Store) -> Response:
     upload = service.get_upload(db, caller.account, upload_id)
     service.delete_upload(db, upload)
     # The row is gone: staged bytes the store cannot drop now are left to the sweeper.

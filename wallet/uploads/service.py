@@ -19,11 +19,14 @@ TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration"
 
 
-def too_large_message(limit: int) -> str:
+def size_text(limit: int) -> str:
     # Below 1 MB, say it in KB: "The limit is 0 MB" helps nobody.
     mib = 1024 * 1024
-    size = f"{limit // mib} MB" if limit >= mib else f"{max(1, limit // 1024)} KB"
-    return f"This file is too big. The limit is {size}. Try a smaller scan or photo."
+    return f"{limit // mib} MB" if limit >= mib else f"{max(1, limit // 1024)} KB"
+
+
+def too_large_message(limit: int) -> str:
+    return f"This file is too big. The limit is {size_text(limit)}. Try a smaller scan or photo."
 
 
 def check_length(settings: Settings, length: int) -> None:
