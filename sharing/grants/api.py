@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
@@ -20,9 +21,9 @@ from sharing.organisations.models import Organisation
 from sharing.organisations.service import current_team_key
 from wallet.accounts.models import Account
 from wallet.accounts.schemas import PublicKeys
-from wallet.deps import DB, FullCaller, Store
-from wallet.documents.responses import send_version
-from wallet.types import Handle, Ref, Version
+from wallet.deps import DB, FullCaller
+from wallet.documents.responses import VersionDownload
+from wallet.types import Handle, Ref
 
 router = APIRouter(tags=["grants"])
 
@@ -147,14 +148,6 @@ def received_profile(grant_id: Ref, caller: FullCaller, db: DB) -> list[Received
 
 @router.get("/received/{grant_id}/documents/{document_id}/versions/{version}/blob")
 async def received_blob(
-    grant_id: Ref,
-    document_id: Ref,
-    version: Version,
-    request: Request,
-    caller: FullCaller,
-    db: DB,
-    store: Store,
+    grant_id: Ref, download: Annotated[VersionDownload, Depends()]
 ) -> StreamingResponse:
-    return await send_version(
-        request, db, store, service.received_version, caller.account, grant_id, document_id, version
-    )
+    return await download.send(service.received_version, grant_id)

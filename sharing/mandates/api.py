@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.responses import StreamingResponse
 
 from sharing.links.schemas import LinkCreate
@@ -19,8 +19,7 @@ from sharing.mandates.schemas import (
 from wallet.accounts.models import Account
 from wallet.accounts.schemas import PublicKeys
 from wallet.deps import DB, AppSettings, FullCaller, Store
-from wallet.documents.responses import send_version
-from wallet.types import Ref, Version
+from wallet.documents.responses import VersionDownload
 
 router = APIRouter(tags=["mandates"])
 MandateId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
@@ -112,17 +111,9 @@ def proxy_documents(mandate_id: MandateId, caller: FullCaller, db: DB) -> list[M
 
 @router.get("/mandates/{mandate_id}/documents/{document_id}/versions/{version}/blob")
 async def proxy_blob(
-    mandate_id: MandateId,
-    document_id: Ref,
-    version: Version,
-    request: Request,
-    caller: FullCaller,
-    db: DB,
-    store: Store,
+    mandate_id: MandateId, download: Annotated[VersionDownload, Depends()]
 ) -> StreamingResponse:
-    return await send_version(
-        request, db, store, service.proxy_version, caller.account, mandate_id, document_id, version
-    )
+    return await download.send(service.proxy_version, mandate_id)
 
 
 @router.post("/mandates/{mandate_id}/documents", status_code=status.HTTP_201_CREATED)

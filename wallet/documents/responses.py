@@ -14,8 +14,10 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from storage.base import BlobNotFound, BlobStore, StorageUnavailable
+from wallet.deps import DB, FullCaller, Store
 from wallet.documents.models import DocumentVersion
 from wallet.errors import STORAGE_DOWN, NotFound, Unavailable, WalletError
+from wallet.types import Ref, Version
 
 log = structlog.get_logger(__name__)
 
@@ -84,3 +86,37 @@ async def stream_blob(
         media_type="application/octet-stream",
         headers=headers,
     )
+
+
+class VersionDownload:
+    """What every blob download endpoint receives: the version asked for, the caller and the
+    app's handles. Each endpoint then says only where the version is found."""
+
+    def __init__(
+        self,
+        document_id: Ref,
+        version: Version,
+        request: Request,
+        caller: FullCaller,
+        db: DB,
+        store: Store,
+    ) -> None:
+        self.document_id = document_id
+        self.version = version
+        self.request = request
+        self.caller = caller
+        self.db = db
+        self.store = store
+
+    async def send(self, find: Callable[..., DocumentVersion], *scope: str) -> StreamingResponse:
+        """Streams the version that `find(db, account, *scope, document_id, version)` gives."""
+        return await send_version(
+            self.request,
+            self.db,
+            self.store,
+            find,
+            self.caller.account,
+            *scope,
+            self.document_id,
+            self.version,
+        )
