@@ -9,6 +9,7 @@ import secrets
 import types
 import typing
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +54,10 @@ def _asgi(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]]) 
         "client": ("127.0.0.1", 1234),
         "server": ("testserver", 80),
     }
-    asyncio.run(app(scope, receive, send))
+    # A loop of its own in a thread of its own: the browser tests' Playwright keeps an event
+    # loop running in this thread, and asyncio.run() refuses to start inside it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], body, read
 
