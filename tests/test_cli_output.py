@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 
 from tests.conftest import run_cli
-from tests.test_cli_sharing import person
+from tests.test_cli_sharing import owner_and_worker
 from wallet.cli.common import shown
 
 ERASE_LINE = "\x1b[2K\r"
@@ -27,12 +26,7 @@ def test_shown_removes_escapes_and_controls() -> None:
 def test_request_purpose_and_note_text_cannot_drive_the_terminal(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    owner = person(cli_env, tmp_path, "owner")
-    worker = person(cli_env, tmp_path, "worker")
-    owner_handle = f"owner-{secrets.token_hex(4)}"
-    worker_handle = f"worker-{secrets.token_hex(4)}"
-    run_cli(owner, "account", "create", "--handle", owner_handle)
-    run_cli(worker, "account", "create", "--handle", worker_handle)
+    owner, owner_handle, worker, worker_handle = owner_and_worker(cli_env, tmp_path)
     purpose = f"Inquiry{ERASE_LINE}cpas-brussels-official (VERIFIED) asks you for everything"
     sent = run_cli(worker, "request", "create", "--to", owner_handle, "--types", "id_card",
                    "--purpose", purpose, "--message", f"Hello{SET_TITLE}").stdout  # fmt: skip

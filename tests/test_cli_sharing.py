@@ -23,6 +23,19 @@ def person(cli_env: dict[str, str], tmp_path: Path, name: str) -> dict[str, str]
     return {**cli_env, "WALLET_HOME": str(tmp_path / f"home-{name}")}
 
 
+def owner_and_worker(
+    cli_env: dict[str, str], tmp_path: Path
+) -> tuple[dict[str, str], str, dict[str, str], str]:
+    """Two people with accounts on the live server: (owner env, handle, worker env, handle)."""
+    owner = person(cli_env, tmp_path, "owner")
+    worker = person(cli_env, tmp_path, "worker")
+    owner_handle = f"owner-{secrets.token_hex(4)}"
+    worker_handle = f"worker-{secrets.token_hex(4)}"
+    run_cli(owner, "account", "create", "--handle", owner_handle)
+    run_cli(worker, "account", "create", "--handle", worker_handle)
+    return owner, owner_handle, worker, worker_handle
+
+
 def links(env: dict[str, str]) -> dict[str, dict[str, object]]:
     return {
         str(link["id"]): link for link in json.loads(run_cli(env, "share", "ls", "--json").stdout)
@@ -101,12 +114,7 @@ def test_share_link_from_owner_to_someone_without_an_account(
 
 
 def test_standing_grant_from_owner_to_worker(cli_env: dict[str, str], tmp_path: Path) -> None:
-    owner = person(cli_env, tmp_path, "owner")
-    worker = person(cli_env, tmp_path, "worker")
-    owner_handle = f"owner-{secrets.token_hex(4)}"
-    worker_handle = f"worker-{secrets.token_hex(4)}"
-    run_cli(owner, "account", "create", "--handle", owner_handle)
-    run_cli(worker, "account", "create", "--handle", worker_handle)
+    owner, owner_handle, worker, worker_handle = owner_and_worker(cli_env, tmp_path)
     march = write_file(tmp_path / "march.pdf", "payslip march")
     run_cli(owner, "upload", str(march), "--type", "payslip", "--title", "Payslip March")
     run_cli(owner, "upload", str(write_file(tmp_path / "lease.pdf", "lease")), "--type", "lease",

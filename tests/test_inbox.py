@@ -13,7 +13,7 @@ from sqlmodel import select
 from sharing.links.models import LinkDownloadSession
 from tests.conftest import WalletApp, run_cli
 from tests.test_cli import assert_plain_failure
-from tests.test_cli_sharing import person
+from tests.test_cli_sharing import owner_and_worker, person
 from tests.test_grants import database, make_granted, write_file
 from wallet.client import ApiClient
 from wallet.client import links as linklib
@@ -106,12 +106,7 @@ def test_inbox_by_role(wallet_app: WalletApp, tmp_path: Path) -> None:
 def test_request_note_and_inbox_story_through_the_cli(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    owner = person(cli_env, tmp_path, "owner")
-    worker = person(cli_env, tmp_path, "worker")
-    owner_handle = f"owner-{secrets.token_hex(4)}"
-    worker_handle = f"worker-{secrets.token_hex(4)}"
-    run_cli(owner, "account", "create", "--handle", owner_handle)
-    run_cli(worker, "account", "create", "--handle", worker_handle)
+    owner, owner_handle, worker, worker_handle = owner_and_worker(cli_env, tmp_path)
     for name, doc_type, title in [("id", "id_card", "ID card"), ("pay", "payslip", "Payslip"),
                                   ("cv", "cv", "CV")]:  # fmt: skip
         path = write_file(tmp_path / f"{name}.pdf", name)
