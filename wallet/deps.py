@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlmodel import Session
 
 from storage.base import BlobStore
+from wallet import tx
 from wallet.accounts import service as accounts
 from wallet.accounts.models import Account, AuthSession
 from wallet.errors import Forbidden, Unauthorized
 from wallet.settings import Settings
+from wallet.vaulthead import service as vaulthead
 
 
 def get_settings(request: Request) -> Settings:
@@ -27,9 +29,9 @@ def get_db(request: Request) -> Iterator[Session]:
         try:
             yield session
         except BaseException:
-            session.rollback()
+            tx.rollback(session)
             raise
-        session.commit()
+        tx.commit(session)
 
 
 # scope="function": the commit runs before the response is sent, so a client never gets an
@@ -107,3 +109,29 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 FullCaller = Annotated[Caller, Depends(full_caller)]
 AnyCaller = Annotated[Caller, Depends(any_caller)]
 Address = Annotated[str, Depends(client_address)]
+
+
+def _vault_change(
+    caller: FullCaller,
+    db: DB,
+    wallet_head: Annotated[
+        str | None,
+        Header(
+            alias=vaulthead.HEADER,
+            max_length=4096,
+            description="The owner's next signed vault head: base64url(statement).base64url"
+            "(signature). Required once the account has a head.",
+        ),
+    ] = None,
+) -> Iterator[None]:
+    """For an endpoint whose change the owner's vault head covers: the head is checked and
+    stored before the change runs, and matched against the state it left after (in the same
+    transaction, before get_db commits)."""
+    pending = vaulthead.before_change(db, caller.account, wallet_head)
+    yield
+    if pending is not None:
+        vaulthead.confirm(db, caller.account, pending)
+
+
+# Add to the route's dependencies: `@router.post(..., dependencies=[VaultChange])`.
+VaultChange = Depends(_vault_change, scope="function")

@@ -21,9 +21,11 @@ from sharing.organisations.models import Organisation
 from sharing.organisations.service import current_team_key
 from wallet.accounts.models import Account
 from wallet.accounts.schemas import PublicKeys
-from wallet.deps import DB, FullCaller
+from wallet.deps import DB, FullCaller, VaultChange
 from wallet.documents.responses import VersionDownload
 from wallet.types import Handle, Ref
+from wallet.vaulthead import service as vaulthead
+from wallet.vaulthead.schemas import CounterpartHeadOut
 
 router = APIRouter(tags=["grants"])
 
@@ -98,7 +100,9 @@ def add_wraps(grant_id: Ref, data: GrantWrapsAdd, caller: FullCaller, db: DB) ->
     return {"added": added}
 
 
-@router.post("/grants/{grant_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/grants/{grant_id}/revoke", status_code=status.HTTP_204_NO_CONTENT, dependencies=[VaultChange]
+)
 def revoke_grant(grant_id: Ref, caller: FullCaller, db: DB) -> Response:
     service.revoke_grant(db, caller.account, grant_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -110,6 +114,14 @@ def grants_received(caller: FullCaller, db: DB) -> list[GrantOut]:
         _out(db, grant, owner, org or caller.account, grant.sealed_for_grantee, count)
         for grant, owner, count, org in service.grants_received(db, caller.account)
     ]
+
+
+@router.get("/received/{grant_id}/head", response_model=CounterpartHeadOut)
+def received_head(grant_id: Ref, caller: FullCaller, db: DB) -> CounterpartHeadOut:
+    """The owner's newest vault head and the grants it lists as revoked: the grantee's client
+    refuses a grant its owner took back, whatever the server says."""
+    grant = service.received_grant(db, caller.account, grant_id)
+    return CounterpartHeadOut.of(*vaulthead.for_counterpart(db, grant.owner_id, "grants"))
 
 
 @router.get("/received/{grant_id}/documents", response_model=list[ReceivedDocument])

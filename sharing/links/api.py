@@ -19,10 +19,12 @@ from sharing.links.schemas import (
 )
 from wallet.accounts import service as accounts
 from wallet.accounts.models import Account
-from wallet.deps import DB, AppSettings, FullCaller, Store, session_token
+from wallet.deps import DB, AppSettings, FullCaller, Store, VaultChange, session_token
 from wallet.documents.responses import send_version
 from wallet.errors import Unauthorized
 from wallet.types import Ref, Version
+from wallet.vaulthead import service as vaulthead
+from wallet.vaulthead.schemas import CounterpartHeadOut
 
 router = APIRouter(tags=["links"])
 LinkId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
@@ -56,7 +58,9 @@ def list_links(caller: FullCaller, db: DB) -> list[LinkOut]:
     ]
 
 
-@router.post("/links/{link_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/links/{link_id}/revoke", status_code=status.HTTP_204_NO_CONTENT, dependencies=[VaultChange]
+)
 def revoke_link(link_id: LinkId, caller: FullCaller, db: DB) -> Response:
     service.revoke_link(db, caller.account, link_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -145,6 +149,9 @@ def redeem(
         uses_left=result.uses_left,
         sender=_account(result.sender),
         on_behalf_of=_account(result.on_behalf_of),
+        owner_head=CounterpartHeadOut.of(
+            *vaulthead.for_counterpart(db, result.link.owner_id, "links")
+        ),
     )
 
 

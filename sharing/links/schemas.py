@@ -3,6 +3,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from wallet.types import B64, HexId, Version
+from wallet.vaulthead.schemas import CounterpartHeadOut
 
 MAX_LINK_ITEMS = 200
 MAX_LINK_USES = 100
@@ -94,3 +95,6 @@ class RedeemOut(BaseModel):
     uses_left: int
     sender: LinkSender | None
     on_behalf_of: LinkSender | None
+    # The owner's newest vault head and the links it lists as revoked: the recipient's client
+    # refuses a link its owner took back, whatever the server says.
+    owner_head: CounterpartHeadOut

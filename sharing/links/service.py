@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from sharing.links.models import LinkChallenge, LinkDownloadSession, LinkItem, ShareLink
 from sharing.links.schemas import LinkCreate
+from wallet import tx
 from wallet.accounts.models import Account
 from wallet.crypto import links as linkcrypto
 from wallet.crypto.kdf import hkdf
@@ -217,13 +218,11 @@ def revoke_link(db: Session, account: Account, link_id: str) -> None:
     if link is None or link.owner_id != account.id:
         raise NotFound()
     stop_link(db, link)
-    db.commit()  # before the old pages holding the share are flushed
-    flush_old_page_copies(db)
 
 
 def stop_link(db: Session, link: ShareLink) -> None:
     """Revokes a link inside the caller's transaction (a revoked mandate stops its links in the
-    same one). The caller commits, then calls flush_old_page_copies."""
+    same one); the old pages holding the share are flushed once the caller commits."""
     # Revoked is dead for good: nothing left on the server could open the package.
     _forget_share(db, link.id)
     if link.revoked_at is None:
@@ -231,6 +230,7 @@ def stop_link(db: Session, link: ShareLink) -> None:
         db.add(link)
     db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.link_id) == link.id))
     journal.append(db, link.owner_id, "link_revoked", subject_kind="link", subject_id=link.id)
+    tx.after_commit(db, lambda: flush_old_page_copies(db))
 
 
 def new_challenge(db: Session, link_id: str) -> LinkChallenge:

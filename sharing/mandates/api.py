@@ -18,15 +18,22 @@ from sharing.mandates.schemas import (
 )
 from wallet.accounts.models import Account
 from wallet.accounts.schemas import PublicKeys
-from wallet.deps import DB, AppSettings, FullCaller, Store
+from wallet.deps import DB, AppSettings, FullCaller, Store, VaultChange
 from wallet.documents.responses import VersionDownload
+from wallet.vaulthead import service as vaulthead
+from wallet.vaulthead.schemas import CounterpartHeadOut
 
 router = APIRouter(tags=["mandates"])
 MandateId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
 def _out(
-    mandate: Mandate, owner: Account, proxy: Account | None, sealed: bytes, documents: int
+    mandate: Mandate,
+    owner: Account,
+    proxy: Account | None,
+    sealed: bytes,
+    documents: int,
+    links: list[str] | None = None,
 ) -> MandateOut:
     return MandateOut(
         id=mandate.id,
@@ -45,6 +52,7 @@ def _out(
         completed_at=mandate.completed_at,
         created_at=mandate.created_at,
         documents=documents,
+        links=links or [],
     )
 
 
@@ -60,9 +68,11 @@ def create_mandate(data: MandateCreate, caller: FullCaller, db: DB) -> dict[str,
 @router.get("/mandates", response_model=list[MandateOut])
 def mandates_given(caller: FullCaller, db: DB) -> list[MandateOut]:
     """Every mandate the owner gave, active or ended."""
+    given = service.mandates_given(db, caller.account)
+    links = service.link_ids(db, [mandate.id for mandate, _, _ in given])
     return [
-        _out(mandate, caller.account, proxy, mandate.sealed_for_owner, count)
-        for mandate, proxy, count in service.mandates_given(db, caller.account)
+        _out(mandate, caller.account, proxy, mandate.sealed_for_owner, count, links.get(mandate.id))
+        for mandate, proxy, count in given
     ]
 
 
@@ -73,7 +83,11 @@ def add_wraps(
     return {"added": service.add_wraps(db, caller.account, mandate_id, data.wraps)}
 
 
-@router.post("/mandates/{mandate_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/mandates/{mandate_id}/revoke",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[VaultChange],
+)
 def revoke_mandate(mandate_id: MandateId, caller: FullCaller, db: DB) -> Response:
     service.revoke_mandate(db, caller.account, mandate_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -89,6 +103,14 @@ def mandates_received(caller: FullCaller, db: DB) -> list[MandateOut]:
         _out(mandate, owner, caller.account, mandate.sealed_for_proxy, count)
         for mandate, owner, count in service.mandates_received(db, caller.account)
     ]
+
+
+@router.get("/mandates/{mandate_id}/head", response_model=CounterpartHeadOut)
+def proxy_head(mandate_id: MandateId, caller: FullCaller, db: DB) -> CounterpartHeadOut:
+    """The owner's newest vault head and the mandates it lists as revoked: the proxy's client
+    stops acting under a mandate its owner took back, whatever the server says."""
+    mandate = service.acting_mandate(db, caller.account, mandate_id, None)
+    return CounterpartHeadOut.of(*vaulthead.for_counterpart(db, mandate.owner_id, "mandates"))
 
 
 @router.get("/mandates/{mandate_id}/documents", response_model=list[MandateDocument])

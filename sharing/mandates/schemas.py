@@ -48,6 +48,11 @@ class MandateOut(BaseModel):
     completed_at: datetime | None
     created_at: datetime
     documents: int
+    links: list[str] = Field(
+        default_factory=list,
+        description="for the owner: the links the proxy made under it (revoking the mandate "
+        "stops them, so the owner's next vault head lists them as revoked)",
+    )
 
 
 class MandateDocument(BaseModel):

@@ -31,7 +31,7 @@ from wallet import tx
 from wallet.accounts.models import Account
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
-from wallet.db import flush_old_page_copies, new_id, utcnow
+from wallet.db import new_id, utcnow
 from wallet.documents.models import DocumentVersion
 from wallet.documents.service import (
     MANIFEST_KIND,
@@ -297,15 +297,10 @@ def revoke_mandate(db: Session, owner: Account, mandate_id: str) -> None:
         subject_id=mandate.id,
         details={"links": len(link_ids)},
     )
-    stopped = 0
     for link_id in link_ids:
         link = db.get(ShareLink, link_id)
         if link is not None and link.revoked_at is None:
             links.stop_link(db, link)
-            stopped += 1
-    if stopped:
-        db.commit()  # before the old pages holding the shares are flushed
-        flush_old_page_copies(db)
 
 
 def _counts(db: Session, mandate_ids: list[str]) -> dict[str, int]:
@@ -332,6 +327,20 @@ def forget_ended_wraps(db: Session, now: datetime | None = None) -> int:
     ended = select(Mandate.id).where(col(Mandate.expires_at) <= (now or utcnow()))
     result = db.exec(delete(MandateWrap).where(col(MandateWrap.mandate_id).in_(ended)))
     return int(result.rowcount or 0)
+
+
+def link_ids(db: Session, mandate_ids: list[str]) -> dict[str, list[str]]:
+    """The links made under each mandate."""
+    found: dict[str, list[str]] = {}
+    if mandate_ids:
+        rows = db.exec(
+            select(MandateLink.mandate_id, MandateLink.link_id)
+            .where(col(MandateLink.mandate_id).in_(mandate_ids))
+            .order_by(col(MandateLink.link_id))
+        )
+        for mandate_id, link_id in rows:
+            found.setdefault(mandate_id, []).append(link_id)
+    return found
 
 
 def mandates_given(db: Session, owner: Account) -> list[tuple[Mandate, Account | None, int]]:

@@ -4,7 +4,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from wallet.deps import DB, FullCaller, Store
+from wallet.deps import DB, FullCaller, Store, VaultChange
 from wallet.documents import service
 from wallet.documents.responses import send_version
 from wallet.documents.schemas import (
@@ -23,13 +23,17 @@ def _created(document_id: str, version: int) -> dict[str, object]:
     return {"id": document_id, "version": version}
 
 
-@router.post("/documents", status_code=status.HTTP_201_CREATED)
+@router.post("/documents", status_code=status.HTTP_201_CREATED, dependencies=[VaultChange])
 def create_document(data: DocumentCreate, caller: FullCaller, db: DB, store: Store) -> dict:
     version = service.add_version(db, store, caller.account, data, data.document_id, True)
     return _created(data.document_id, version.version)
 
 
-@router.post("/documents/{document_id}/versions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/documents/{document_id}/versions",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[VaultChange],
+)
 def add_version(
     document_id: Ref, data: VersionCreate, caller: FullCaller, db: DB, store: Store
 ) -> dict:
@@ -56,6 +60,7 @@ def get_document(document_id: Ref, caller: FullCaller, db: DB) -> DocumentOut:
     return DocumentOut(
         id=document.id,
         current_version=document.current_version,
+        head_version=document.head_version,
         created_at=document.created_at,
         updated_at=document.updated_at,
         versions=[
@@ -82,7 +87,9 @@ async def download_blob(
     )
 
 
-@router.delete("/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[VaultChange]
+)
 def delete_document(document_id: Ref, caller: FullCaller, db: DB, store: Store) -> Response:
     service.delete_document(db, store, caller.account, document_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

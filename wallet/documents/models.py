@@ -13,6 +13,10 @@ class Document(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     owner_id: str = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
     current_version: int = 1
+    # The newest version the owner's signed vault head covers (wallet/vaulthead): a listing
+    # shows it beside current_version, so the owner's client can prove neither was rolled back.
+    # NULL for a document a proxy added since the owner's last head.
+    head_version: int | None = None
     # Copies of the current version's size, sealed metadata and the owner's wrap, already in
     # the API's base64url form, so a listing reads one row per document and passes it through.
     current_size: int = 0

@@ -35,6 +35,8 @@ class VersionOut(BaseModel):
 class DocumentOut(BaseModel):
     id: str
     current_version: int
+    # The version the owner's newest vault head covers (None: added by a proxy since).
+    head_version: int | None
     created_at: datetime
     updated_at: datetime
     versions: list[VersionOut]
@@ -44,7 +46,7 @@ class DocumentPage(BaseModel):
     """One page of documents: the current version of each, with its sealed key."""
 
     documents: list[dict] = Field(
-        description="id, current_version, versions, created_at, updated_at, size, "
+        description="id, current_version, head_version, versions, created_at, updated_at, size, "
         "encrypted_meta, wrapped_key"
     )
     next_cursor: str | None

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, delete, select
 
 from storage.base import BlobStore, StorageUnavailable
 from storage.cleanup import delete_blobs_quietly
+from wallet import tx
 from wallet.accounts.models import Account
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
@@ -250,7 +251,7 @@ def _forget_upload(db: Session, upload_id: str) -> None:
 
 _LIST_SQL = text(
     """
-    SELECT id, current_version, created_at, updated_at, current_size, current_meta_b64,
+    SELECT id, current_version, head_version, created_at, updated_at, current_size, current_meta_b64,
            current_wrap_b64, current_manifest_b64, current_signature_b64
     FROM document
     WHERE owner_id = :owner_id AND id > :cursor
@@ -285,6 +286,7 @@ def list_page(
         {
             "id": document_id,
             "current_version": version,
+            "head_version": head_version,
             "versions": version,
             "created_at": iso_utc(created),
             "updated_at": iso_utc(updated),
@@ -294,7 +296,18 @@ def list_page(
             "manifest": manifest,
             "signature": signature,
         }
-        for document_id, version, created, updated, size, meta, wrap, manifest, signature in rows
+        for (
+            document_id,
+            version,
+            head_version,
+            created,
+            updated,
+            size,
+            meta,
+            wrap,
+            manifest,
+            signature,
+        ) in rows
     ]
     return page, (rows[-1][0] if has_more else None)
 
@@ -378,8 +391,7 @@ def delete_document(db: Session, store: BlobStore, account: Account, document_id
     journal.append(
         db, account.id, "document_deleted", subject_kind="document", subject_id=document_id
     )
-    db.commit()  # before the blobs are deleted
-    delete_blobs_quietly(store, blob_keys)
+    tx.after_commit(db, lambda: delete_blobs_quietly(store, blob_keys))
 
 
 def sweep_orphan_blobs(db: Session, store: BlobStore, now: datetime, grace: timedelta) -> int:

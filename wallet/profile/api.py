@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from wallet.deps import DB, FullCaller
+from wallet.deps import DB, FullCaller, VaultChange
 from wallet.profile import service
 from wallet.profile.models import ProfileField
 from wallet.profile.schemas import FieldOut, FieldPut
@@ -20,7 +20,7 @@ def list_fields(caller: FullCaller, db: DB) -> list[FieldOut]:
     return [_out(row) for row in service.list_fields(db, caller.account)]
 
 
-@router.put("/profile/{slot}", response_model=FieldOut)
+@router.put("/profile/{slot}", response_model=FieldOut, dependencies=[VaultChange])
 def put_field(slot: Slot, data: FieldPut, caller: FullCaller, db: DB) -> FieldOut:
     row = service.put_field(
         db, caller.account, slot, data.ciphertext, data.wrapped_key, data.signature
@@ -28,7 +28,9 @@ def put_field(slot: Slot, data: FieldPut, caller: FullCaller, db: DB) -> FieldOu
     return _out(row)
 
 
-@router.delete("/profile/{slot}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/profile/{slot}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[VaultChange]
+)
 def delete_field(slot: Slot, caller: FullCaller, db: DB) -> Response:
     service.delete_field(db, caller.account, slot)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -326,6 +326,25 @@ TEAM_KEY_SEAL = _kind(
     _f("admin"),
 )
 
+# --- the owner's vault head --------------------------------------------------------------------
+
+# A signed tree head for one owner's vault (wallet/protocol/vault_state.py gives the digests):
+# seq grows by one with each change the owner makes, so no client accepts an older state
+# than it has seen; the digests pin what a server could otherwise revive or roll back.
+VAULT_HEAD = _kind(
+    "vault-head",
+    "the owner",
+    _f("owner"),
+    _f("owner_key_id"),
+    _f("seq", INTEGER),
+    _f("documents_sha256"),  # each document and the newest version the owner has seen
+    _f("profile_sha256"),  # each profile field's ciphertext
+    _f("revoked_grants_sha256"),  # what the owner took back, for good
+    _f("revoked_mandates_sha256"),
+    _f("revoked_links_sha256"),
+    _f("signed_at"),
+)
+
 KINDS: dict[str, Kind] = {
     k.kind: k
     for k in (
@@ -346,6 +365,7 @@ KINDS: dict[str, Kind] = {
         CONTACT_NOTE,
         TEAM_KEY,
         TEAM_KEY_SEAL,
+        VAULT_HEAD,
     )
 }
 

@@ -47,6 +47,7 @@ from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
 from wallet.server.sweeper import sweep
 from wallet.settings import Settings
 from wallet.uploads.api import router as uploads_router
+from wallet.vaulthead.api import router as vault_head_router
 from web.pages import PAGE_CSP, mount_static
 from web.pages import router as web_pages_router
 from web.pages_account import router as account_pages_router
@@ -250,6 +251,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         links_router,
         grants_router,
         journal_router,
+        vault_head_router,
         # mandates router
         mandates_router,
         # organisations router

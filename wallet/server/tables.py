@@ -12,6 +12,7 @@ from wallet.journal.models import JournalEntry
 from wallet.oidc.models import OidcExchange, OidcIdentity, OidcLogin
 from wallet.profile.models import ProfileField
 from wallet.uploads.models import Upload
+from wallet.vaulthead.models import VaultHead
 
 __all__ = [
     "Account",
@@ -41,4 +42,5 @@ __all__ = [
     "ProfileField",
     "ShareLink",
     "Upload",
+    "VaultHead",
 ]
