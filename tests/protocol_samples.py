@@ -15,6 +15,7 @@ from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import sign
 from wallet.protocol import labels, statements
 from wallet.protocol.js import catalogue_table, statement_table
+from wallet.protocol.vault_state import VaultState
 
 VECTORS = Path(__file__).resolve().parent / "vectors" / "protocol"
 SEED = bytes(range(32, 64))  # the fixed Ed25519 test key (never a real one)
@@ -172,7 +173,27 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sealed_sha256": SHA,
         "admin": "chloé",
     },
+    "vault-head": {
+        "owner": "amélie",
+        "owner_key_id": KEY_ID,
+        "seq": 7,
+        "documents_sha256": SHA,
+        "profile_sha256": "6" * 64,
+        "revoked_grants_sha256": "7" * 64,
+        "revoked_mandates_sha256": "8" * 64,
+        "revoked_links_sha256": "9" * 64,
+        "signed_at": WHEN,
+    },
 }
+
+# A vault state and its digests (wallet/protocol/vault_state.py), listed out of order on purpose.
+STATE_SAMPLE = VaultState(
+    documents={"f" * 32: 3, ID: 1, "0" * 32: 12},
+    profile={"b" * 32: SHA, "a" * 32: "6" * 64},
+    revoked_grants={"e" * 32, "d" * 32},
+    revoked_mandates=set(),
+    revoked_links={"c" * 32},
+)
 
 # Info strings (labels.info): a label and its context.
 INFO_SAMPLES: list[tuple[str, list[Any]]] = [
@@ -216,6 +237,14 @@ def compute() -> dict[str, Any]:
             "samples": signed,
         },
         "catalogue.json": catalogue_table(),
+        "vault_state.json": {
+            "documents": STATE_SAMPLE.documents,
+            "profile": STATE_SAMPLE.profile,
+            "revoked_grants": sorted(STATE_SAMPLE.revoked_grants, reverse=True),
+            "revoked_mandates": [],
+            "revoked_links": sorted(STATE_SAMPLE.revoked_links),
+            "digests": STATE_SAMPLE.digests(),
+        },
     }
 
 
