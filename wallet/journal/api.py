@@ -1,5 +1,8 @@
+from typing import Literal
+
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel
 
 from wallet.deps import DB, FullCaller
 from wallet.journal import service
@@ -20,3 +23,21 @@ def journal(
     return Response(
         orjson.dumps({"entries": entries, "next_after": next_after}), media_type="application/json"
     )
+
+
+class Refusal(BaseModel):
+    """What the owner's own client refused to believe, in one word (never any content):
+    - rewound: an older vault head than this device had seen, or none at all;
+    - changed: a state the owner's head does not describe (a revived grant, mandate or link,
+      a document rolled back or hidden, a profile field put back);
+    - unsigned: a head the owner's key did not sign."""
+
+    reason: Literal["rewound", "changed", "unsigned"]
+
+
+@router.post("/journal/refusals", status_code=status.HTTP_204_NO_CONTENT)
+def record_refusal(data: Refusal, caller: FullCaller, db: DB) -> Response:
+    """The owner's client writes down that it refused the state the server showed. A server
+    that drops this entry still cannot hide it from that client, which told the person."""
+    service.append(db, caller.account.id, "state_refused", details={"reason": data.reason})
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -148,6 +148,11 @@ def confirm(db: Session, owner: Account, pending: Pending) -> None:
     head_version is the version the head covers, and the head's row keeps the rest."""
     db.flush()
     state = state_of(db, owner.id)
+    # What was revoked stays revoked: an id the last head covered counts even once its row is
+    # gone (a grantee who deleted their account), so a deletion never breaks the owner's head.
+    before = covered(current(db, owner.id))["revoked"]
+    for kind in REVOKED_KINDS:
+        state.revoked(kind).update(before[kind])
     if differences(pending.statement, state.digests()):
         raise StaleHead(STALE)
     row = current(db, owner.id)
