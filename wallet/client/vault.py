@@ -7,8 +7,10 @@ import hashlib
 import json
 import mimetypes
 import os
+import random
 import re
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -221,6 +223,10 @@ def check_profile_field(
     """Raises BadSignature unless the owner signed exactly this field."""
     message = canonical_json(_profile_field_statement(slot, ciphertext, owner_wrap_sha256))
     verify(owner_signing_key, message, signature)
+
+
+# A change the head covers is retried this many times while others change the same wallet.
+HEAD_ATTEMPTS = 40
 
 
 class Vault:
@@ -447,24 +453,36 @@ class Vault:
         self, rows: list[dict[str, Any]] | None = None
     ) -> tuple[OwnHead, dict[str, int]]:
         """The head and {document id: current version}, the whole listing checked against it."""
-        head = self.own_head()
-        try:
-            current = check_documents(
-                head, rows if rows is not None else self._listing_rows(), self._proxy_mandate
-            )
-        except StateRefused as exc:
-            self._record_refusal(exc.reason)
-            raise
+        head, current, _rows = self.checked_listing(rows)
         return head, current
+
+    def checked_listing(
+        self, rows: list[dict[str, Any]] | None = None
+    ) -> tuple[OwnHead, dict[str, int], list[dict[str, Any]]]:
+        """The head, {document id: current version} and the listing's rows, checked together.
+        The head and the listing are two reads: a change committed between them makes them
+        disagree although nothing is wrong, so they are read again while the head moves."""
+        for attempt in range(1, HEAD_ATTEMPTS + 1):
+            head = self.own_head()
+            listed = rows if rows is not None else self._listing_rows()
+            try:
+                return head, check_documents(head, listed, self._proxy_mandate), listed
+            except StateRefused as exc:
+                moved = self.own_head().seq != head.seq
+                if not moved or attempt == HEAD_ATTEMPTS:
+                    self._record_refusal(exc.reason)
+                    raise
+                rows = None
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def covered_change(
         self, method: str, path: str, apply: Callable[[VaultState], object], **kwargs: Any
     ) -> Any:
         """Sends a change the head covers, with the owner's next head over the state it leaves
-        (`apply` makes the change to that state). Retried once if another device changed the
-        wallet meanwhile."""
+        (`apply` makes the change to that state). Retried, after a short random wait, while
+        another device or process changes the wallet at the same moment."""
         handle = self.account["handle"]
-        for attempt in (1, 2):
+        for attempt in range(1, HEAD_ATTEMPTS + 1):
             head, documents = self.checked_documents()
             state = state_after(head, documents)
             apply(state)
@@ -476,9 +494,11 @@ class Vault:
                     method, path, headers={HEADER: header_value(signed)}, **kwargs
                 )
             except ApiError as exc:
-                if exc.code == STALE_CODE and attempt == 1:
-                    continue
-                raise
+                if exc.code != STALE_CODE or attempt == HEAD_ATTEMPTS:
+                    raise
+                # Random, growing waits: changes racing each other do not meet again in step.
+                time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311 (a wait, not a secret)
+                continue
             self.head_pins.pin(self.api.server, handle, head.seq + 1, message)
             self._head = None
             return response
@@ -660,10 +680,9 @@ class Vault:
 
     def list_documents(self) -> list[DocumentInfo]:
         documents: list[DocumentInfo] = []
-        rows = self._listing_rows()
         # Signed by us, each version and the head over all of them: the server can neither
         # invent a document, nor roll one back, nor hide one.
-        self.checked_documents(rows)
+        _head, _current, rows = self.checked_listing()
         for row in rows:
             manifest = self._checked_manifest(row, row["id"], row["current_version"])
             identity = self._open_document_key(
@@ -893,12 +912,17 @@ class Vault:
 
     def _profile_records(self) -> dict[str, tuple[str, Any, str]]:
         fields: dict[str, tuple[str, Any, str]] = {}
-        rows = self.api.api("GET", "/profile").json()
-        try:
-            check_profile(self.own_head(), rows)
-        except StateRefused as exc:
-            self._record_refusal(exc.reason)
-            raise
+        for attempt in range(1, HEAD_ATTEMPTS + 1):
+            head = self.own_head()
+            rows = self.api.api("GET", "/profile").json()
+            try:
+                check_profile(head, rows)
+                break
+            except StateRefused as exc:
+                # Two reads: a change between them is no reason to refuse (see checked_listing).
+                if self.own_head().seq == head.seq or attempt == HEAD_ATTEMPTS:
+                    self._record_refusal(exc.reason)
+                    raise
         for row in rows:
             info = profile_field_info(row["slot"], self.keys.key_id)
             try:
