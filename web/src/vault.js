@@ -22,7 +22,16 @@ import { KIND, statement } from "./protocol.js";
 import { getSession, setSession } from "./session.js";
 import { downloadBlob, uploadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
-import { checkDocument, checkDocuments, checkProfile, coveredChange, HEADER, ownHead, setDocumentSource } from "./vaulthead.js";
+import {
+  checkDocument,
+  checkDocuments,
+  checkOwnHead,
+  checkProfile,
+  coveredChange,
+  HEADER,
+  ownHead,
+  setDocumentSource,
+} from "./vaulthead.js";
 
 export const META_VERSION = 1;
 const loadAge = () => import("./crypto/age.js");
@@ -105,7 +114,7 @@ export async function login(handle, passphrase, { newSaltOk = false } = {}) {
   setSession(keys, started.account);
   await pinKdf(handle, creds.salt, creds.opslimit, creds.memlimit);
   // The owner's signed head, checked against what this device saw (vaulthead.js).
-  await ownHead();
+  await checkOwnHead();
   return started.account;
 }
 
@@ -142,7 +151,7 @@ export async function recover(handle, recoveryText, newPassphrase) {
   await adoptToken(changed.token);
   setSession(keys, changed.account);
   await pinKdf(changed.account.handle, creds.salt, creds.opslimit, creds.memlimit);
-  await ownHead();
+  await checkOwnHead();
   return changed.account;
 }
 

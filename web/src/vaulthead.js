@@ -388,6 +388,13 @@ export function ownHead() {
   return serialised(() => freshOwnHead(current));
 }
 
+/** At login: the head checked and pinned, if there is one; none is made here (the first
+ * listing or change makes it, where a document that does not check is shown as such). */
+export function checkOwnHead() {
+  const current = session();
+  return serialised(() => freshOwnHead(current, { create: false }));
+}
+
 /**
  * A change the head covers. `change`: { documents: {id: version|null}, profile: {slot:
  * sha256|null}, revoke: { kind, id } }; `send(header)` makes the request with the next head
