@@ -6,7 +6,8 @@ plain words, and nothing is shared.
 (b) the current version rolled back and the newest version hidden: the documents page refuses;
 (c) a revoked link revived (the operator kept its server share): the link page refuses;
 (d) a profile field put back to an older ciphertext (still signed): the profile page refuses;
-(e) the head itself put back to an older one this device saw replaced: refused as "rewound".
+(e) the head itself put back to an older one this device saw replaced: refused as "rewound";
+(f) a revoked mandate revived: the proxy's page refuses to act, the owner's shows it ended.
 Plus the digests against tests/vectors/protocol/vault_state.json, and the pins: sealed in
 localStorage, never the wallet name in clear.
 """
@@ -30,12 +31,16 @@ from tests.browser.test_kiosk import kiosk_login
 from tests.browser.test_sharing_flows import clean, fresh_page, go, upload
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from tests.protocol_samples import load
-from wallet.client.contacts import own_safety_code
+from wallet.client.contacts import PinStore, own_safety_code
+from wallet.client.mandates import create_mandate
 
 REWOUND = "The service showed an older state of your wallet than this device has seen."
 CHANGED = "The service showed your wallet differently from how you left it"
 GRANT_TAKEN_BACK = (
     "The owner took this access back. The service still showed it; nothing was opened."
+)
+MANDATE_TAKEN_BACK = (
+    "The owner took this mandate back. The service still showed it; nothing was opened or done."
 )
 LINK_TAKEN_BACK = "The owner stopped this link. The service still showed it; nothing was opened."
 
@@ -368,3 +373,50 @@ def test_a_kiosk_keeps_the_pin_in_memory_only(browser: Browser, web_server: Live
         clean(problems)
     finally:
         context.close()
+
+
+def test_a_revived_mandate_is_refused_to_the_proxy_and_shown_ended_to_the_owner(
+    browser: Browser, web_server: LiveServer
+) -> None:
+    owner_vault = new_worker(web_server)
+    proxy_vault = new_worker(web_server)
+    mandate = create_mandate(
+        owner_vault,
+        proxy_vault.account["handle"],
+        categories=["housing"],
+        actions=["view", "upload"],
+        duration="1m",
+        purpose="Rent file at the CPAS",
+        pins=PinStore(None),
+    )
+    owner_context = new_context(browser, web_server)
+    proxy_context = new_context(browser, web_server)
+    try:
+        page, problems = fresh_page(owner_context)
+        login(page, owner_vault.account["handle"])
+        go(page, "/proxy")
+        card = page.locator(f"[data-mandate='{mandate.id}']")
+        card.locator("button.danger").click()
+        expect(card.locator(".state.revoked")).to_be_visible()
+
+        # The operator brings the mandate back to life.
+        sql(web_server, "UPDATE mandate SET revoked_at = NULL WHERE id = :m", m=mandate.id)
+
+        tab, tab_problems = fresh_page(proxy_context)
+        login(tab, proxy_vault.account["handle"])
+        go(tab, f"/proxy/for/{mandate.id}")
+        expect(tab.locator("main [data-error]").first).to_have_text(MANDATE_TAKEN_BACK)
+        expect(tab.locator("[data-acting]")).to_be_hidden()
+        expect(tab.locator("[data-proxy-banner]")).to_have_count(0)
+        clean(tab_problems)
+
+        # The owner's page shows it ended, on the owner's signed word, and says what happened.
+        go(page, "/documents")
+        go(page, "/proxy")
+        expect(page.locator("main")).to_contain_text(CHANGED)
+        expect(card.locator(".state.revoked")).to_be_visible()
+        expect(card.locator("button.danger")).to_have_count(0)
+        clean(problems)
+    finally:
+        proxy_context.close()
+        owner_context.close()
