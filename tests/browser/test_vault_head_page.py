@@ -133,6 +133,7 @@ def test_a_revived_grant_gets_no_key_for_a_new_version_and_the_owner_is_told(
     # A new version of the payslip: saved for the owner, sealed to nobody else, and said.
     (tmp_path / "payslip-2.pdf").write_bytes(b"%PDF-1.4 april")
     go(page, f"/documents/new?replace={doc_id}")
+    page.locator("main[data-page=upload][data-ready]").wait_for(state="attached")
     page.locator("#file").set_input_files(str(tmp_path / "payslip-2.pdf"))
     page.locator("[data-submit]").click()
     expect(page.locator("form[data-upload] [data-error]")).to_contain_text(CHANGED)
@@ -177,6 +178,7 @@ def test_a_rolled_back_document_is_refused(
     )
     (tmp_path / "lease-2.pdf").write_bytes(b"%PDF-1.4 lease v2, the signed one")
     go(page, f"/documents/new?replace={doc_id}")
+    page.locator("main[data-page=upload][data-ready]").wait_for(state="attached")
     page.locator("#file").set_input_files(str(tmp_path / "lease-2.pdf"))
     page.locator("[data-submit]").click()
     page.wait_for_url(f"**/documents/{doc_id}")
