@@ -32,7 +32,8 @@ const NONCE_BYTES = 12;
 
 /**
  * The service showed a state this device must not accept. reason: "rewound" (older than this
- * device saw) or "changed" (not what the owner left); `taken` names the kind ("grants",
+ * device saw), "changed" (not what the owner left) or "unsigned" (a head the owner's key did
+ * not sign); `taken` names the kind ("grants",
  * "mandates", "links") when the owner took this very access back.
  */
 export class Refused extends PlainError {
@@ -238,7 +239,7 @@ async function verifiedOwn(current, served) {
     return null;
   }
   const head = await signedHead(served.head, keys.publicSigningKey, account.handle, await keys.keyId());
-  if (!head) throw await refuse("changed");
+  if (!head) throw await refuse("unsigned"); // not signed by this owner's key (as in Python)
   // Before anything else: an older head than this device saw is a rewind, whatever it says.
   const pinned = (await readPins(keys, account.handle)).own;
   const problem = behind(pinned, head);
@@ -457,7 +458,7 @@ export async function checkCounterpart(kind, id, served, { ownerHandle, ownerSig
   const journal = !!current;
   if (served?.head) {
     const head = await signedHead(served.head, ownerSigningKey, ownerHandle, ownerKeyId);
-    if (!head) throw await refuse("changed", { journal });
+    if (!head) throw await refuse("unsigned", { journal });
     if ((await idsDigest(served.revoked || [])) !== head.statement[`revoked_${kind}_sha256`]) {
       throw await refuse("changed", { journal });
     }
