@@ -35,7 +35,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from wallet.client import ApiClient, Vault
+from wallet.client.vaulthead import HEADER, header_value, sign_next, state_after
 from wallet.db import migrate
+from wallet.protocol.vault_state import VaultState
 from wallet.server.app import create_app
 from wallet.settings import Settings
 
@@ -482,3 +484,15 @@ def http_client(url: str) -> httpx.Client:
 
 def copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst)
+
+
+def next_head(vault: Vault, apply: Callable[[VaultState], object]) -> dict[str, str]:
+    """The Wallet-Head header the owner's client would send with a change (`apply` makes the
+    change to the state), for a test that sends the change itself."""
+    head, documents = vault.checked_documents()
+    state = state_after(head, documents)
+    apply(state)
+    signed, _message = sign_next(
+        vault.keys.signing_key, vault.account["handle"], vault.keys.key_id, head.seq + 1, state
+    )
+    return {HEADER: header_value(signed)}

@@ -872,6 +872,19 @@ def _received_blob(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
     )
 
 
+# the owner's vault head (the rest: tests/test_vault_head.py)
+
+
+@row("GET", "/vault/head", "self")
+def _vault_head(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/vault/head")
+
+
+@row("GET", "/received/{grant_id}/head", "received")
+def _received_head(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/received/{ids['grant']}/head")
+
+
 # journal
 
 

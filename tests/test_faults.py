@@ -22,6 +22,7 @@ from tests.conftest import (
     AppFactory,
     WalletApp,
     free_port,
+    next_head,
     run_live_server,
     start_moto,
     using_postgres,
@@ -399,10 +400,13 @@ def test_kill_9_during_a_large_patch(tmp_path: Path) -> None:
             )
             assert resumed.status_code == 204, resumed.text
             assert resumed.headers["Upload-Offset"] == str(len(data))
-            done = client.post(f"{API}/documents", json=prepared.body(upload_id))
+            vault.api = ApiClient(url, token=token)
+            head = next_head(
+                vault, lambda state: state.documents.__setitem__(prepared.document_id, 1)
+            )
+            done = client.post(f"{API}/documents", json=prepared.body(upload_id), headers=head)
             assert done.status_code == 201, done.text
 
-            vault.api = ApiClient(url, token=token)
             [document] = vault.list_documents()
             assert document.title == "big scan"
             out = tmp_path / "out.bin"

@@ -67,6 +67,7 @@ AUTHZ_COVERED = {
     "POST /api/v1/mandates/{mandate_id}/complete",
     "POST /api/v1/mandates/{mandate_id}/renounce",
     "GET /api/v1/mandates/{mandate_id}/actions",
+    "GET /api/v1/mandates/{mandate_id}/head",
 }
 STATES = ["in_scope", "out_of_scope", "expired", "revoked", "used", "renounced"]
 ENDED_STATES = ["expired", "revoked", "used", "renounced"]
@@ -420,7 +421,10 @@ def test_every_mandate_endpoint_rightful_caller_stranger_and_no_session(setting:
     proxy_rows = [
         proxy_request(action, "{id}", s.lease_id)
         for action in ("view", "download", "upload", "share")
-    ] + [("GET", f"{API}/mandates/{{id}}/actions", None)]
+    ] + [
+        ("GET", f"{API}/mandates/{{id}}/actions", None),
+        ("GET", f"{API}/mandates/{{id}}/head", None),
+    ]
     for method, template, body in owner_rows + proxy_rows:
         rightful = s.owner if (method, template, body) in owner_rows else s.proxy
         wrong = s.proxy if rightful is s.owner else s.owner

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from storage.s3 import S3BlobStore
-from tests.conftest import AppFactory, S3Server, WalletApp, run_live_server
+from tests.conftest import AppFactory, S3Server, WalletApp, next_head, run_live_server
 from wallet.client import ApiClient, Vault
 from wallet.crypto import age
 from wallet.crypto.encoding import b64e
@@ -184,16 +184,24 @@ def prepare_version(
 
 
 def complete(
-    app: WalletApp, token: str, prepared: PreparedVersion, upload_id: str
+    app: WalletApp,
+    token: str,
+    prepared: PreparedVersion,
+    upload_id: str,
+    vault: Vault | None = None,
 ) -> httpx.Response:
-    if prepared.version == 1:
-        return app.client.post(
-            f"{API}/documents", json=prepared.body(upload_id), headers=bearer(token)
+    """`vault`: send the owner's next vault head with it, as the owner's client does."""
+    headers = bearer(token)
+    if vault is not None:
+        headers |= next_head(
+            vault, lambda state: state.documents.__setitem__(prepared.document_id, prepared.version)
         )
+    if prepared.version == 1:
+        return app.client.post(f"{API}/documents", json=prepared.body(upload_id), headers=headers)
     return app.client.post(
         f"{API}/documents/{prepared.document_id}/versions",
         json=prepared.body(upload_id, with_document_id=False),
-        headers=bearer(token),
+        headers=headers,
     )
 
 
@@ -372,7 +380,7 @@ def test_truncated_upload_resumes_and_completes(any_store_app: WalletApp) -> Non
 
     assert head(app, token, upload_id).headers["Upload-Offset"] == str(half)
     assert patch(app, token, upload_id, half, data[half:]).status_code == 204
-    response = complete(app, token, prepared, upload_id)
+    response = complete(app, token, prepared, upload_id, vault)
     assert response.status_code == 201, response.text
     assert response.json() == {"id": prepared.document_id, "version": 1}
     assert listed_ids(app, token) == [prepared.document_id]

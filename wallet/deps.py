@@ -120,7 +120,7 @@ def _vault_change(
             alias=vaulthead.HEADER,
             max_length=4096,
             description="The owner's next signed vault head: base64url(statement).base64url"
-            "(signature). Required once the account has a head.",
+            "(signature). Without it the change leaves a state the owner's clients refuse.",
         ),
     ] = None,
 ) -> Iterator[None]:

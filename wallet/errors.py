@@ -41,11 +41,6 @@ class Conflict(WalletError):
     code = "conflict"
 
 
-class PreconditionRequired(WalletError):
-    status_code = 428
-    code = "precondition_required"
-
-
 class TooLarge(WalletError):
     status_code = 413
     code = "too_large"

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from wallet.cli.common import fail, friendly, kdf_pins, own_vault, passphrase, remember, say, server
+from wallet.cli.common import (
+    fail,
+    friendly,
+    head_pins,
+    kdf_pins,
+    own_vault,
+    passphrase,
+    remember,
+    say,
+    server,
+)
 from wallet.cli.proxy import show_banner
 from wallet.client import state
 from wallet.client.api import ApiClient
@@ -35,7 +45,7 @@ def account_create(
     new = passphrase("Choose a passphrase", confirm=True)
     if len(new) < 10:
         fail("Choose a longer passphrase: at least 10 characters. A few words in a row work well.")
-    vault, recovery_text = Vault.create_account(api, handle, new, kdf_pins())
+    vault, recovery_text = Vault.create_account(api, handle, new, kdf_pins(), head_pins())
     remember(vault)
     say(f"Your wallet '{handle}' is ready.")
     say("")
@@ -62,7 +72,12 @@ def login(
 ) -> None:
     """Log in and keep the session on this computer until 'wallet logout'."""
     vault = Vault.login(
-        ApiClient(server()), handle, passphrase(), kdf_pins(), new_salt_ok=passphrase_changed
+        ApiClient(server()),
+        handle,
+        passphrase(),
+        kdf_pins(),
+        new_salt_ok=passphrase_changed,
+        head_pins=head_pins(),
     )
     remember(vault)
     say(f"Logged in as {handle}.")
@@ -105,7 +120,7 @@ def account_recover(
     """Choose a new passphrase with your recovery key."""
     key_text = recovery_key or typer.prompt("Recovery key", hide_input=True)
     new = passphrase("New passphrase", confirm=True, env="WALLET_NEW_PASSPHRASE")
-    vault = Vault.recover(ApiClient(server()), handle, key_text, new, kdf_pins())
+    vault = Vault.recover(ApiClient(server()), handle, key_text, new, kdf_pins(), head_pins())
     remember(vault)
     say("Your new passphrase is set. You are logged in.")
 

@@ -19,6 +19,7 @@ from wallet.client.contacts import PinStore
 from wallet.client.kdfpins import KdfPins
 from wallet.client.mandates import ProxyVault
 from wallet.client.vault import Vault, VaultError
+from wallet.client.vaulthead import HeadPins
 from wallet.crypto.keys import WrongKey
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
@@ -124,7 +125,7 @@ def own_vault() -> Vault:
     if saved is None:
         fail("You are not logged in. Run 'wallet login --handle YOUR-HANDLE' first.")
     api = ApiClient(server(saved), token=saved["token"])
-    return Vault(api, saved["keys"], saved["account"], kdf_pins=kdf_pins())
+    return Vault(api, saved["keys"], saved["account"], kdf_pins=kdf_pins(), head_pins=head_pins())
 
 
 def open_vault() -> Vault | ProxyVault:
@@ -150,6 +151,11 @@ def pins() -> PinStore:
 def kdf_pins() -> KdfPins:
     """The salt and passphrase protection cost each handle had when this computer last used it."""
     return KdfPins(state.wallet_home() / "kdf-pins.json")
+
+
+def head_pins() -> HeadPins:
+    """The newest signed state of each wallet this computer saw (its own and shared ones)."""
+    return HeadPins(state.wallet_home() / "head-pins.json")
 
 
 def split(value: str | None) -> list[str]:

@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from wallet.cli.common import friendly, kdf_pins, own_vault, passphrase, remember, say, server
+from wallet.cli.common import (
+    friendly,
+    head_pins,
+    kdf_pins,
+    own_vault,
+    passphrase,
+    remember,
+    say,
+    server,
+)
 from wallet.client import oidc as oidclib
 from wallet.client.api import ApiClient
 
@@ -32,7 +41,9 @@ def login(
         code = os.environ.get("WALLET_OIDC_CODE") or typer.prompt(
             "Type the one-time code the page shows", hide_input=True
         )
-    vault = oidclib.login_with_code(api, code, passphrase("Wallet passphrase"), kdf_pins())
+    vault = oidclib.login_with_code(
+        api, code, passphrase("Wallet passphrase"), kdf_pins(), head_pins=head_pins()
+    )
     remember(vault)
     say(f"Logged in as {vault.account['handle']} through your organisation.")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wallet.cli.common import friendly, listed, open_vault, own_vault, say, split
+from wallet.cli.common import friendly, head_pins, listed, open_vault, own_vault, say, split
 from wallet.client import links as linklib
 from wallet.client import state
 from wallet.client.api import ApiClient
@@ -74,7 +74,9 @@ def share_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @friendly
 def share_revoke(link_id: str) -> None:
     """Stop a link now."""
-    own_vault().api.api("POST", f"/links/{link_id}/revoke")
+    own_vault().covered_change(
+        "POST", f"/links/{link_id}/revoke", lambda state: state.revoked_links.add(link_id)
+    )
     say("The link is stopped. Nobody can open it any more.")
     say(DOWNLOADED_COPIES)
 
@@ -100,7 +102,7 @@ def share_open(
         if saved and saved["server"].rstrip("/") == link_server.rstrip("/")
         else None
     )
-    opened = linklib.open_link(url, output, pin=pin, api=api)
+    opened = linklib.open_link(url, output, pin=pin, api=api, head_pins=head_pins())
     # A link made under a mandate names both: the trusted person and the owner. Both were
     # checked against the accounts the server knows made the link.
     who = f"{opened.proxy} for {opened.owner}" if opened.proxy else opened.owner

@@ -11,11 +11,14 @@ API = "/api/v1"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, retry_after: int | None = None, code: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.retry_after = retry_after
+        self.code = code
 
 
 class NetworkError(ApiError):
@@ -77,11 +80,17 @@ class ApiClient:
 
 
 def error_from(response: httpx.Response) -> ApiError:
+    code = ""
     try:
-        message = response.json().get("detail") or response.reason_phrase
-    except ValueError:
+        body = response.json()
+        message = body.get("detail") or response.reason_phrase
+        code = str(body.get("code") or "")
+    except (ValueError, AttributeError):
         message = response.reason_phrase or f"HTTP {response.status_code}"
     retry = response.headers.get("retry-after")
     return ApiError(
-        response.status_code, str(message), int(retry) if retry and retry.isdigit() else None
+        response.status_code,
+        str(message),
+        int(retry) if retry and retry.isdigit() else None,
+        code,
     )

@@ -22,6 +22,7 @@ from wallet.client.vault import (
     check_profile_field,
     check_scope,
 )
+from wallet.client.vaulthead import check_counterpart
 from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
@@ -323,7 +324,9 @@ def grants_given(vault: Vault) -> list[dict[str, Any]]:
 
 
 def revoke_grant(vault: Vault, grant_id: str) -> None:
-    vault.api.api("POST", f"/grants/{grant_id}/revoke")
+    vault.covered_change(
+        "POST", f"/grants/{grant_id}/revoke", lambda state: state.revoked_grants.add(grant_id)
+    )
 
 
 def _grantee_key_is_signed(grant: dict[str, Any]) -> bool:
@@ -366,13 +369,19 @@ def _refuse_changed_keys(handles: list[str], what: str) -> None:
         )
 
 
-def _still_given(grant: dict[str, Any]) -> bool:
-    """Active for the server, and not past the expiry the owner signed (a server cannot keep
-    a grant alive to collect new keys)."""
+def _still_given(vault: Vault, grant: dict[str, Any], revived: list[str]) -> bool:
+    """Active for the server, not past the expiry the owner signed, and not revoked in the
+    owner's signed head (a server cannot revive a grant to collect new keys: `revived` gets
+    its id)."""
     expires = grant["descriptor"].get("expires_at")
     if expires and datetime.fromisoformat(expires) <= datetime.now(UTC):
         return False
-    return grant["state"] == "active"
+    if grant["state"] != "active":
+        return False
+    if vault.is_revoked("grants", grant["id"]):
+        revived.append(grant["id"])
+        return False
+    return True
 
 
 def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo) -> int:
@@ -380,9 +389,10 @@ def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo) -> in
     doc_type = version.meta.get("type")
     count = 0
     changed: list[str] = []
+    revived: list[str] = []
     for grant in grants_given(vault):
         scope = grant["descriptor"]["scope"]
-        if not _still_given(grant):
+        if not _still_given(vault, grant, revived):
             continue
         if doc_type not in scope["types"] and document_id not in scope["documents"]:
             continue
@@ -406,14 +416,16 @@ def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo) -> in
             json={"wraps": [wrap], "field_wraps": [], "grantee_key_id": grantee["key_id"]},
         )
         count += 1
+    vault.refuse_revived(revived)
     _refuse_changed_keys(changed, "The document")
     return count
 
 
 def rewrap_profile_field(vault: Vault, name: str) -> None:
     changed: list[str] = []
+    revived: list[str] = []
     for grant in grants_given(vault):
-        if _still_given(grant) and name in grant["descriptor"]["scope"]["fields"]:
+        if _still_given(vault, grant, revived) and name in grant["descriptor"]["scope"]["fields"]:
             grantee = _trusted_grantee(vault, grant)
             if grantee is None:
                 changed.append(grant["grantee"]["handle"])
@@ -424,6 +436,7 @@ def rewrap_profile_field(vault: Vault, name: str) -> None:
                 f"/grants/{grant['id']}/wraps",
                 json={"wraps": [], "field_wraps": field_wraps, "grantee_key_id": grantee["key_id"]},
             )
+    vault.refuse_revived(revived)
     _refuse_changed_keys(changed, "The profile field")
 
 
@@ -480,6 +493,26 @@ def received_documents(
         if team
         else (vault.keys.encryption_key, vault.keys.key_id)
     )
+    # The owner's signed head: a grant the owner took back stays closed, whatever the server
+    # says (the grant statement names the owner; the head must be signed by that key).
+    owner = next(
+        (
+            g["owner"]["handle"]
+            for g in vault.api.api("GET", "/received").json()
+            if g["id"] == grant_id
+        ),
+        None,
+    )
+    if owner is not None:
+        check_counterpart(
+            vault.api.api("GET", f"/received/{grant_id}/head").json(),
+            kind="grants",
+            item_id=grant_id,
+            owner=owner,
+            owner_signing_key=owner_signing_key,
+            pins=vault.head_pins,
+            server=vault.api.server,
+        )
     latest: dict[str, ReceivedDocument] = {}
     for item in vault.api.api("GET", f"/received/{grant_id}/documents").json():
         statement_bytes = b64d(item["statement"])

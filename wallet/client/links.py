@@ -26,6 +26,7 @@ from wallet.client.vault import (
     check_scope,
     file_slug,
 )
+from wallet.client.vaulthead import HeadPins, check_counterpart
 from wallet.crypto import age
 from wallet.crypto import links as linkcrypto
 from wallet.crypto.encoding import b64d, b64e, canonical_json
@@ -405,7 +406,11 @@ class OpenedLink:
 
 
 def open_link(
-    url: str, target_dir: Path, pin: str | None = None, api: ApiClient | None = None
+    url: str,
+    target_dir: Path,
+    pin: str | None = None,
+    api: ApiClient | None = None,
+    head_pins: HeadPins | None = None,
 ) -> OpenedLink:
     """Redeems the link (one use) and writes the shared files, decrypted, into target_dir.
     The sender is checked first (preview_link): a link that names someone who did not make it
@@ -432,6 +437,17 @@ def open_link(
     if senders != previewed:
         raise SenderNotVerified()
     _check_descriptor(package, redeemed)
+    # The owner's signed head: a link the owner took back stays closed, whatever the server
+    # says (signed by the owner's key the package names, checked against the sender above).
+    check_counterpart(
+        redeemed["owner_head"],
+        kind="links",
+        item_id=link.link_id,
+        owner=package["owner"]["handle"],
+        owner_signing_key=b64d(package["owner"]["signing_key"]),
+        pins=head_pins if head_pins is not None else HeadPins(None),
+        server=link.server,
+    )
 
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)

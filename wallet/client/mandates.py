@@ -34,12 +34,14 @@ from wallet.client.vault import (
     VersionInfo,
     document_meta,
 )
+from wallet.client.vaulthead import check_counterpart
 from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import BadSignature, sign, verify
 from wallet.crypto.wrap import UnwrapError, document_key_info, key_id, open_sealed, seal
 from wallet.protocol import labels, statements
 from wallet.protocol.catalogue import DOCUMENT_TYPES, PROCEDURE_CATEGORIES
+from wallet.protocol.vault_state import VaultState
 
 ACTIONS = ("view", "upload", "share")
 ACTION_WORDS = {
@@ -311,27 +313,49 @@ def mandates_given(vault: Vault) -> list[dict[str, Any]]:
 
 
 def revoke_mandate(vault: Vault, mandate_id: str) -> None:
+    # Revoking stops the links the proxy made under it: the next head lists them too.
+    links: list[str] = next(
+        (
+            m.get("links", [])
+            for m in vault.api.api("GET", "/mandates").json()
+            if m["id"] == mandate_id
+        ),
+        [],
+    )
+
+    def revoke(state: VaultState) -> None:
+        state.revoked_mandates.add(mandate_id)
+        state.revoked_links.update(links)
+
     try:
-        vault.api.api("POST", f"/mandates/{mandate_id}/revoke")
+        vault.covered_change("POST", f"/mandates/{mandate_id}/revoke", revoke)
     except ApiError as exc:
         if exc.status == 404:
             raise VaultError(f"No mandate {mandate_id}. See 'wallet proxy ls'.") from exc
         raise
 
 
-def _still_given(mandate: dict[str, Any]) -> bool:
-    """Active for the server and before the expiry the owner signed."""
+def _still_given(vault: Vault, mandate: dict[str, Any], revived: list[str]) -> bool:
+    """Active for the server, before the expiry the owner signed, and not revoked in the
+    owner's signed head (a server cannot revive a mandate to collect new keys: `revived`
+    gets its id)."""
     expires = datetime.fromisoformat(mandate["descriptor"]["expires_at"])
-    return mandate["state"] == "active" and expires > datetime.now(UTC)
+    if mandate["state"] != "active" or expires <= datetime.now(UTC):
+        return False
+    if vault.is_revoked("mandates", mandate["id"]):
+        revived.append(mandate["id"])
+        return False
+    return True
 
 
 def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo) -> int:
     """Gives every active mandate with 'view' whose scope covers this document its new key."""
     count = 0
     changed: list[str] = []
+    revived: list[str] = []
     for mandate in mandates_given(vault):
         descriptor = mandate["descriptor"]
-        if not _still_given(mandate) or "view" not in mandate["actions"]:
+        if not _still_given(vault, mandate, revived) or "view" not in mandate["actions"]:
             continue
         if not in_scope(descriptor, document_id, str(version.meta.get("type", "other"))):
             continue
@@ -356,6 +380,7 @@ def wrap_new_version(vault: Vault, document_id: str, version: VersionInfo) -> in
         )
         vault.api.api("POST", f"/mandates/{mandate['id']}/wraps", json={"wraps": [wrap]})
         count += 1
+    vault.refuse_revived(revived)
     if changed:
         raise KeyChanged(
             f"WARNING: the server shows a NEW key for {', '.join(sorted(set(changed)))}. The "
@@ -495,7 +520,19 @@ class ProxyVault:
         mine = [m for m in received(vault, pins) if m["owner"]["handle"] == owner_handle]
         if not mine:
             raise VaultError(ENDED.format(owner=owner_handle))
-        return cls(vault, mine[-1])  # the newest
+        mandate = mine[-1]  # the newest
+        # The owner's signed head: a mandate the owner took back stays ended, whatever the
+        # server says (the head must be signed by the owner's key, which signed the mandate).
+        check_counterpart(
+            vault.api.api("GET", f"/mandates/{mandate['id']}/head").json(),
+            kind="mandates",
+            item_id=mandate["id"],
+            owner=owner_handle,
+            owner_signing_key=b64d(mandate["owner"]["public_signing_key"]),
+            pins=vault.head_pins,
+            server=vault.api.server,
+        )
+        return cls(vault, mandate)
 
     @property
     def id(self) -> str:

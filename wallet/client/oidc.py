@@ -11,6 +11,7 @@ from __future__ import annotations
 from wallet.client.api import ApiClient, ApiError
 from wallet.client.kdfpins import KdfPins
 from wallet.client.vault import Vault, VaultError, derive_credentials
+from wallet.client.vaulthead import HeadPins
 from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.keys import AccountKeys
 
@@ -38,6 +39,7 @@ def login_with_code(
     kdf_pins: KdfPins | None = None,
     *,
     new_salt_ok: bool = False,
+    head_pins: HeadPins | None = None,
 ) -> Vault:
     """Trades the one-time code from the sign-in page, with the passphrase proof, for a session,
     then opens the wallet. The sign-in alone opens nothing: the passphrase is always needed.
@@ -73,9 +75,10 @@ def login_with_code(
             "Nothing was saved. Contact the organisation that runs this service."
         )
     keys = AccountKeys.unlock(creds.kek, b64d(account["keys_by_passphrase"]))
-    vault = Vault(api, keys, account, kdf_pins=pins)
+    vault = Vault(api, keys, account, kdf_pins=pins, head_pins=head_pins)
     vault._check_served_keys(account)
     pins.pin(api.server, account["handle"], salt, kdf["opslimit"], kdf["memlimit"])
+    vault.own_head()
     return vault
 
 

@@ -22,6 +22,20 @@ from wallet.client.api import ApiClient, ApiError
 from wallet.client.errors import IntegrityFailure, VaultError
 from wallet.client.kdfpins import KdfPins, check_kdf_cost
 from wallet.client.transfer import Progress, WrongSize, download_to, encrypt_and_upload
+from wallet.client.vaulthead import (
+    HEADER,
+    STALE_CODE,
+    HeadPins,
+    OwnHead,
+    StateRefused,
+    check_covered,
+    check_documents,
+    check_profile,
+    header_value,
+    sign_next,
+    state_after,
+    verified_statement,
+)
 from wallet.crypto import age
 from wallet.crypto.encoding import b64d, b64e, canonical_json
 from wallet.crypto.kdf import derive_master_key, split_master_key, split_recovery_key
@@ -37,6 +51,7 @@ from wallet.crypto.wrap import (
 )
 from wallet.protocol import statements
 from wallet.protocol.catalogue import DOCUMENT_TYPES, PROFILE_FIELDS
+from wallet.protocol.vault_state import VaultState
 
 META_VERSION = 1
 
@@ -216,6 +231,7 @@ class Vault:
         account: dict[str, Any],
         hooks: VaultHooks | None = None,
         kdf_pins: KdfPins | None = None,
+        head_pins: HeadPins | None = None,
     ) -> None:
         self.api = api
         self.keys = keys
@@ -223,13 +239,21 @@ class Vault:
         self.hooks = hooks if hooks is not None else HOOKS
         # The salt and cost this device saw for each handle (in memory only when not given).
         self.kdf_pins = kdf_pins if kdf_pins is not None else KdfPins(None)
+        # The newest signed head this device saw for each owner (in memory only when not given).
+        self.head_pins = head_pins if head_pins is not None else HeadPins(None)
         self._proxy_signers: dict[str, ProxySigner] | None = None
+        self._head: OwnHead | None = None
 
     # --- accounts ---------------------------------------------------------------------------
 
     @classmethod
     def create_account(
-        cls, api: ApiClient, handle: str, passphrase: str, kdf_pins: KdfPins | None = None
+        cls,
+        api: ApiClient,
+        handle: str,
+        passphrase: str,
+        kdf_pins: KdfPins | None = None,
+        head_pins: HeadPins | None = None,
     ) -> tuple[Vault, str]:
         """Returns the unlocked vault and the recovery key text, to show once."""
         params = api.api("GET", "/accounts/params").json()
@@ -251,8 +275,9 @@ class Vault:
         }
         session = api.api("POST", "/accounts", json=body).json()
         api.token = session["token"]
-        vault = cls(api, keys, session["account"], kdf_pins=kdf_pins)
+        vault = cls(api, keys, session["account"], kdf_pins=kdf_pins, head_pins=head_pins)
         vault._pin_credentials(creds)
+        vault.own_head()  # the first head, over the empty wallet
         return vault, format_recovery_key(recovery_key)
 
     @staticmethod
@@ -288,6 +313,7 @@ class Vault:
         kdf_pins: KdfPins | None = None,
         *,
         new_salt_ok: bool = False,
+        head_pins: HeadPins | None = None,
     ) -> Vault:
         """`new_salt_ok`: the person says they changed their passphrase on another device, so
         another salt than the one this device saw is expected (the cost must still not drop)."""
@@ -299,9 +325,10 @@ class Vault:
         api.token = session["token"]
         account = session["account"]
         keys = AccountKeys.unlock(creds.kek, b64d(account["keys_by_passphrase"]))
-        vault = cls(api, keys, account, kdf_pins=pins)
+        vault = cls(api, keys, account, kdf_pins=pins, head_pins=head_pins)
         vault._check_served_keys(account)
         vault._pin_credentials(creds)
+        vault.own_head()  # refuses, before anything else, a wallet older than this device saw
         return vault
 
     @classmethod
@@ -312,6 +339,7 @@ class Vault:
         recovery_text: str,
         new_passphrase: str,
         kdf_pins: KdfPins | None = None,
+        head_pins: HeadPins | None = None,
     ) -> Vault:
         try:
             recovery_key = parse_recovery_key(recovery_text)
@@ -328,9 +356,144 @@ class Vault:
             keys = AccountKeys.unlock(recovery_kek, b64d(session["keys_by_recovery"]))
         except WrongKey as exc:
             raise VaultError("This recovery key does not open the wallet.") from exc
-        vault = cls(api, keys, session["account"], kdf_pins=kdf_pins)
+        vault = cls(api, keys, session["account"], kdf_pins=kdf_pins, head_pins=head_pins)
         vault._set_passphrase(new_passphrase, current_auth_key=None)
         return vault
+
+    # --- the signed vault head (wallet/client/vaulthead.py) -----------------------------------
+
+    def own_head(self) -> OwnHead:
+        """The newest head, checked: signed by this owner's key, not older than this device
+        saw, and matching what it covers. The first head is made here when the account has
+        none and this device never saw one (what the server holds then is taken as it is)."""
+        handle = self.account["handle"]
+        served = self.api.api("GET", "/vault/head").json()
+        try:
+            if served["head"] is None:
+                if self.head_pins.get(self.api.server, handle) is not None:
+                    raise StateRefused("rewound")
+                head = self._first_head()
+            else:
+                statement, message = verified_statement(
+                    served["head"], self.keys.public_signing_key, handle, self.keys.key_id
+                )
+                self.head_pins.check(self.api.server, handle, int(statement["seq"]), message)
+                head = check_covered(statement, served)
+                self.head_pins.pin(self.api.server, handle, int(statement["seq"]), message)
+        except StateRefused as exc:
+            self._record_refusal(exc.reason)
+            raise
+        self._head = head
+        return head
+
+    def current_head(self) -> OwnHead:
+        """The head checked last by this vault object, or a fresh one."""
+        return self._head if self._head is not None else self.own_head()
+
+    def _first_head(self) -> OwnHead:
+        def revoked(path: str) -> set[str]:
+            return {row["id"] for row in self.api.api("GET", path).json() if row["revoked_at"]}
+
+        state = VaultState(
+            documents={row["id"]: row["current_version"] for row in self._listing_rows()},
+            profile={
+                row["slot"]: hashlib.sha256(b64d(row["ciphertext"])).hexdigest()
+                for row in self.api.api("GET", "/profile").json()
+            },
+            revoked_grants=revoked("/grants"),
+            revoked_mandates=revoked("/mandates"),
+            revoked_links=revoked("/links"),
+        )
+        signed, message = sign_next(
+            self.keys.signing_key, self.account["handle"], self.keys.key_id, 1, state
+        )
+        self.api.api("PUT", "/vault/head", json=signed)
+        self.head_pins.pin(self.api.server, self.account["handle"], 1, message)
+        statement = json.loads(message)
+        served = {
+            "profile": state.profile,
+            "revoked": {
+                "grants": state.revoked_grants,
+                "mandates": state.revoked_mandates,
+                "links": state.revoked_links,
+            },
+        }
+        return check_covered(statement, served)
+
+    def _record_refusal(self, reason: str) -> None:
+        """Best effort: the person was told already; a server that drops this changes nothing."""
+        with contextlib.suppress(ApiError):
+            self.api.api("POST", "/journal/refusals", json={"reason": reason})
+
+    def _listing_rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+            page = self.api.api("GET", "/documents", params=params).json()
+            rows.extend(page["documents"])
+            cursor = page["next_cursor"]
+            if not cursor:
+                return rows
+
+    def _proxy_mandate(self, row: dict[str, Any]) -> str | None:
+        """The mandate a proxy added this document's current version under, once its signature
+        checks out (IntegrityFailure if not); None for the owner's own version."""
+        manifest = self._verified_manifest(b64d(row["manifest"]), b64d(row["signature"]))
+        mandate_id = manifest.get("mandate_id")
+        return str(mandate_id) if mandate_id else None
+
+    def checked_documents(
+        self, rows: list[dict[str, Any]] | None = None
+    ) -> tuple[OwnHead, dict[str, int]]:
+        """The head and {document id: current version}, the whole listing checked against it."""
+        head = self.own_head()
+        try:
+            current = check_documents(
+                head, rows if rows is not None else self._listing_rows(), self._proxy_mandate
+            )
+        except StateRefused as exc:
+            self._record_refusal(exc.reason)
+            raise
+        return head, current
+
+    def covered_change(
+        self, method: str, path: str, apply: Callable[[VaultState], object], **kwargs: Any
+    ) -> Any:
+        """Sends a change the head covers, with the owner's next head over the state it leaves
+        (`apply` makes the change to that state). Retried once if another device changed the
+        wallet meanwhile."""
+        handle = self.account["handle"]
+        for attempt in (1, 2):
+            head, documents = self.checked_documents()
+            state = state_after(head, documents)
+            apply(state)
+            signed, message = sign_next(
+                self.keys.signing_key, handle, self.keys.key_id, head.seq + 1, state
+            )
+            try:
+                response = self.api.api(
+                    method, path, headers={HEADER: header_value(signed)}, **kwargs
+                )
+            except ApiError as exc:
+                if exc.code == STALE_CODE and attempt == 1:
+                    continue
+                raise
+            self.head_pins.pin(self.api.server, handle, head.seq + 1, message)
+            self._head = None
+            return response
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def is_revoked(self, kind: str, item_id: str) -> bool:
+        """Whether the owner's signed head lists this grant, mandate or link as taken back."""
+        return self.current_head().is_revoked(kind, item_id)
+
+    def refuse_revived(self, revived: list[str]) -> None:
+        """After giving keys out: the server showed access the owner's head says was taken
+        back. It got nothing; the person is told, and the journal says so."""
+        if revived:
+            self._record_refusal("changed")
+            raise StateRefused("changed")
 
     def _check_served_keys(self, account: dict[str, Any]) -> None:
         # The server must hand back the public keys that belong to our private keys.
@@ -462,11 +625,17 @@ class Vault:
             "manifest": b64e(manifest),
             "signature": b64e(signature),
         }
+
+        def add_version(state: VaultState) -> None:
+            state.documents[document_id] = version
+
         if replace:
-            result = self.api.api("POST", f"/documents/{document_id}/versions", json=body).json()
+            result = self.covered_change(
+                "POST", f"/documents/{document_id}/versions", add_version, json=body
+            ).json()
         else:
-            result = self.api.api(
-                "POST", "/documents", json={**body, "document_id": document_id}
+            result = self.covered_change(
+                "POST", "/documents", add_version, json={**body, "document_id": document_id}
             ).json()
         # Standing grants and mandates keep up: a new payslip reaches every grant that covers
         # payslips, and every mandate whose scope covers it (each wrap signed by the owner).
@@ -491,33 +660,30 @@ class Vault:
 
     def list_documents(self) -> list[DocumentInfo]:
         documents: list[DocumentInfo] = []
-        cursor = None
-        while True:
-            params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
-            page = self.api.api("GET", "/documents", params=params).json()
-            for row in page["documents"]:
-                # Signed by us: the server can neither invent a document nor roll one back.
-                manifest = self._checked_manifest(row, row["id"], row["current_version"])
-                identity = self._open_document_key(
-                    b64d(row["wrapped_key"]), row["id"], row["current_version"]
+        rows = self._listing_rows()
+        # Signed by us, each version and the head over all of them: the server can neither
+        # invent a document, nor roll one back, nor hide one.
+        self.checked_documents(rows)
+        for row in rows:
+            manifest = self._checked_manifest(row, row["id"], row["current_version"])
+            identity = self._open_document_key(
+                b64d(row["wrapped_key"]), row["id"], row["current_version"]
+            )
+            documents.append(
+                DocumentInfo(
+                    id=row["id"],
+                    version=row["current_version"],
+                    versions=row["versions"],
+                    size=row["size"],
+                    created_at=row["created_at"],
+                    updated_at=row["updated_at"],
+                    meta=self._decrypt_meta(b64d(row["encrypted_meta"]), identity),
+                    identity=identity,
+                    added_by=self.added_by(manifest),
+                    manifest_sha256=hashlib.sha256(b64d(row["manifest"])).hexdigest(),
                 )
-                documents.append(
-                    DocumentInfo(
-                        id=row["id"],
-                        version=row["current_version"],
-                        versions=row["versions"],
-                        size=row["size"],
-                        created_at=row["created_at"],
-                        updated_at=row["updated_at"],
-                        meta=self._decrypt_meta(b64d(row["encrypted_meta"]), identity),
-                        identity=identity,
-                        added_by=self.added_by(manifest),
-                        manifest_sha256=hashlib.sha256(b64d(row["manifest"])).hexdigest(),
-                    )
-                )
-            cursor = page["next_cursor"]
-            if not cursor:
-                return documents
+            )
+        return documents
 
     def versions(self, document_id: str) -> list[VersionInfo]:
         """All versions, each checked against the owner's signature."""
@@ -529,6 +695,16 @@ class Vault:
                     f"No document {document_id}. Check the id with 'wallet ls'."
                 ) from exc
             raise
+        # The newest version must be the one the checked listing shows: a server that hid it
+        # (or rolled the document back) is caught here too.
+        _head, current = self.checked_documents()
+        newest = max((item["version"] for item in detail["versions"]), default=0)
+        if (
+            current.get(document_id) != detail["current_version"]
+            or newest != (detail["current_version"])
+        ):
+            self._record_refusal("changed")
+            raise StateRefused("changed")
         result = []
         for item in detail["versions"]:
             encrypted_meta = b64d(item["encrypted_meta"])
@@ -652,7 +828,11 @@ class Vault:
 
     def delete(self, document_id: str) -> None:
         try:
-            self.api.api("DELETE", f"/documents/{document_id}")
+            self.covered_change(
+                "DELETE",
+                f"/documents/{document_id}",
+                lambda state: state.documents.pop(document_id, None),
+            )
         except ApiError as exc:
             if exc.status == 404:
                 raise VaultError(
@@ -687,9 +867,11 @@ class Vault:
             str(identity).encode(),
             profile_field_info(slot, self.keys.key_id),
         )
-        self.api.api(
+        ciphertext_sha256 = hashlib.sha256(ciphertext).hexdigest()
+        self.covered_change(
             "PUT",
             f"/profile/{slot}",
+            lambda state: state.profile.__setitem__(slot, ciphertext_sha256),
             json={
                 "ciphertext": b64e(ciphertext),
                 "wrapped_key": b64e(wrapped),
@@ -711,7 +893,13 @@ class Vault:
 
     def _profile_records(self) -> dict[str, tuple[str, Any, str]]:
         fields: dict[str, tuple[str, Any, str]] = {}
-        for row in self.api.api("GET", "/profile").json():
+        rows = self.api.api("GET", "/profile").json()
+        try:
+            check_profile(self.own_head(), rows)
+        except StateRefused as exc:
+            self._record_refusal(exc.reason)
+            raise
+        for row in rows:
             info = profile_field_info(row["slot"], self.keys.key_id)
             try:
                 identity_text = open_sealed(
@@ -735,8 +923,11 @@ class Vault:
         return fields
 
     def remove_profile_field(self, name: str) -> None:
+        slot = self.keys.profile_slot(name)
         try:
-            self.api.api("DELETE", f"/profile/{self.keys.profile_slot(name)}")
+            self.covered_change(
+                "DELETE", f"/profile/{slot}", lambda state: state.profile.pop(slot, None)
+            )
         except ApiError as exc:
             if exc.status == 404:
                 raise VaultError(f"Your profile has no '{name}'.") from exc

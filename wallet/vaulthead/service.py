@@ -1,8 +1,9 @@
 """The owner's signed vault head (wallet/protocol/vault_state.py says what it covers).
 
 A change the head covers (a document version, a deleted document, a profile field, a revoked
-grant, mandate or link) must carry the owner's next head in the `Wallet-Head` header once the
-account has one. `propose` checks its signature and sequence number and stores it before the
+grant, mandate or link) carries the owner's next head in the `Wallet-Head` header. A change
+sent without one is not refused: it leaves a state the owner did not sign, which the owner's
+clients then refuse to trust (the server gains nothing by it: it could edit its database). `propose` checks its signature and sequence number and stores it before the
 change runs; `confirm` checks, after the change and inside the same transaction, that it
 describes exactly the state the change left. So a change and the head that covers it always
 commit together, and the server keeps a head it could not have made.
@@ -28,7 +29,7 @@ from wallet.crypto.encoding import b64d
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import utcnow
 from wallet.documents.models import Document
-from wallet.errors import Conflict, Invalid, PreconditionRequired
+from wallet.errors import Conflict, Invalid
 from wallet.profile.models import ProfileField
 from wallet.protocol import statements
 from wallet.protocol.vault_state import REVOKED_KINDS, VaultState, differences
@@ -47,7 +48,6 @@ STALE = (
     "Your wallet changed on another device or page meanwhile. Nothing was changed. "
     "Reload the page (or run the command again), then try again."
 )
-UNSIGNED = "This change did not come with your signed wallet state. Update the app and try again."
 BAD_HEAD = "The signed wallet state sent with this change is not valid. Nothing was changed."
 
 
@@ -177,10 +177,8 @@ def confirm(db: Session, owner: Account, pending: Pending) -> None:
 
 
 def before_change(db: Session, owner: Account, header: str | None) -> Pending | None:
-    """For a change the head covers: the owner's next head is required once there is one."""
+    """For a change the head covers: the owner's next head, when the client sent one."""
     if header is None:
-        if current(db, owner.id) is not None:
-            raise PreconditionRequired(UNSIGNED)
         return None
     return propose(db, owner, *parse_header(header))
 
