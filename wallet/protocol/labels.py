@@ -56,6 +56,11 @@ LINK_PIN_AT_REST = "wallet/v1/link-pin-at-rest"
 KDF_PIN_HANDLE = "wallet/v1/kdf-pin-handle"  # |handle (the web app's storage key)
 KDF_PIN_SALT = "wallet/v1/kdf-pin-salt"  # SHA-256 prefix of the salt
 
+# --- vault-head pins kept by the web app ---------------------------------------------------------
+# |handle: the storage key of a handle's pins; |key: HKDF info (over the vault secret) of the
+# AES-GCM key that seals them.
+VAULT_HEAD_PIN = "wallet/v1/vault-head-pin"
+
 SEPARATOR = "|"
 
 ALL: dict[str, str] = {

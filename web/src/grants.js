@@ -16,6 +16,7 @@ import { downloadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
 import { listDocuments, onNewVersion, safeMediaType } from "./vault.js";
 import { chooseDocuments, isoUtc } from "./links.js";
+import { checkCounterpart, checkProfile, coveredChange, HEADER, markRevoked, ownHead, refusal, Refused } from "./vaulthead.js";
 
 /** The server served a different key for someone this session already knows. */
 export class KeyChanged extends PlainError {}
@@ -83,7 +84,9 @@ export const grantInfo = (grantId, recipientKeyId) => infoBytes(LABELS.GRANT, gr
 /** _wrap_for: the version's key sealed to the grantee, with the owner's statement binding the
  * wrap to this grant and naming the manifest's hash (the bytes exactly as served): the owner
  * vouches for it even when a proxy signed it (a document added on the owner's behalf). */
-async function wrapFor(keys, grantId, grantee, documentId, version, identity, manifestSha256) {
+async function wrapFor(keys, head, grantId, grantee, documentId, version, identity, manifestSha256) {
+  // Never for a grant the owner took back (the signed head says so), whatever the server shows.
+  if (head.revoked.grants.has(grantId)) throw new Refused("changed");
   const wrapped = await seal(
     b64d(grantee.public_encryption_key),
     utf8(identity),
@@ -113,10 +116,12 @@ function profileStatement(slot, ciphertextSha, wrapSha) {
 }
 
 /** name -> { slot, identity } of the owner's profile fields, each checked (vault.profile_identities). */
-async function profileIdentities(keys) {
+async function profileIdentities(keys, head) {
   const age = await import("./crypto/age.js");
   const result = {};
-  for (const row of await getJson("/profile")) {
+  const rows = await getJson("/profile");
+  await checkProfile(head, rows); // each field exactly as the owner left it
+  for (const row of rows) {
     try {
       const ciphertext = b64d(row.ciphertext);
       const wrapped = b64d(row.wrapped_key);
@@ -138,9 +143,10 @@ async function profileIdentities(keys) {
   return result;
 }
 
-async function fieldWraps(keys, grantId, grantee, names) {
+async function fieldWraps(keys, head, grantId, grantee, names) {
   if (!names.length) return [];
-  const identities = await profileIdentities(keys);
+  if (head.revoked.grants.has(grantId)) throw new Refused("changed");
+  const identities = await profileIdentities(keys, head);
   const wraps = [];
   for (const name of names) {
     if (!(name in identities)) continue;
@@ -183,6 +189,7 @@ export async function createGrant(handle, scope, { purpose, expiresAt = null }) 
     created_at: isoNowSeconds(),
   });
   const [message, signature] = sign(keys.signingSeed, descriptor);
+  const head = await ownHead();
   const documents = await listDocuments();
   const byId = new Map(documents.map((d) => [d.id, d]));
   for (const id of ids) if (!byId.has(id)) throw new PlainError("errors.not_found");
@@ -190,7 +197,7 @@ export async function createGrant(handle, scope, { purpose, expiresAt = null }) 
   const wraps = [];
   for (const id of chosen) {
     const doc = byId.get(id);
-    wraps.push(await wrapFor(keys, grantId, grantee, id, doc.version, doc.identity, doc.manifestSha256));
+    wraps.push(await wrapFor(keys, head, grantId, grantee, id, doc.version, doc.identity, doc.manifestSha256));
   }
   await postJson("/grants", {
     grant_id: grantId,
@@ -201,7 +208,7 @@ export async function createGrant(handle, scope, { purpose, expiresAt = null }) 
     signature: b64e(signature),
     expires_at: expiresAt ? isoUtc(expiresAt) : null,
     wraps,
-    field_wraps: await fieldWraps(keys, grantId, grantee, fields),
+    field_wraps: await fieldWraps(keys, head, grantId, grantee, fields),
   });
   return { id: grantId, grantee: grantee.handle, safetyCode: person.code, firstContact: first, documents: wraps.length };
 }
@@ -227,21 +234,34 @@ export async function openDescriptor(keys, grant, signerKey, team = null) {
   return descriptor;
 }
 
-/** The grants this owner gave, each with its opened, owner-signed descriptor. Newest first. */
+/**
+ * The grants this owner gave, each with its opened, owner-signed descriptor. Newest first.
+ * Read against the owner's signed head: a grant the head lists as taken back is shown ended
+ * whatever the server says, and if the server showed one as running again, `refused` holds the
+ * refusal to show (journalled once here).
+ */
 export async function grantsGiven() {
   const { keys } = session();
+  const head = await ownHead();
+  const { rows, revived } = markRevoked(head, "grants", await getJson("/grants"));
   const result = [];
-  for (const grant of await getJson("/grants")) {
+  for (const grant of rows) {
     result.push({ ...grant, descriptor: await openDescriptor(keys, grant, keys.publicSigningKey) });
   }
-  return result.reverse();
+  result.reverse();
+  result.head = head;
+  result.refused = revived ? await refusal("changed") : null;
+  return result;
 }
 
 export async function revokeGrant(grantId) {
-  await request("POST", `/grants/${grantId}/revoke`);
+  await coveredChange({ revoke: { kind: "grants", id: grantId } }, (header) =>
+    request("POST", `/grants/${grantId}/revoke`, { headers: { [HEADER]: header } }),
+  );
 }
 
-function stillGiven(grant) {
+function stillGiven(grant, head) {
+  if (head.revoked.grants.has(grant.id)) return false; // the owner's signed word, not the server's
   const expires = grant.descriptor.expires_at;
   if (expires && new Date(expires) <= new Date()) return false;
   return grant.state === "active";
@@ -256,19 +276,22 @@ export async function wrapNewVersion({ documentId, version, meta, identity, mani
   const { keys } = session();
   const changed = [];
   let count = 0;
-  for (const grant of await grantsGiven()) {
+  const given = await grantsGiven();
+  for (const grant of given) {
     const scope = grant.descriptor.scope;
-    if (!stillGiven(grant) || grant.grantee_kind === "organisation") continue;
+    if (!stillGiven(grant, given.head) || grant.grantee_kind === "organisation") continue;
     if (!scope.types.includes(meta.type) && !scope.documents.includes(documentId)) continue;
     const served = await keyId(b64d(grant.grantee.public_encryption_key));
     if (served !== grant.grantee.key_id || served !== grant.descriptor.grantee_key_id) {
       changed.push(grant.grantee.handle);
       continue;
     }
-    const wrap = await wrapFor(keys, grant.id, grant.grantee, documentId, version, identity, manifestSha256);
+    const wrap = await wrapFor(keys, given.head, grant.id, grant.grantee, documentId, version, identity, manifestSha256);
     await postJson(`/grants/${grant.id}/wraps`, { wraps: [wrap], field_wraps: [], grantee_key_id: grant.grantee.key_id });
     count += 1;
   }
+  // A grant the owner took back shown as running again: nobody under it got the key; say so.
+  if (given.refused) throw given.refused;
   if (changed.length) throw new KeyChanged("grant.key_changed", { handle: changed.join(", ") });
   return count;
 }
@@ -301,8 +324,19 @@ export async function keySha256(identity) {
  * The newest version of each document under the grant, checked like received_documents.
  * `team`: the opened team key, for a grant to an organisation (teams.js readerFor).
  */
+/** The owner's signed head, as this grantee is shown it: refuses a grant the owner took back
+ * (vaulthead.checkCounterpart), before anything of it is opened. */
+export async function checkReceivedGrant(grant) {
+  await checkCounterpart("grants", grant.id, await getJson(`/received/${grant.id}/head`), {
+    ownerHandle: grant.owner.handle,
+    ownerSigningKey: b64d(grant.owner.public_signing_key),
+    ownerKeyId: grant.descriptor?.owner_key_id ?? grant.owner.key_id,
+  });
+}
+
 export async function receivedDocuments(grant, team = null) {
   const { keys } = session();
+  await checkReceivedGrant(grant);
   const age = await import("./crypto/age.js");
   const ownerKey = b64d(grant.owner.public_signing_key);
   const [privateKey, readerKeyId] = team
@@ -381,6 +415,7 @@ export async function receivedDocuments(grant, team = null) {
  */
 export async function receivedProfile(grant, team = null) {
   const { keys } = session();
+  await checkReceivedGrant(grant);
   const age = await import("./crypto/age.js");
   const ownerKey = b64d(grant.owner.public_signing_key);
   const [privateKey, readerKeyId] = team

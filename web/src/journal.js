@@ -12,7 +12,14 @@ export const GENESIS = "0".repeat(64);
 const HASHED_FIELDS = ["seq", "at", "event", "actor_kind", "actor_id", "subject_kind", "subject_id", "details"];
 
 // Failed or suspicious events, highlighted (ALERTS in wallet/client/journal.py).
-export const ALERTS = new Set(["login_failed", "link_pin_failed", "link_locked", "recovery_failed", "oidc_login_failed"]);
+export const ALERTS = new Set([
+  "login_failed",
+  "link_pin_failed",
+  "link_locked",
+  "recovery_failed",
+  "oidc_login_failed",
+  "state_refused", // a device refused the wallet as the service showed it (vaulthead.js)
+]);
 
 export async function fetchEntries() {
   const entries = [];
@@ -66,12 +73,17 @@ async function names() {
   const grants = new Map();
   const people = new Map();
   await Promise.all([
-    listDocuments().then((docs) => {
-      for (const d of docs) titles.set(d.id, d.meta.title || d.meta.file_name || "");
-    }),
-    listLinks().then((rows) => {
-      for (const l of rows) if (l.preview?.purpose) links.set(l.id, l.preview.purpose);
-    }),
+    // Names only: a refused state (vaulthead.js) still leaves the journal readable.
+    listDocuments()
+      .then((docs) => {
+        for (const d of docs) titles.set(d.id, d.meta.title || d.meta.file_name || "");
+      })
+      .catch(() => undefined),
+    listLinks()
+      .then((rows) => {
+        for (const l of rows) if (l.preview?.purpose) links.set(l.id, l.preview.purpose);
+      })
+      .catch(() => undefined),
     grantsGiven()
       .then((rows) => {
         for (const g of rows) {
@@ -141,6 +153,7 @@ export async function render(entries) {
       how: details.kind === "recovery" ? t("journal.how_recovery") : details.via === "oidc" ? t("journal.how_oidc") : "",
       id: subject.slice(0, 8),
       event: entry.event,
+      reason: ["rewound", "changed", "unsigned"].includes(details.reason) ? t(`journal.refused_${details.reason}`) : "",
     };
     const key = `journal.event.${entry.event}`;
     let sentence = t(key, vars);

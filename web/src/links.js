@@ -16,6 +16,7 @@ import { keyId } from "./crypto/wrap.js";
 import { getSession } from "./session.js";
 import { PlainError } from "./ui.js";
 import { listDocuments, profile, safeMediaType, versions } from "./vault.js";
+import { checkCounterpart, coveredChange, HEADER, markRevoked, ownHead, refusal } from "./vaulthead.js";
 
 export const DEFAULT_DAYS = 7;
 export const MAX_DAYS = 90;
@@ -244,7 +245,10 @@ function compareItems(a, b) {
  */
 export async function listLinks() {
   const { keys } = session();
-  const rows = await getJson("/links");
+  // Read against the owner's signed head: a link it lists as stopped is shown stopped, and a
+  // server that shows one as working again is refused (`refused` on the result).
+  const head = await ownHead();
+  const { rows, revived } = markRevoked(head, "links", await getJson("/links"));
   const result = [];
   for (const row of rows) {
     let preview = null;
@@ -263,11 +267,15 @@ export async function listLinks() {
     }
     result.push({ ...row, preview, url });
   }
-  return result.reverse();
+  result.reverse();
+  result.refused = revived ? await refusal("changed") : null;
+  return result;
 }
 
 export async function revokeLink(linkId) {
-  await request("POST", `/links/${linkId}/revoke`);
+  await coveredChange({ revoke: { kind: "links", id: linkId } }, (header) =>
+    request("POST", `/links/${linkId}/revoke`, { headers: { [HEADER]: header } }),
+  );
 }
 
 // --- the redeemer's side (no account) ---------------------------------------------------------
@@ -480,6 +488,14 @@ export async function openLink(link, pin = null, previewed = null) {
   }
   const senders = await checkPackageSender(pkg, redeemed, link.linkId, expected);
   await checkDescriptor(pkg, redeemed, link.linkId);
+  // The owner's signed head, checked with the owner's key (the account the server's records
+  // name, which the package binds): a link the owner stopped is not opened, whatever the
+  // server says of it.
+  await checkCounterpart("links", link.linkId, redeemed.owner_head, {
+    ownerHandle: senders.owner.handle,
+    ownerSigningKey: senders.owner.signingKey,
+    ownerKeyId: await keyId(senders.owner.encryptionKey),
+  });
   return {
     senders,
     purpose: String(pkg.purpose || ""),

@@ -20,6 +20,7 @@ import { downloadBlob, uploadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
 import { createProxyLink, isoUtc } from "./links.js";
 import { encryptFile, listDocuments, META_VERSION, safeMediaType } from "./vault.js";
+import { checkCounterpart, coveredChange, HEADER, markRevoked, ownHead, refusal, Refused } from "./vaulthead.js";
 
 export class MandateChanged extends PlainError {
   constructor() {
@@ -71,6 +72,20 @@ export async function mandatesGiven() {
     result.push({ ...mandate, descriptor: await openDescriptor(keys, mandate, keys.publicSigningKey) });
   }
   return result.reverse();
+}
+
+/**
+ * mandatesGiven read against the owner's signed head (for the pages): a mandate the head lists
+ * as taken back is shown ended whatever the server says; `refused` holds the refusal to show
+ * if the server showed one as running again. (mandatesGiven itself stays as served: the
+ * documents listing uses it to find the key each proxy signs with, inside the head's own work.)
+ */
+export async function mandatesGivenChecked() {
+  const head = await ownHead();
+  const given = await mandatesGiven();
+  const { rows, revived } = markRevoked(head, "mandates", given);
+  rows.refused = revived ? await refusal("changed") : null;
+  return rows;
 }
 
 /** Active mandates given to this account, each checked against its owner's signature. */
@@ -159,7 +174,9 @@ async function currentManifests() {
 
 /** _wrap_for: a version's key sealed to the proxy, with the owner's statement binding it to
  * this mandate and to the version's manifest. */
-async function mandateWrap(keys, mandateId, proxy, documentId, version, identity, manifestBytes) {
+async function mandateWrap(keys, head, mandateId, proxy, documentId, version, identity, manifestBytes) {
+  // Never for a mandate the owner took back (the signed head says so), whatever the server shows.
+  if (head.revoked.mandates.has(mandateId)) throw new Refused("changed");
   const wrapped = await seal(b64d(proxy.public_encryption_key), utf8(identity), documentKeyInfo(documentId, version, proxy.key_id));
   const [signed, signature] = sign(
     keys.signingSeed,
@@ -231,10 +248,11 @@ export async function createMandate(handle, { categories = [], documentIds = [],
   const [message, signature] = sign(keys.signingSeed, descriptor);
   const wraps = [];
   if (chosenActions.includes("view")) {
+    const head = await ownHead();
     const manifests = await currentManifests();
     for (const doc of documents) {
       if (!inScope(descriptor, doc.id, doc.meta.type) || !manifests.has(doc.id)) continue;
-      wraps.push(await mandateWrap(keys, mandateId, proxy, doc.id, doc.version, doc.identity, manifests.get(doc.id)));
+      wraps.push(await mandateWrap(keys, head, mandateId, proxy, doc.id, doc.version, doc.identity, manifests.get(doc.id)));
     }
   }
   await postJson("/mandates", {
@@ -320,7 +338,10 @@ ${escapeHtml(url)}<br>${escapeHtml(terms.checkSays)}</p>
 `;
 }
 
-export const revokeMandate = (id) => request("POST", `/mandates/${id}/revoke`);
+export const revokeMandate = (id) =>
+  coveredChange({ revoke: { kind: "mandates", id } }, (header) =>
+    request("POST", `/mandates/${id}/revoke`, { headers: { [HEADER]: header } }),
+  );
 export const renounceMandate = (id) => request("POST", `/mandates/${id}/renounce`);
 
 // --- acting for someone ---------------------------------------------------------------------
@@ -452,11 +473,24 @@ async function checkItem(keys, mandate, item) {
   }
 }
 
+/**
+ * The owner's signed head, as this proxy is shown it: refuses to act under a mandate the owner
+ * took back (vaulthead.checkCounterpart), whatever the server says of it.
+ */
+export async function checkMandateHead(mandate) {
+  await checkCounterpart("mandates", mandate.id, await getJson(`/mandates/${mandate.id}/head`), {
+    ownerHandle: mandate.owner.handle,
+    ownerSigningKey: b64d(mandate.owner.public_signing_key),
+    ownerKeyId: mandate.descriptor.owner_key_id,
+  });
+}
+
 /** The newest version of each document the mandate lets the proxy see. */
 export async function actingDocuments() {
   const { keys } = session();
   if (!acting) throw new PlainError("proxy.not_acting");
   const { mandate } = acting;
+  await checkMandateHead(mandate);
   const latest = new Map();
   for (const item of await getJson(`/mandates/${mandate.id}/documents`)) {
     const doc = await checkItem(keys, mandate, item);
@@ -527,6 +561,7 @@ export async function actingUpload(file, { type, title }, { onProgress, signal }
   if (!acting) throw new PlainError("proxy.not_acting");
   const { mandate } = acting;
   if (!mayAdd(type)) throw new PlainError("proxy.not_in_scope");
+  await checkMandateHead(mandate);
   const owner = mandate.owner;
   const ownerKeyId = await keyId(b64d(owner.public_encryption_key));
   if (ownerKeyId !== mandate.descriptor.owner_key_id || ownerKeyId !== owner.key_id) {

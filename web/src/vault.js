@@ -22,6 +22,16 @@ import { KIND, statement } from "./protocol.js";
 import { getSession, setSession } from "./session.js";
 import { downloadBlob, uploadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
+import {
+  checkDocument,
+  checkDocuments,
+  checkOwnHead,
+  checkProfile,
+  coveredChange,
+  HEADER,
+  ownHead,
+  setDocumentSource,
+} from "./vaulthead.js";
 
 export const META_VERSION = 1;
 const loadAge = () => import("./crypto/age.js");
@@ -103,6 +113,8 @@ export async function login(handle, passphrase, { newSaltOk = false } = {}) {
   checkServedKeys(keys, started.account);
   setSession(keys, started.account);
   await pinKdf(handle, creds.salt, creds.opslimit, creds.memlimit);
+  // The owner's signed head, checked against what this device saw (vaulthead.js).
+  await checkOwnHead();
   return started.account;
 }
 
@@ -139,6 +151,7 @@ export async function recover(handle, recoveryText, newPassphrase) {
   await adoptToken(changed.token);
   setSession(keys, changed.account);
   await pinKdf(changed.account.handle, creds.salt, creds.opslimit, creds.memlimit);
+  await checkOwnHead();
   return changed.account;
 }
 
@@ -259,35 +272,58 @@ async function decryptMeta(encryptedMeta, identity) {
   }
 }
 
-/** Every document, newest first as the server lists them, each checked and decrypted. */
-export async function listDocuments() {
-  const current = session();
-  const { keys } = current;
-  const documents = [];
+/** Every row of the listing, each current manifest checked against its signer: { row,
+ * checked, id, current_version, head_version, manifest } (what vaulthead.js checks). */
+async function checkedRows(current) {
+  const rows = [];
   let cursor = null;
   do {
     const query = new URLSearchParams({ limit: "1000", ...(cursor ? { cursor } : {}) });
     const page = await getJson(`/documents?${query}`);
     for (const row of page.documents) {
       const checked = await checkedManifest(current, row, row.id, row.current_version);
-      const identity = await openDocumentKey(keys, b64d(row.wrapped_key), row.id, row.current_version);
-      documents.push({
+      rows.push({
+        row,
+        checked,
         id: row.id,
-        version: row.current_version,
-        versions: row.versions,
-        size: row.size,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-        meta: await decryptMeta(b64d(row.encrypted_meta), identity),
-        identity,
-        // The proxy who added it on the owner's behalf (a mandate with "upload"), or null.
-        addedBy: checked.addedBy,
-        // Grants vouch for these exact bytes, so a grantee trusts a proxy-signed manifest.
-        manifestSha256: checked.manifestSha256,
+        current_version: row.current_version,
+        head_version: row.head_version ?? null,
+        manifest: checked.manifest,
       });
     }
     cursor = page.next_cursor;
   } while (cursor);
+  return rows;
+}
+
+setDocumentSource(() => checkedRows(session()));
+
+/** Every document, newest first as the server lists them, each checked (against its signer
+ * and the owner's signed head) and decrypted. */
+export async function listDocuments() {
+  const current = session();
+  const { keys } = current;
+  const head = await ownHead();
+  const rows = await checkedRows(current);
+  await checkDocuments(head, rows);
+  const documents = [];
+  for (const { row, checked } of rows) {
+    const identity = await openDocumentKey(keys, b64d(row.wrapped_key), row.id, row.current_version);
+    documents.push({
+      id: row.id,
+      version: row.current_version,
+      versions: row.versions,
+      size: row.size,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      meta: await decryptMeta(b64d(row.encrypted_meta), identity),
+      identity,
+      // The proxy who added it on the owner's behalf (a mandate with "upload"), or null.
+      addedBy: checked.addedBy,
+      // Grants vouch for these exact bytes, so a grantee trusts a proxy-signed manifest.
+      manifestSha256: checked.manifestSha256,
+    });
+  }
   return documents;
 }
 
@@ -295,10 +331,20 @@ export async function listDocuments() {
 export async function versions(documentId) {
   const current = session();
   const { keys } = current;
+  const head = await ownHead();
   const detail = await getJson(`/documents/${documentId}`);
   const result = [];
+  const checkedItems = [];
   for (const item of detail.versions) {
-    const checked = await checkedManifest(current, item, documentId, item.version);
+    checkedItems.push([item, await checkedManifest(current, item, documentId, item.version)]);
+  }
+  const currentItem = checkedItems.find(([item]) => item.version === detail.current_version);
+  await checkDocument(head, {
+    current_version: detail.current_version,
+    head_version: detail.head_version ?? null,
+    manifest: currentItem?.[1].manifest,
+  });
+  for (const [item, checked] of checkedItems) {
     const identity = await openDocumentKey(keys, b64d(item.wrapped_key), documentId, item.version);
     result.push({
       version: item.version,
@@ -408,9 +454,12 @@ export async function uploadDocument(file, meta, { replace = null, onProgress, s
     manifest: b64e(manifest),
     signature: b64e(signature),
   };
-  const result = replace
-    ? await postJson(`/documents/${documentId}/versions`, body)
-    : await postJson("/documents", { ...body, document_id: documentId });
+  // The next head covers the new version (vaulthead.js).
+  const result = await coveredChange({ documents: { [documentId]: version } }, (header) =>
+    replace
+      ? postJson(`/documents/${documentId}/versions`, body, { headers: { [HEADER]: header } })
+      : postJson("/documents", { ...body, document_id: documentId }, { headers: { [HEADER]: header } }),
+  );
   const manifestValue = JSON.parse(fromUtf8(manifest));
   for (const hook of newVersionHooks) {
     await hook({
@@ -463,7 +512,9 @@ export function safeMediaType(type) {
 }
 
 export async function deleteDocument(documentId) {
-  await request("DELETE", `/documents/${documentId}`);
+  await coveredChange({ documents: { [documentId]: null } }, (header) =>
+    request("DELETE", `/documents/${documentId}`, { headers: { [HEADER]: header } }),
+  );
 }
 
 // --- profile ---------------------------------------------------------------------------------
@@ -486,9 +537,12 @@ export async function setProfileField(name, value) {
     keys.signingSeed,
     profileStatement(slot, await sha256Hex(ciphertext), await sha256Hex(wrapped)),
   );
-  await request("PUT", `/profile/${slot}`, {
-    json: { ciphertext: b64e(ciphertext), wrapped_key: b64e(wrapped), signature: b64e(signature) },
-  });
+  await coveredChange({ profile: { [slot]: await sha256Hex(ciphertext) } }, (header) =>
+    request("PUT", `/profile/${slot}`, {
+      json: { ciphertext: b64e(ciphertext), wrapped_key: b64e(wrapped), signature: b64e(signature) },
+      headers: { [HEADER]: header },
+    }),
+  );
 }
 
 /** { name: value } for every field, each checked against the owner's signature. */
@@ -496,7 +550,11 @@ export async function profile() {
   const { keys } = session();
   const age = await loadAge();
   const fields = {};
-  for (const row of await getJson("/profile")) {
+  const head = await ownHead();
+  const rows = await getJson("/profile");
+  // Every field exactly as the owner left it: an older ciphertext (still signed) is refused.
+  await checkProfile(head, rows);
+  for (const row of rows) {
     try {
       const ciphertext = b64d(row.ciphertext);
       const wrapped = b64d(row.wrapped_key);
@@ -519,5 +577,8 @@ export async function profile() {
 
 export async function removeProfileField(name) {
   const { keys } = session();
-  await request("DELETE", `/profile/${await keys.profileSlot(name)}`);
+  const slot = await keys.profileSlot(name);
+  await coveredChange({ profile: { [slot]: null } }, (header) =>
+    request("DELETE", `/profile/${slot}`, { headers: { [HEADER]: header } }),
+  );
 }

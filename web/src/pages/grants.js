@@ -25,6 +25,8 @@ page("grants", async (main, ctx) => {
   async function load() {
     const grants = await grantsGiven();
     if (ctx.signal.aborted) return;
+    // The server showed a grant the owner ended as running again: shown ended, and said.
+    if (grants.refused) showError(main, messageFor(grants.refused));
     const active = grants.filter((g) => g.state === "active");
     main.querySelector("[data-active]").replaceChildren(...active.map(row));
     main.querySelector("[data-old]").replaceChildren(...grants.filter((g) => g.state !== "active").map(row));

@@ -5,6 +5,7 @@
 import { safetyCode } from "../grants.js";
 import { formatBytes, language, t } from "../i18n.js";
 import { downloadItem, openLink, parseLinkLocation, previewLink, safeFileName } from "../links.js";
+import { Refused } from "../vaulthead.js";
 import { page } from "../shell.js";
 import { announce, el, messageFor } from "../ui.js";
 
@@ -141,6 +142,8 @@ page("link", async (main, ctx) => {
       button.disabled = false;
       button.textContent = t("link.open");
       say(formError, redeemMessage(problem));
+      // Refused on the owner's signed word (vaulthead.js): trying again cannot help.
+      if (problem instanceof Refused) form.querySelector(".actions").hidden = true;
       if (problem?.status === 403 || problem?.status === 423 || problem?.status === 410) {
         if (problem.status !== 403) form.querySelector(".actions").hidden = true;
         else pinInput.focus();

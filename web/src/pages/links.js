@@ -26,6 +26,7 @@ page("links", async (main, ctx) => {
   async function load() {
     const links = await listLinks();
     if (ctx.signal.aborted) return;
+    if (links.refused) showError(main, messageFor(links.refused));
     const active = links.filter((l) => l.state === "active");
     const old = links.filter((l) => l.state !== "active");
     main.querySelector("[data-active]").replaceChildren(...active.map(row));

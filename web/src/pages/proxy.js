@@ -9,7 +9,7 @@ import {
   attestationTerms,
   checkUrl,
   createMandate,
-  mandatesGiven,
+  mandatesGivenChecked,
   mandatesReceived,
   renounceMandate,
   revokeMandate,
@@ -39,8 +39,10 @@ page("proxy", async (main, ctx) => {
   if (!requireSession(ctx)) return;
   const status = main.querySelector("[data-status]");
   async function load() {
-    const [given, received] = await Promise.all([mandatesGiven(), mandatesReceived()]);
+    const [given, received] = await Promise.all([mandatesGivenChecked(), mandatesReceived()]);
     if (ctx.signal.aborted) return;
+    // The server showed a mandate the owner ended as running again: shown ended, and said.
+    if (given.refused) showError(main, messageFor(given.refused));
     const givenCards = given.map((m) => {
       const name = m.proxy?.handle ?? t("proxy.deleted_account");
       const actions = [];

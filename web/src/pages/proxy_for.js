@@ -5,6 +5,7 @@ import { printOnly, qrSvg } from "../links.js";
 import {
   actingBlob,
   actingDocuments,
+  checkMandateHead,
   actingShare,
   actingUpload,
   mandatesReceived,
@@ -180,6 +181,8 @@ page("proxy_for", async (main, ctx) => {
       showError(main, t("proxy.ended_or_unknown"));
       return undefined;
     }
+    // Before anything is shown or done: the owner has not taken this mandate back.
+    await checkMandateHead(mandate);
     startActing(mandate);
     const owner = mandate.owner.handle;
     main.querySelector("[data-acting-title]").textContent = t("proxy.acting_title", { owner });

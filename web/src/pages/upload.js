@@ -23,18 +23,6 @@ page("upload", async (main, ctx) => {
   let file = null;
   let running = null;
 
-  if (replace) {
-    main.querySelector("h1").textContent = t("upload.new_version");
-    try {
-      const current = (await versions(replace)).versions.at(-1);
-      form.querySelector("#type").value = current.meta.type || "other";
-      form.querySelector("#title").value = current.meta.title || "";
-      form.querySelector("#expiry").value = current.meta.expiry_date || "";
-    } catch (error) {
-      showError(form, messageFor(error));
-    }
-  }
-
   const pick = (input, other) => () => {
     file = input.files?.[0] ?? null;
     if (file) other.value = "";
@@ -102,5 +90,19 @@ page("upload", async (main, ctx) => {
       }
     });
   });
+  // A new version starts from the current one's details. After the handlers: reading it checks
+  // the owner's signed head and can take a moment, and a button pressed meanwhile must not
+  // send the form the browser's way (a reload that forgets the keys).
+  if (replace) {
+    main.querySelector("h1").textContent = t("upload.new_version");
+    try {
+      const current = (await versions(replace)).versions.at(-1);
+      form.querySelector("#type").value = current.meta.type || "other";
+      form.querySelector("#title").value = current.meta.title || "";
+      form.querySelector("#expiry").value = current.meta.expiry_date || "";
+    } catch (error) {
+      showError(form, messageFor(error));
+    }
+  }
   return () => running?.abort();
 });

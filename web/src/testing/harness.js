@@ -12,3 +12,5 @@ export * as links from "../crypto/links.js";
 // every page signs with (tests/browser/test_protocol_vectors.py).
 export * as protocol from "../protocol.js";
 export const age = () => import("../crypto/age.js");
+// The owner's vault-head digests (tests/browser/test_vault_head_page.py, vault_state.json).
+export * as vaulthead from "../vaulthead.js";
