@@ -44,6 +44,7 @@ from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
 from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
+from wallet.server.meta import check_at_start
 from wallet.server.sweeper import sweep
 from wallet.settings import Settings
 from wallet.uploads.api import router as uploads_router
@@ -213,6 +214,8 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate_empty:
             await run_in_threadpool(prepare_database, settings)
+        # Replicas with different server secrets must not serve: raises with what to do.
+        await run_in_threadpool(check_at_start, app.state.engine, settings)
         # Made now, so the first login with an unknown handle takes no longer than the others.
         await run_in_threadpool(accounts.dummy_hash, settings)
         sweeper = (

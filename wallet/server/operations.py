@@ -12,6 +12,7 @@ from storage.factory import make_store
 from wallet.db import make_engine
 from wallet.db import migrate as migrate_database
 from wallet.server.app import prepare_database
+from wallet.server.meta import ServerSecretMismatch, check_at_start
 from wallet.server.sweeper import SweepReport, sweep
 from wallet.settings import Settings
 
@@ -19,6 +20,7 @@ from wallet.settings import Settings
 def serve(host: str, port: int, workers: int, announce: Callable[[str], None]) -> None:
     settings = Settings()
     prepare_database(settings)
+    _check_server_secret(settings)
     announce(f"Wallet service on http://{host}:{port}")
     uvicorn.run(
         "wallet.server.app:create_app",
@@ -32,6 +34,18 @@ def serve(host: str, port: int, workers: int, announce: Callable[[str], None]) -
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
     )
+
+
+def _check_server_secret(settings: Settings) -> None:
+    """Before any worker starts, so a replica with the wrong secret says why in one line
+    instead of a traceback per worker (each worker checks again as it starts)."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        check_at_start(engine, settings)
+    except ServerSecretMismatch as exc:
+        raise SystemExit(f"Error: {exc}") from None
+    finally:
+        engine.dispose()
 
 
 def migrate() -> None:
