@@ -56,6 +56,17 @@ def sweep_once() -> SweepReport:
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
     try:
-        return sweep(engine, make_store(settings), timedelta(seconds=settings.orphan_grace_seconds))
+        report = sweep(
+            engine, make_store(settings), timedelta(seconds=settings.orphan_grace_seconds)
+        )
     finally:
         engine.dispose()
+    if report.failed:
+        # Cron sees a failure; what the other tasks could free is freed (see the log).
+        raise SystemExit(
+            f"Error: the sweep did not finish ({', '.join(report.failed)} failed; see the log). "
+            f"It still removed {report.expired_uploads} expired uploads, "
+            f"{report.orphan_staging} unfinished upload files and {report.orphan_blobs} unused "
+            "files."
+        )
+    return report
