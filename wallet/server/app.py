@@ -43,6 +43,7 @@ from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
+from wallet.server.disk import DISK_FULL, is_disk_full
 from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
 from wallet.server.meta import check_at_start
 from wallet.server.sweeper import sweep
@@ -128,6 +129,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
     async def database_down(_request: Request, exc: Exception) -> JSONResponse:
+        if is_disk_full(exc):
+            log.error("disk_full", error="No space left on device", source="database")
+            return _error(503, "unavailable", DISK_FULL, {"Retry-After": "300"})
         log.warning("database_unavailable", error=type(exc).__name__)
         return _error(503, "unavailable", DATABASE_DOWN, {"Retry-After": "30"})
 
