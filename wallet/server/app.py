@@ -47,6 +47,7 @@ from wallet.server.disk import DISK_FULL, is_disk_full
 from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
 from wallet.server.meta import check_at_start
 from wallet.server.sweeper import sweep
+from wallet.server.vitals import Vitals
 from wallet.settings import Settings
 from wallet.uploads.api import router as uploads_router
 from web.pages import PAGE_CSP, mount_static
@@ -246,6 +247,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     app.state.engine = make_engine(settings.resolved_database_url)
     app.state.store = make_store(settings)
     app.state.metrics = Metrics()
+    app.state.metrics.registry.register(Vitals(app.state.engine, app.state.store, settings))
 
     install_error_handlers(app)
     app.include_router(health_router)
