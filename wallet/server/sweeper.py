@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import text
+from sqlalchemy import ARRAY, String, any_, bindparam, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
@@ -85,13 +85,13 @@ def sweep_orphan_blobs(run: SweepRun) -> int:
     committed), once older than grace: one query per BATCH blobs, not one per blob.
     (The batched twin of documents.sweep_orphan_blobs, which it replaces in the schedule.)"""
     deleted = 0
+    postgres = run.db.get_bind().dialect.name == "postgresql"
     old = (key for key, modified in run.store.list_blobs() if run.now - modified > run.grace)
     for batch in _chunks(old, BATCH):
-        known = set(
-            run.db.exec(
-                select(DocumentVersion.blob_key).where(col(DocumentVersion.blob_key).in_(batch))
-            )
-        )
+        key = col(DocumentVersion.blob_key)
+        # PostgreSQL: one array parameter; 1,000 separate ones cost it ten times the time.
+        found = key == any_(bindparam("keys", batch, ARRAY(String))) if postgres else key.in_(batch)
+        known = set(run.db.exec(select(DocumentVersion.blob_key).where(found)))
         run.db.rollback()  # no read transaction stays open through a long listing
         orphans = [key for key in batch if key not in known]
         delete_blobs_quietly(run.store, orphans)
