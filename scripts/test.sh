@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v age >/dev/null 2>&1 || need_apt+=(age)
 command -v pg_dump >/dev/null 2>&1 || need_apt+=(postgresql-client)
+# promtool checks and unit-tests the alert rules in deploy/prometheus.
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 # The browser tests use Debian's chromium (never `playwright install`) and a fixed font.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || need_apt+=(fonts-dejavu-core)

@@ -6,9 +6,36 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import datetime
 
+import structlog
+
+from wallet.errors import WalletError
+
+log = structlog.get_logger(__name__)
+
+STORAGE_FULL = (
+    "Storage full: the wallet cannot take new files right now. Your stored documents are safe "
+    "and still open. Please try again later."
+)
+
 
 class StorageUnavailable(Exception):
     """The blob store cannot be reached or cannot write. Callers answer 503."""
+
+
+class StorageFull(WalletError, StorageUnavailable):
+    """The disk under the blob store is at its reserve (or full): no new bytes are taken, so the
+    database keeps the room that logins and the journal need.
+
+    A WalletError first, so the app answers it with its own status and message (the app looks
+    handlers up along the class's MRO); a StorageUnavailable too, so every caller that already
+    treats "cannot write now" (cleanup, resume, completion) treats this case the same way.
+    """
+
+    status_code = 507
+    code = "storage_full"
+
+    def __init__(self) -> None:
+        super().__init__(STORAGE_FULL)
 
 
 class BlobNotFound(Exception):
@@ -31,10 +58,31 @@ class BlobStore(ABC):
     # True when bytes a staging writer acknowledged survive a power cut. When False, the
     # upload offset is checked against what is really staged before anyone resumes.
     durable_appends: bool = True
+    # Bytes that must stay free on the store's disk (WALLET_DISK_RESERVE_BYTES): uploads stop
+    # before it is reached. Only stores on a local disk know their free space.
+    reserve_bytes: int = 0
+
+    def free_bytes(self) -> int | None:
+        """Free bytes on the store's disk, or None when the store cannot tell (S3)."""
+        return None
+
+    def check_room(self, incoming: int) -> None:
+        """Raises StorageFull when `incoming` more bytes would leave less than the reserve."""
+        free = self.free_bytes()
+        if free is not None and free - incoming < self.reserve_bytes:
+            log.warning(
+                "disk_full",
+                reason="reserve reached, new bytes refused",
+                free_bytes=free,
+                reserve_bytes=self.reserve_bytes,
+                incoming_bytes=incoming,
+            )
+            raise StorageFull()
 
     @abstractmethod
     def check(self) -> None:
-        """Raises StorageUnavailable when the store cannot be used."""
+        """Raises StorageUnavailable when the store cannot be used, and StorageFull when its
+        disk is at the reserve (it still reads)."""
 
     # Staging: the bytes of unfinished uploads, appended at a known offset.
     @abstractmethod

@@ -14,4 +14,4 @@ def make_store(settings: Settings) -> BlobStore:
             secure=settings.s3_secure,
             region=settings.s3_region,
         )
-    return FilesystemBlobStore(settings.data_dir)
+    return FilesystemBlobStore(settings.data_dir, reserve_bytes=settings.disk_reserve_bytes)

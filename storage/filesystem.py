@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from storage.base import BlobNotFound, BlobStore, StagingWriter, StorageUnavailable
+import structlog
+
+from storage.base import (
+    BlobNotFound,
+    BlobStore,
+    StagingWriter,
+    StorageFull,
+    StorageUnavailable,
+)
+
+log = structlog.get_logger(__name__)
 
 READ_CHUNK = 1024 * 1024
 _SAFE_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,80}$")
+# A disk or a quota that is full: both mean "no room", not "storage down".
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT}
+
+
+def _failure(exc: OSError) -> StorageUnavailable:
+    """The exception to raise for a failed disk operation. A full disk is logged as such: an
+    operator searching the logs for "No space left on device" finds it."""
+    if exc.errno in _NO_ROOM:
+        log.error("disk_full", error=os.strerror(exc.errno or errno.ENOSPC), source="blob_store")
+        return StorageFull()
+    return StorageUnavailable(str(exc))
 
 
 def _safe(name: str) -> str:
@@ -24,14 +46,17 @@ def _safe(name: str) -> str:
 
 
 class _FileStagingWriter(StagingWriter):
-    def __init__(self, handle: BinaryIO) -> None:
+    def __init__(self, handle: BinaryIO, check_room: Callable[[int], None]) -> None:
         self._handle = handle
+        self._check_room = check_room
 
     def write(self, chunk: bytes) -> None:
+        # Every chunk, not only the upload's start: parallel uploads share the same free space.
+        self._check_room(len(chunk))
         try:
             self._handle.write(chunk)
         except OSError as exc:
-            raise StorageUnavailable(str(exc)) from exc
+            raise _failure(exc) from exc
 
     def close(self) -> int:
         # No fsync per request (it costs a quarter of the ingest speed): completion syncs the
@@ -40,26 +65,39 @@ class _FileStagingWriter(StagingWriter):
             self._handle.flush()
             return self._handle.tell()
         except OSError as exc:
-            raise StorageUnavailable(str(exc)) from exc
+            raise _failure(exc) from exc
         finally:
-            self._handle.close()
+            with contextlib.suppress(OSError):  # a full disk fails the close's flush again
+                self._handle.close()
 
 
 class FilesystemBlobStore(BlobStore):
     name = "filesystem"
     durable_appends = False
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, reserve_bytes: int = 0) -> None:
         self.root = Path(root)
         self.blob_dir = self.root / "blobs"
         self.staging_dir = self.root / "staging"
+        self.reserve_bytes = reserve_bytes
 
     def _ensure_dirs(self) -> None:
         try:
             self.blob_dir.mkdir(parents=True, exist_ok=True)
             self.staging_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            raise _failure(exc) from exc
+
+    def free_bytes(self) -> int | None:
+        # The folder itself, or the nearest one that exists (before the first upload).
+        path = self.root
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        try:
+            stats = os.statvfs(path)
+        except OSError as exc:
             raise StorageUnavailable(str(exc)) from exc
+        return stats.f_bavail * stats.f_frsize
 
     def _blob_path(self, blob_key: str) -> Path:
         return self.blob_dir / blob_key[:2] / _safe(blob_key)
@@ -73,9 +111,15 @@ class FilesystemBlobStore(BlobStore):
         probe = self.root / f".probe-{uuid.uuid4().hex}"
         try:
             probe.write_bytes(b"ok")
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                probe.unlink()
+            raise _failure(exc) from exc
+        try:
             probe.unlink()
         except OSError as exc:
             raise StorageUnavailable(str(exc)) from exc
+        self.check_room(0)
 
     def open_staging(self, upload_id: str, offset: int) -> StagingWriter:
         self._ensure_dirs()
@@ -86,8 +130,8 @@ class FilesystemBlobStore(BlobStore):
             handle.truncate(offset)
             handle.seek(offset)
         except OSError as exc:
-            raise StorageUnavailable(str(exc)) from exc
-        return _FileStagingWriter(handle)
+            raise _failure(exc) from exc
+        return _FileStagingWriter(handle, self.check_room)
 
     def staged_size(self, upload_id: str) -> int:
         try:
@@ -110,7 +154,7 @@ class FilesystemBlobStore(BlobStore):
             os.utime(target)
             _fsync_dir(target.parent)
         except OSError as exc:
-            raise StorageUnavailable(str(exc)) from exc
+            raise _failure(exc) from exc
 
     def discard_staging(self, upload_id: str) -> None:
         try:
@@ -135,15 +179,18 @@ class FilesystemBlobStore(BlobStore):
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as handle:
                 for chunk in source:
+                    self.check_room(len(chunk))
                     handle.write(chunk)
                     written += len(chunk)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
-        except OSError as exc:
+        except (OSError, StorageFull) as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise StorageUnavailable(str(exc)) from exc
+            if isinstance(exc, StorageFull):
+                raise
+            raise _failure(exc) from exc
         return written
 
     def open_read(self, blob_key: str, offset: int = 0) -> Iterator[bytes]:

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     web_kdf_floor: str = Field(default="", pattern=r"^(\d+,\d+)?$")
     log_level: str = "INFO"
     log_json: bool = False
+    # Bytes kept free on the data dir's disk (filesystem backend): uploads are refused with
+    # "storage full" before they would eat into it, so the database (SQLite), logins and the
+    # journal keep working. 0 turns the check off.
+    disk_reserve_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
 
     @field_validator("server_secret")
     @classmethod

@@ -1,9 +1,8 @@
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
-from storage.base import StorageUnavailable
+from wallet.health.checks import DISK_FULL, OK, READY_STATES, database_state, store_state
 
 router = APIRouter(tags=["health"])
 
@@ -15,31 +14,24 @@ def healthz() -> dict[str, str]:
 
 
 def _check_database(request: Request) -> str:
-    try:
-        with request.app.state.engine.connect() as connection:
-            # A real table, not "SELECT 1": SQLite answers that without reading the file.
-            connection.execute(text("SELECT version_num FROM alembic_version")).all()
-        return "ok"
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
-        return "down"
+    return database_state(request.app.state.engine)
 
 
 def _check_store(request: Request) -> str:
-    try:
-        request.app.state.store.check()
-        return "ok"
-    except StorageUnavailable:
-        return "down"
+    return store_state(request.app.state.store)
 
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database and the blob store both work."""
+    # A disk at its reserve says "disk full" but stays ready (200): uploads are refused, and
+    # logins, downloads and the journal still work. Out of rotation, nobody could log in.
     checks = {
         "database": await run_in_threadpool(_check_database, request),
         "blob_store": await run_in_threadpool(_check_store, request),
     }
-    ready = all(value == "ok" for value in checks.values())
-    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    ready = checks["database"] == OK and checks["blob_store"] in READY_STATES
+    status = (OK if checks["blob_store"] == OK else DISK_FULL) if ready else "unavailable"
+    body = {"status": status, "checks": checks}
     headers = {} if ready else {"Retry-After": "30"}
     return JSONResponse(body, status_code=200 if ready else 503, headers=headers)

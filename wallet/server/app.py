@@ -43,8 +43,11 @@ from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
+from wallet.server.disk import DISK_FULL, is_disk_full
 from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
+from wallet.server.meta import check_at_start
 from wallet.server.sweeper import sweep
+from wallet.server.vitals import Vitals
 from wallet.settings import Settings
 from wallet.uploads.api import router as uploads_router
 from wallet.vaulthead.api import router as vault_head_router
@@ -128,6 +131,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
     async def database_down(_request: Request, exc: Exception) -> JSONResponse:
+        if is_disk_full(exc):
+            log.error("disk_full", error="No space left on device", source="database")
+            return _error(503, "unavailable", DISK_FULL, {"Retry-After": "300"})
         log.warning("database_unavailable", error=type(exc).__name__)
         return _error(503, "unavailable", DATABASE_DOWN, {"Retry-After": "30"})
 
@@ -214,6 +220,8 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate_empty:
             await run_in_threadpool(prepare_database, settings)
+        # Replicas with different server secrets must not serve: raises with what to do.
+        await run_in_threadpool(check_at_start, app.state.engine, settings)
         # Made now, so the first login with an unknown handle takes no longer than the others.
         await run_in_threadpool(accounts.dummy_hash, settings)
         sweeper = (
@@ -240,6 +248,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     app.state.engine = make_engine(settings.resolved_database_url)
     app.state.store = make_store(settings)
     app.state.metrics = Metrics()
+    app.state.metrics.registry.register(Vitals(app.state.engine, app.state.store, settings))
 
     install_error_handlers(app)
     app.include_router(health_router)

@@ -12,6 +12,7 @@ from storage.factory import make_store
 from wallet.db import make_engine
 from wallet.db import migrate as migrate_database
 from wallet.server.app import prepare_database
+from wallet.server.meta import ServerSecretMismatch, check_at_start
 from wallet.server.sweeper import SweepReport, sweep
 from wallet.settings import Settings
 
@@ -19,6 +20,7 @@ from wallet.settings import Settings
 def serve(host: str, port: int, workers: int, announce: Callable[[str], None]) -> None:
     settings = Settings()
     prepare_database(settings)
+    _check_server_secret(settings)
     announce(f"Wallet service on http://{host}:{port}")
     uvicorn.run(
         "wallet.server.app:create_app",
@@ -34,6 +36,18 @@ def serve(host: str, port: int, workers: int, announce: Callable[[str], None]) -
     )
 
 
+def _check_server_secret(settings: Settings) -> None:
+    """Before any worker starts, so a replica with the wrong secret says why in one line
+    instead of a traceback per worker (each worker checks again as it starts)."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        check_at_start(engine, settings)
+    except ServerSecretMismatch as exc:
+        raise SystemExit(f"Error: {exc}") from None
+    finally:
+        engine.dispose()
+
+
 def migrate() -> None:
     migrate_database(Settings().resolved_database_url)
 
@@ -42,6 +56,17 @@ def sweep_once() -> SweepReport:
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
     try:
-        return sweep(engine, make_store(settings), timedelta(seconds=settings.orphan_grace_seconds))
+        report = sweep(
+            engine, make_store(settings), timedelta(seconds=settings.orphan_grace_seconds)
+        )
     finally:
         engine.dispose()
+    if report.failed:
+        # Cron sees a failure; what the other tasks could free is freed (see the log).
+        raise SystemExit(
+            f"Error: the sweep did not finish ({', '.join(report.failed)} failed; see the log). "
+            f"It still removed {report.expired_uploads} expired uploads, "
+            f"{report.orphan_staging} unfinished upload files and {report.orphan_blobs} unused "
+            "files."
+        )
+    return report

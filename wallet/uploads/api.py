@@ -53,6 +53,7 @@ def create_upload(
     service.check_length(settings, upload_length)
     # Storage down: say so now, before an upload row exists that no byte can ever reach.
     store.check()
+    service.check_room(store, upload_length)
     upload = service.create_upload(db, settings, caller.account, upload_length)
     location = str(request.url_for("upload_status", upload_id=upload.id).path)
     headers = _tus_headers(Location=location, **{"Upload-Expires": _http_date(upload.expires_at)})

@@ -36,6 +36,12 @@ def check_length(settings: Settings, length: int) -> None:
         raise TooLarge(too_large_message(settings.max_upload_bytes))
 
 
+def check_room(store: BlobStore, length: int) -> None:
+    """Refuses ("storage full") an upload that would leave less than the disk's reserve, before
+    a row exists. The store checks every chunk again, since parallel uploads share the room."""
+    store.check_room(length)
+
+
 def create_upload(db: Session, settings: Settings, account: Account, length: int) -> Upload:
     check_length(settings, length)
     upload = Upload(
