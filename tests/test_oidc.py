@@ -4,8 +4,9 @@ The provider is oidc-provider, the OpenID-certified Node provider (tests/oidc-no
 127.0.0.1. The person's part, at its own login and consent pages, is played over plain HTTP
 (ProviderPages); the wallet redeems codes and fetches keys from it over real HTTP. What a
 conforming provider never does (a wrong issuer, audience or nonce in the ID token, a key it
-does not publish) comes from the Authlib test provider (tests/oidc_provider.py), which
-approves at once.
+does not publish, no `iss` in its answers) comes from the Authlib test provider
+(tests/oidc_provider.py), which approves at once. The protocol cases of RFC 9207 and clock
+skew, each with the provider configured for it, are in tests/test_oidc_conformance.py.
 """
 
 from __future__ import annotations
@@ -373,6 +374,25 @@ def test_a_token_signed_with_another_key_is_refused(
     link(misbehaving_app, vault)
     misbehaving.configure(foreign_key=True)
     refused(sign_in(misbehaving_app.client), 401, "oidc_bad_signature")
+
+
+def test_a_provider_without_rfc_9207_may_leave_iss_out_but_not_send_a_wrong_one(
+    misbehaving_app: WalletApp,
+) -> None:
+    """This provider does not advertise authorization_response_iss_parameter_supported and sends
+    no `iss`: its answers are taken. An `iss` naming another issuer is still refused."""
+    app = misbehaving_app
+    discovery = httpx.get(
+        f"{app.settings.oidc_issuer}/.well-known/openid-configuration", timeout=10
+    ).json()
+    assert "authorization_response_iss_parameter_supported" not in discovery
+    vault = app.new_vault()
+    link(app, vault)
+    callback_url = at_provider(start_login(app.client))
+    assert "iss" not in query(callback_url)
+    assert back_at_wallet(app.client, callback_url).json()["handle"] == vault.account["handle"]
+    tampered = at_provider(start_login(app.client)) + "&iss=http%3A%2F%2F127.0.0.1%3A1"
+    assert refused(back_at_wallet(app.client, tampered), 401, "oidc_wrong_issuer") == WRONG_ISSUER
 
 
 def test_a_replayed_code_and_a_replayed_state_are_refused(oidc_app: WalletApp) -> None:

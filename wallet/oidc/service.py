@@ -1,8 +1,10 @@
 """Worker login through the organisation's OpenID Connect provider (the wallet is the client).
 
 Authorization code flow with PKCE (S256). The state, nonce and code verifier stay on the
-server; the state is used exactly once. The ID token is checked here: signature against the
-provider's published keys, issuer, audience, expiry and nonce.
+server; the state is used exactly once. When the provider says it names itself in its answers
+(RFC 9207), the callback's `iss` must be its issuer, before the code goes anywhere. The ID
+token is checked here: signature against the provider's published keys, issuer, audience,
+expiry and nonce.
 
 A sign-in through the organisation gives an API session, never the keys: the private keys
 stay locked by the passphrase, which the client still needs to unlock them.
@@ -210,6 +212,8 @@ class Provider:
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
+    # RFC 9207: the provider names itself (`iss`) in every authorization response.
+    iss_parameter_supported: bool = False
 
 
 def _get_json(settings: Settings, url: str) -> dict[str, Any]:
@@ -239,6 +243,9 @@ def discover(settings: Settings) -> Provider:
             authorization_endpoint=str(document["authorization_endpoint"]),
             token_endpoint=str(document["token_endpoint"]),
             jwks_uri=str(document["jwks_uri"]),
+            iss_parameter_supported=(
+                document.get("authorization_response_iss_parameter_supported") is True
+            ),
         )
     except KeyError as exc:
         raise Unavailable(PROVIDER_DOWN) from exc
@@ -368,6 +375,26 @@ def _redeem_code(settings: Settings, provider: Provider, code: str, verifier: st
     return id_token
 
 
+def check_response_issuer(provider: Provider, iss: str | None) -> None:
+    """RFC 9207 §2.4: an `iss` in the authorization response must be the issuer we sent the
+    person to (simple string comparison); a provider that says it sends one must send it.
+    Otherwise the answer may come from another provider (a mix-up), and is refused before the
+    code is used."""
+    if iss is None:
+        if provider.iss_parameter_supported:
+            raise wrong_issuer()
+    elif iss != provider.issuer:
+        raise wrong_issuer()
+
+
+def refused_at_provider(settings: Settings, error: str, iss: str | None) -> OidcRefused:
+    """An error answer from the provider. One that names another issuer did not come from ours
+    (RFC 9207 applies to error answers too)."""
+    if iss is not None and iss != settings.oidc_issuer:
+        return wrong_issuer()
+    return provider_error(error)
+
+
 def _verified_claims(settings: Settings, provider: Provider, id_token: str) -> dict[str, Any]:
     """Checks the signature against the provider's published keys; the claims come next."""
     keys = _get_json(settings, provider.jwks_uri)
@@ -417,10 +444,13 @@ def callback(
     code: str,
     state: str,
     browser_secret: str | None,
+    iss: str | None = None,
 ) -> CallbackResult:
+    """`iss` is the authorization response's issuer parameter, None when it has none."""
     _require_enabled(settings)
     row, nonce, verifier = _claim_state(db, state, browser_secret)
     provider = discover(settings)
+    check_response_issuer(provider, iss)
     id_token = _redeem_code(settings, provider, code, verifier)
     claims = _verified_claims(settings, provider, id_token)
     if claims.get("iss") != settings.oidc_issuer:
