@@ -5,8 +5,9 @@ The provider is oidc-provider, the OpenID-certified Node provider (tests/oidc-no
 (ProviderPages); the wallet redeems codes and fetches keys from it over real HTTP. What a
 conforming provider never does (a wrong issuer, audience or nonce in the ID token, a key it
 does not publish, no `iss` in its answers) comes from the Authlib test provider
-(tests/oidc_provider.py), which approves at once. The protocol cases of RFC 9207 and clock
-skew, each with the provider configured for it, are in tests/test_oidc_conformance.py.
+(tests/oidc_provider.py), which approves at once. The protocol cases of client authentication,
+RFC 9207 and clock skew, each with the provider configured for it, are in
+tests/test_oidc_conformance.py.
 """
 
 from __future__ import annotations
