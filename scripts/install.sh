@@ -21,3 +21,12 @@ if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
 else
   echo "node and npm are missing: the web pages will have no scripts (apt-get install nodejs npm)" >&2
 fi
+# The tests' OpenID provider: oidc-provider, the certified Node provider, pinned by
+# tests/oidc-node/package-lock.json (tests/test_oidc*.py start it on 127.0.0.1).
+if [ "${1:-}" = "test" ]; then
+  if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+    (cd tests/oidc-node && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    echo "node and npm are missing: the OpenID Connect tests cannot run (apt-get install nodejs npm)" >&2
+  fi
+fi

@@ -10,20 +10,36 @@ Run: python -m tests.oidc_provider --port 8123 --redirect-uri http://127.0.0.1:8
 A test-only control endpoint, POST /test/config with JSON, sets the signed-in user's subject
 and makes the provider misbehave: {"sub": "worker-1", "iss": "http://other", "aud": "other",
 "exp_offset": -3600, "nonce": "other", "foreign_key": true}; {} restores good behaviour.
+
+The tests sign in against the certified provider, oidc-provider (Node, pinned in
+tests/oidc-node/package-lock.json): `start_node_provider` and `ProviderPages` below. This
+Authlib provider stays only for what a conforming provider never does (a wrong issuer or
+audience in the ID token, another nonce, a key it does not publish) and for a provider that
+does not send `iss` in its answers (RFC 9207).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import html
 import json
 import os
+import re
 import secrets
+import shutil
+import socket
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import httpx
 
 # Plain HTTP on 127.0.0.1 in tests; Authlib refuses it otherwise.
 os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
@@ -372,6 +388,192 @@ def make_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
             self._send(status, payload if payload else b"", headers)
 
     return Handler
+
+
+# --- the certified provider: oidc-provider (Node) --------------------------------------------
+
+NODE_DIR = Path(__file__).parent / "oidc-node"
+NODE_SCRIPT = NODE_DIR / "provider.mjs"
+CONTROL = "/__test__/config"
+# Every wait polls for a condition; this ceiling only matters on a busy machine.
+START_TIMEOUT = 120.0
+
+
+def node_provider_missing() -> str:
+    """Why the Node provider cannot run here, or "" when it can."""
+    if shutil.which("node") is None:
+        return "node is missing (apt-get install nodejs npm)"
+    if not (NODE_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
+        return "tests/oidc-node/node_modules is missing: run scripts/install.sh (npm ci there)"
+    return ""
+
+
+def public_client(client_id: str, *redirect_uris: str) -> dict[str, Any]:
+    """Client metadata, as oidc-provider takes it, for a public client (PKCE only)."""
+    return {
+        "client_id": client_id,
+        "redirect_uris": list(redirect_uris),
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
+    }
+
+
+def confidential_client(
+    client_id: str,
+    method: str,
+    *redirect_uris: str,
+    secret: str | None = None,
+    jwks: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A client that proves itself at the token endpoint with `method`: its secret
+    (client_secret_basic, client_secret_post) or a key from `jwks` (private_key_jwt)."""
+    client = {**public_client(client_id, *redirect_uris), "token_endpoint_auth_method": method}
+    if secret is not None:
+        client["client_secret"] = secret
+    if jwks is not None:
+        client["jwks"] = jwks
+    return client
+
+
+@dataclass
+class NodeProvider:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def configure(
+        self,
+        *clients: dict[str, Any],
+        clock_skew_seconds: int = 0,
+        id_token_ttl: int = 3600,
+    ) -> None:
+        """A fresh provider (no sessions, grants or codes) with these clients, same issuer
+        and signing key. `clock_skew_seconds` sets its clock ahead (or behind, if negative)."""
+        config = {
+            "clients": list(clients),
+            "clockSkewSeconds": clock_skew_seconds,
+            "idTokenTtl": id_token_ttl,
+        }
+        response = httpx.post(f"{self.url}{CONTROL}", json=config, timeout=30)
+        assert response.status_code == 200, response.text
+
+    def discovery(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}/.well-known/openid-configuration", timeout=30)
+        response.raise_for_status()
+        document: dict[str, Any] = response.json()
+        return document
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    """Polls the discovery document until it answers; fails at once if node exits."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"oidc-provider exited with {process.returncode}:\n"
+                + log_path.read_text(errors="replace")
+            )
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/.well-known/openid-configuration", timeout=5).status_code == 200:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"oidc-provider did not answer at {url}")
+
+
+@contextlib.contextmanager
+def start_node_provider(log_dir: Path) -> Iterator[NodeProvider]:
+    """Runs oidc-provider on 127.0.0.1 on a free port until the block ends."""
+    missing = node_provider_missing()
+    if missing:
+        raise RuntimeError(missing)
+    port = _free_port()
+    log_path = log_dir / f"oidc-provider-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            ["node", str(NODE_SCRIPT), str(port)],
+            cwd=NODE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(url, process, log_path)
+        yield NodeProvider(url, process, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+CANCEL = re.compile(r'<a href="([^"]+)">\[ Cancel \]</a>')
+
+
+class ProviderPages:
+    """A person at oidc-provider's own login and consent pages, over plain HTTP: fetches each
+    page, fills in its form as it is written and follows the redirects, like a browser without
+    scripts. One instance is one browser: it keeps the provider's cookies (its session).
+    tests/browser/test_oidc_provider.py does the same in Chromium."""
+
+    def __init__(self, login: str = "worker-1", password: str = "any password") -> None:
+        self.login = login
+        self.password = password
+        self.http = httpx.Client(timeout=30)
+        self.pages: list[str] = []  # the prompts shown: "login", "consent"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ProviderPages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def sign_in(self, authorization_url: str, *, cancel_at: str | None = None) -> str:
+        """Goes through the provider's pages; returns where it sends the browser back (the
+        wallet's callback, with code, state and iss). With `cancel_at` ("login" or "consent"),
+        clicks Cancel on that page instead."""
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(authorization_url))
+        response = self.http.get(authorization_url)
+        for _ in range(20):
+            if response.status_code in (302, 303):
+                location = urljoin(str(response.url), response.headers["location"])
+                if not location.startswith(origin):
+                    return location
+                response = self.http.get(location)
+                continue
+            assert response.status_code == 200, response.text
+            form = FORM.search(response.text)
+            assert form, response.text
+            fields = dict(HIDDEN.findall(form.group(2)))
+            prompt = fields.get("prompt", "")
+            self.pages.append(prompt)
+            if prompt == cancel_at:
+                cancel = CANCEL.search(response.text)
+                assert cancel, response.text
+                response = self.http.get(urljoin(str(response.url), html.unescape(cancel[1])))
+                continue
+            if prompt == "login":
+                fields.update(login=self.login, password=self.password)
+            action = urljoin(str(response.url), html.unescape(form.group(1)))
+            response = self.http.post(action, data=fields)
+        raise AssertionError("the provider's pages did not send the browser back")
 
 
 def main() -> None:

@@ -1,9 +1,13 @@
 """Worker login through the organisation's OpenID Connect provider.
 
-A real provider (tests/oidc_provider.py, Authlib's server components) runs as a subprocess on
-127.0.0.1. The wallet redeems codes and fetches keys from it over real HTTP; the tests play
-the browser and follow each redirect by hand. The provider can be told to misbehave (wrong
-issuer, wrong audience, expired token, wrong nonce, foreign signing key).
+The provider is oidc-provider, the OpenID-certified Node provider (tests/oidc-node), on
+127.0.0.1. The person's part, at its own login and consent pages, is played over plain HTTP
+(ProviderPages); the wallet redeems codes and fetches keys from it over real HTTP. What a
+conforming provider never does (a wrong issuer, audience or nonce in the ID token, a key it
+does not publish, no `iss` in its answers) comes from the Authlib test provider
+(tests/oidc_provider.py), which approves at once. The protocol cases of client authentication,
+RFC 9207 and clock skew, each with the provider configured for it, are in
+tests/test_oidc_conformance.py.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -33,6 +37,13 @@ from tests.conftest import (
     run_cli,
     run_live_server,
     wait_for_port,
+)
+from tests.oidc_provider import (
+    NodeProvider,
+    ProviderPages,
+    node_provider_missing,
+    public_client,
+    start_node_provider,
 )
 from tests.test_grants import database, write_file
 from wallet.accounts.models import AuthSession
@@ -49,6 +60,10 @@ TESTSERVER_CALLBACK = "http://testserver/api/v1/auth/oidc/callback"
 # run_live_server keeps the default public URL, so this is the live server's redirect URI.
 LIVE_CALLBACK = "http://127.0.0.1:8000/api/v1/auth/oidc/callback"
 JSON = {"Accept": "application/json"}
+WRONG_ISSUER = (
+    "The sign-in service answered with the wrong name. "
+    "Ask your IT team to check the wallet settings."
+)
 DEPLOY = Path(__file__).parents[1] / "deploy"
 
 # Public rows: /auth/oidc (is it on?), /start (redirects to the provider), /callback (the
@@ -74,8 +89,20 @@ def passphrase_proof(app: WalletApp, code: str) -> str:
     return b64e(creds.auth_key)
 
 
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProvider]:
+    """oidc-provider, for this module; each test configures it afresh (well_behaved)."""
+    missing = node_provider_missing()
+    if missing:
+        pytest.fail(missing)
+    with start_node_provider(tmp_path_factory.mktemp("oidc-provider")) as running:
+        yield running
+
+
 @dataclass
-class Provider:
+class AuthlibProvider:
+    """The Authlib test provider: approves at once, and can be told to misbehave."""
+
     url: str
     process: subprocess.Popen
 
@@ -85,7 +112,7 @@ class Provider:
 
 
 @contextlib.contextmanager
-def start_provider(*redirect_uris: str) -> Iterator[Provider]:
+def start_authlib_provider(*redirect_uris: str) -> Iterator[AuthlibProvider]:
     port = free_port()
     args = [sys.executable, "-m", "tests.oidc_provider", "--port", str(port)]
     for uri in redirect_uris:
@@ -95,25 +122,29 @@ def start_provider(*redirect_uris: str) -> Iterator[Provider]:
     )
     try:
         wait_for_port(port, process=process)
-        yield Provider(f"http://127.0.0.1:{port}", process)
+        yield AuthlibProvider(f"http://127.0.0.1:{port}", process)
     finally:
         process.terminate()
         process.wait(10)
 
 
 @pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
-    with start_provider(TESTSERVER_CALLBACK, LIVE_CALLBACK) as running:
+def misbehaving() -> Iterator[AuthlibProvider]:
+    with start_authlib_provider(TESTSERVER_CALLBACK) as running:
         yield running
 
 
 @pytest.fixture(autouse=True)
 def well_behaved(request: pytest.FixtureRequest) -> None:
-    if "provider" in request.fixturenames or "oidc_app" in request.fixturenames:
-        request.getfixturevalue("provider").configure()
+    if {"provider", "oidc_app"} & set(request.fixturenames):
+        request.getfixturevalue("provider").configure(
+            public_client("wallet", TESTSERVER_CALLBACK, LIVE_CALLBACK)
+        )
+    if {"misbehaving", "misbehaving_app"} & set(request.fixturenames):
+        request.getfixturevalue("misbehaving").configure()
 
 
-def oidc_settings(provider: Provider) -> dict[str, object]:
+def oidc_settings(provider: NodeProvider | AuthlibProvider) -> dict[str, object]:
     return {
         "oidc_issuer": provider.url,
         "oidc_client_id": "wallet",
@@ -122,18 +153,31 @@ def oidc_settings(provider: Provider) -> dict[str, object]:
 
 
 @pytest.fixture
-def oidc_app(make_app: AppFactory, provider: Provider) -> WalletApp:
+def oidc_app(make_app: AppFactory, provider: NodeProvider) -> WalletApp:
     return make_app(**oidc_settings(provider))
+
+
+@pytest.fixture
+def misbehaving_app(make_app: AppFactory, misbehaving: AuthlibProvider) -> WalletApp:
+    return make_app(**oidc_settings(misbehaving))
 
 
 # --- the browser's part, by hand ------------------------------------------------------------
 
 
-def at_provider(authorization_url: str) -> str:
-    """The provider's authorize step (it approves the test user): returns the callback URL."""
-    response = httpx.get(authorization_url, follow_redirects=False, timeout=10)
-    assert response.status_code == 302, response.text
-    return response.headers["location"]
+def at_provider(authorization_url: str, login: str = "worker-1") -> str:
+    """The person signs in as `login` on the provider's own pages (a browser of their own,
+    with no session there yet) and consents: returns the callback URL it sends them back to.
+    The Authlib provider (its endpoint is /authorize; oidc-provider's is /auth) approves at
+    once, without pages."""
+    if "/authorize?" in authorization_url:
+        response = httpx.get(authorization_url, follow_redirects=False, timeout=10)
+        assert response.status_code == 302, response.text
+        return response.headers["location"]
+    with ProviderPages(login) as pages:
+        callback_url = pages.sign_in(authorization_url)
+    assert pages.pages[-2:] == ["login", "consent"], pages.pages
+    return callback_url
 
 
 def start_login(http: httpx.Client) -> str:
@@ -151,14 +195,14 @@ def query(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
-def sign_in(http: httpx.Client) -> httpx.Response:
-    return back_at_wallet(http, at_provider(start_login(http)))
+def sign_in(http: httpx.Client, login: str = "worker-1") -> httpx.Response:
+    return back_at_wallet(http, at_provider(start_login(http), login))
 
 
-def link(app: WalletApp, vault: Vault) -> dict[str, Any]:
+def link(app: WalletApp, vault: Vault, login: str = "worker-1") -> dict[str, Any]:
     response = app.client.post(f"{OIDC}/link/start", headers=bearer(vault.api.token))
     assert response.status_code == 200, response.text
-    finished = back_at_wallet(app.client, at_provider(response.json()["authorization_url"]))
+    finished = back_at_wallet(app.client, at_provider(response.json()["authorization_url"], login))
     assert finished.status_code == 200, finished.text
     return finished.json()
 
@@ -190,10 +234,12 @@ def events(url: str, account_id: str) -> list[tuple[str, dict[str, Any]]]:
 # --- the flow -------------------------------------------------------------------------------
 
 
-def test_start_sends_the_browser_to_the_provider_with_pkce_s256(oidc_app: WalletApp) -> None:
+def test_start_sends_the_browser_to_the_provider_with_pkce_s256(
+    oidc_app: WalletApp, provider: NodeProvider
+) -> None:
     url = start_login(oidc_app.client)
     params = query(url)
-    assert url.startswith(oidc_app.settings.oidc_issuer + "/authorize?")
+    assert url.startswith(provider.discovery()["authorization_endpoint"] + "?")
     assert params["response_type"] == "code"
     assert params["client_id"] == "wallet"
     assert params["code_challenge_method"] == "S256"
@@ -256,7 +302,7 @@ def test_link_then_sign_in_then_unlock_with_the_passphrase(
     assert "Your organisation's sign-in was linked to your wallet." in sentences
 
 
-def test_the_provider_checks_the_pkce_verifier(oidc_app: WalletApp, provider: Provider) -> None:
+def test_the_provider_checks_the_pkce_verifier(oidc_app: WalletApp, provider: NodeProvider) -> None:
     vault = oidc_app.new_vault()
     link(oidc_app, vault)
     callback_url = at_provider(start_login(oidc_app.client))
@@ -272,67 +318,82 @@ def test_the_provider_checks_the_pkce_verifier(oidc_app: WalletApp, provider: Pr
     )
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant", wrong.text
     missing = httpx.post(f"{provider.url}/token", data=token_request, timeout=10)
-    assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_grant", missing.text
     # Someone who saw the code but not the verifier got nothing; the wallet still can.
     finished = back_at_wallet(oidc_app.client, callback_url)
     assert finished.status_code == 200, finished.text
     assert finished.json()["handle"] == vault.account["handle"]
 
 
-def test_an_unknown_subject_must_link_first(oidc_app: WalletApp, provider: Provider) -> None:
+def test_an_unknown_subject_must_link_first(oidc_app: WalletApp) -> None:
     vault = oidc_app.new_vault()
-    link(oidc_app, vault)
-    provider.configure(sub="someone-else")
-    message = refused(sign_in(oidc_app.client), 401, "oidc_not_linked")
+    link(oidc_app, vault, login="worker-1")
+    message = refused(sign_in(oidc_app.client, login="someone-else"), 401, "oidc_not_linked")
     assert "not linked to a wallet account yet" in message
     assert vault.account["handle"] not in message
 
 
-def test_wrong_issuer_is_refused(oidc_app: WalletApp, provider: Provider) -> None:
-    vault = oidc_app.new_vault()
-    link(oidc_app, vault)
-    provider.configure(iss="http://127.0.0.1:1/not-the-issuer")
-    message = refused(sign_in(oidc_app.client), 401, "oidc_wrong_issuer")
-    assert message == (
-        "The sign-in service answered with the wrong name. "
-        "Ask your IT team to check the wallet settings."
-    )
+# --- what a conforming provider never does: the Authlib provider, told to misbehave ----------
 
 
-def test_wrong_audience_is_refused_and_journaled(oidc_app: WalletApp, provider: Provider) -> None:
-    vault = oidc_app.new_vault()
-    link(oidc_app, vault)
-    provider.configure(aud="another-app")
-    message = refused(sign_in(oidc_app.client), 401, "oidc_wrong_audience")
+def test_a_wrong_issuer_in_the_id_token_is_refused(
+    misbehaving_app: WalletApp, misbehaving: AuthlibProvider
+) -> None:
+    vault = misbehaving_app.new_vault()
+    link(misbehaving_app, vault)
+    misbehaving.configure(iss="http://127.0.0.1:1/not-the-issuer")
+    message = refused(sign_in(misbehaving_app.client), 401, "oidc_wrong_issuer")
+    assert message == WRONG_ISSUER
+
+
+def test_wrong_audience_is_refused_and_journaled(
+    misbehaving_app: WalletApp, misbehaving: AuthlibProvider
+) -> None:
+    app = misbehaving_app
+    vault = app.new_vault()
+    link(app, vault)
+    misbehaving.configure(aud="another-app")
+    message = refused(sign_in(app.client), 401, "oidc_wrong_audience")
     assert "made this sign-in for another app" in message
     failed = [
-        d for e, d in events(oidc_app.database.url, vault.account["id"]) if e == "oidc_login_failed"
+        d for e, d in events(app.database.url, vault.account["id"]) if e == "oidc_login_failed"
     ]
     assert failed == [{"reason": "oidc_wrong_audience"}]
 
 
-def test_an_expired_token_is_refused(oidc_app: WalletApp, provider: Provider) -> None:
-    vault = oidc_app.new_vault()
-    link(oidc_app, vault)
-    provider.configure(exp_offset=-3600)
-    message = refused(sign_in(oidc_app.client), 401, "oidc_expired")
-    assert "expired" in message and "Start the sign-in again" in message
-
-
-def test_a_wrong_nonce_is_refused(oidc_app: WalletApp, provider: Provider) -> None:
-    vault = oidc_app.new_vault()
-    link(oidc_app, vault)
-    provider.configure(nonce="a-nonce-from-another-sign-in")
-    refused(sign_in(oidc_app.client), 401, "oidc_nonce_mismatch")
+def test_a_wrong_nonce_is_refused(misbehaving_app: WalletApp, misbehaving: AuthlibProvider) -> None:
+    vault = misbehaving_app.new_vault()
+    link(misbehaving_app, vault)
+    misbehaving.configure(nonce="a-nonce-from-another-sign-in")
+    refused(sign_in(misbehaving_app.client), 401, "oidc_nonce_mismatch")
 
 
 def test_a_token_signed_with_another_key_is_refused(
-    oidc_app: WalletApp, provider: Provider
+    misbehaving_app: WalletApp, misbehaving: AuthlibProvider
 ) -> None:
-    vault = oidc_app.new_vault()
-    link(oidc_app, vault)
-    provider.configure(foreign_key=True)
-    refused(sign_in(oidc_app.client), 401, "oidc_bad_signature")
+    vault = misbehaving_app.new_vault()
+    link(misbehaving_app, vault)
+    misbehaving.configure(foreign_key=True)
+    refused(sign_in(misbehaving_app.client), 401, "oidc_bad_signature")
+
+
+def test_a_provider_without_rfc_9207_may_leave_iss_out_but_not_send_a_wrong_one(
+    misbehaving_app: WalletApp,
+) -> None:
+    """This provider does not advertise authorization_response_iss_parameter_supported and sends
+    no `iss`: its answers are taken. An `iss` naming another issuer is still refused."""
+    app = misbehaving_app
+    discovery = httpx.get(
+        f"{app.settings.oidc_issuer}/.well-known/openid-configuration", timeout=10
+    ).json()
+    assert "authorization_response_iss_parameter_supported" not in discovery
+    vault = app.new_vault()
+    link(app, vault)
+    callback_url = at_provider(start_login(app.client))
+    assert "iss" not in query(callback_url)
+    assert back_at_wallet(app.client, callback_url).json()["handle"] == vault.account["handle"]
+    tampered = at_provider(start_login(app.client)) + "&iss=http%3A%2F%2F127.0.0.1%3A1"
+    assert refused(back_at_wallet(app.client, tampered), 401, "oidc_wrong_issuer") == WRONG_ISSUER
 
 
 def test_a_replayed_code_and_a_replayed_state_are_refused(oidc_app: WalletApp) -> None:
@@ -345,7 +406,8 @@ def test_a_replayed_code_and_a_replayed_state_are_refused(oidc_app: WalletApp) -
     assert "already finished" in message
     # The used code with a fresh state: the provider refuses it (invalid_grant).
     fresh_state = query(start_login(oidc_app.client))["state"]
-    replay = f"{TESTSERVER_CALLBACK}?code={query(callback_url)['code']}&state={fresh_state}"
+    answer = {**query(callback_url), "state": fresh_state}
+    replay = f"{TESTSERVER_CALLBACK}?{urlencode(answer)}"
     message = refused(back_at_wallet(oidc_app.client, replay), 401, "oidc_code_refused")
     assert "already used or is too old" in message
 
@@ -398,17 +460,14 @@ def test_a_sign_in_finished_in_another_browser_is_refused(oidc_app: WalletApp) -
     refused(back_at_wallet(oidc_app.client, callback_url), 401, "oidc_other_browser")
 
 
-def test_the_callback_page_speaks_plainly_to_a_browser(
-    oidc_app: WalletApp, provider: Provider
-) -> None:
+def test_the_callback_page_speaks_plainly_to_a_browser(oidc_app: WalletApp) -> None:
     vault = oidc_app.new_vault()
     link(oidc_app, vault)
     callback = urlsplit(at_provider(start_login(oidc_app.client)))
     page = oidc_app.client.get(f"{callback.path}?{callback.query}", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "one-time code" in page.text and "passphrase" in page.text
-    provider.configure(sub="stranger")
-    callback = urlsplit(at_provider(start_login(oidc_app.client)))
+    callback = urlsplit(at_provider(start_login(oidc_app.client), login="stranger"))
     page = oidc_app.client.get(f"{callback.path}?{callback.query}", headers={"Accept": "text/html"})
     assert page.status_code == 401
     assert "not linked to a wallet account yet" in page.text
@@ -514,7 +573,7 @@ def test_every_caller_on_every_oidc_endpoint(oidc_app: WalletApp) -> None:
 # --- over real HTTP, with the wallet as its own process ----------------------------------
 
 
-def test_the_whole_flow_over_real_http_with_the_cli(tmp_path: Path, provider: Provider) -> None:
+def test_the_whole_flow_over_real_http_with_the_cli(tmp_path: Path, provider: NodeProvider) -> None:
     env = {
         "WALLET_OIDC_ISSUER": provider.url,
         "WALLET_OIDC_CLIENT_ID": "wallet",

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from joserfc.jwk import ECKey, RSAKey
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OidcClientAuth = Literal["", "none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
 
 
 class Settings(BaseSettings):
@@ -68,6 +74,14 @@ class Settings(BaseSettings):
     # "storage full" before they would eat into it, so the database (SQLite), logins and the
     # journal keep working. 0 turns the check off.
     disk_reserve_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
+    # How the wallet proves who it is at the OpenID provider's token endpoint (see
+    # docs/operations.md): "none" (a public client, PKCE only), "client_secret_basic",
+    # "client_secret_post" or "private_key_jwt". Empty: "none" without a client secret,
+    # "client_secret_basic" with one.
+    oidc_client_auth: OidcClientAuth = ""
+    # For private_key_jwt: a PEM file with the wallet's private key (RSA of 2048 bits or more,
+    # or EC P-256). `wallet oidc jwks` prints its public half for the provider.
+    oidc_client_key_file: Path | None = None
 
     @field_validator("server_secret")
     @classmethod
@@ -75,6 +89,31 @@ class Settings(BaseSettings):
         if value.startswith("change-me"):
             raise ValueError("WALLET_SERVER_SECRET is still a placeholder: set a random value")
         return value
+
+    @model_validator(mode="after")
+    def _oidc_client_auth_is_complete(self) -> Settings:
+        method = self.oidc_client_auth
+        if method in ("client_secret_basic", "client_secret_post") and not self.oidc_client_secret:
+            raise ValueError(f"WALLET_OIDC_CLIENT_AUTH={method} needs WALLET_OIDC_CLIENT_SECRET")
+        if method == "private_key_jwt":
+            if self.oidc_client_key_file is None:
+                raise ValueError(
+                    "WALLET_OIDC_CLIENT_AUTH=private_key_jwt needs WALLET_OIDC_CLIENT_KEY_FILE"
+                )
+            load_oidc_client_key(self.oidc_client_key_file)  # a bad key stops the start
+        if method == "none" and self.oidc_client_secret:
+            raise ValueError(
+                "WALLET_OIDC_CLIENT_AUTH=none is a public client: leave WALLET_OIDC_CLIENT_SECRET "
+                "empty, or choose client_secret_basic or client_secret_post"
+            )
+        return self
+
+    @property
+    def oidc_token_auth_method(self) -> str:
+        """The client authentication method used at the token endpoint."""
+        if self.oidc_client_auth:
+            return self.oidc_client_auth
+        return "client_secret_basic" if self.oidc_client_secret else "none"
 
     @property
     def resolved_database_url(self) -> str:
@@ -91,3 +130,48 @@ class Settings(BaseSettings):
             path.touch(mode=0o600)
             path.write_text(secrets.token_hex(32))
         return path.read_text().strip().encode()
+
+
+@dataclass(frozen=True)
+class OidcClientKey:
+    """The wallet's own key for private_key_jwt, with the signing algorithm that fits it.
+    Its `kid` is the RFC 7638 thumbprint, so the provider finds it in the published JWKS."""
+
+    key: RSAKey | ECKey
+    alg: str
+
+    @property
+    def kid(self) -> str:
+        return str(self.key.kid)
+
+    def public_jwks(self) -> dict[str, list[dict[str, object]]]:
+        return {"keys": [dict(self.key.as_dict(private=False))]}
+
+
+def load_oidc_client_key(path: Path) -> OidcClientKey:
+    """Reads an unencrypted PEM private key: RSA (2048 bits or more, RS256) or EC P-256 (ES256)."""
+    try:
+        data = path.read_bytes()
+        private = serialization.load_pem_private_key(data, password=None)
+    except OSError as exc:
+        raise ValueError(f"cannot read WALLET_OIDC_CLIENT_KEY_FILE {path}: {exc.strerror}") from exc
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"WALLET_OIDC_CLIENT_KEY_FILE {path} is not an unencrypted PEM private key"
+        ) from exc
+    key: RSAKey | ECKey
+    if isinstance(private, rsa.RSAPrivateKey) and private.key_size >= 2048:
+        alg = "RS256"
+        key = RSAKey.import_key(data, parameters={"use": "sig", "alg": alg})
+    elif isinstance(private, ec.EllipticCurvePrivateKey) and isinstance(
+        private.curve, ec.SECP256R1
+    ):
+        alg = "ES256"
+        key = ECKey.import_key(data, parameters={"use": "sig", "alg": alg})
+    else:
+        raise ValueError(
+            f"WALLET_OIDC_CLIENT_KEY_FILE {path} must hold an RSA key of 2048 bits or more, "
+            "or an EC P-256 key"
+        )
+    key.ensure_kid()
+    return OidcClientKey(key, alg)

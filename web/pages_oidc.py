@@ -49,12 +49,13 @@ def callback(
     code: Text = "",
     state: Text = "",
     error: Annotated[str, Query(max_length=100)] = "",
+    iss: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response:
     """Public: the provider sends the browser back here. The answer holds a one-time code."""
     as_html = _wants_html(request)
     try:
         if error:
-            raise service.provider_error(error)
+            raise service.refused_at_provider(settings, error, iss)
         if not code or not state:
             raise service.state_unknown()
         result = service.callback(
@@ -63,6 +64,7 @@ def callback(
             code=code,
             state=state,
             browser_secret=request.cookies.get(service.BROWSER_COOKIE),
+            iss=iss,
         )
     except WalletError as exc:
         if not as_html:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from wallet.cli.common import (
+    fail,
     friendly,
     head_pins,
     kdf_pins,
@@ -75,3 +78,28 @@ def unlink() -> None:
     """Stop signing in to this wallet through your organisation."""
     own_vault().api.api("DELETE", "/auth/oidc/link")
     say("Unlinked. Log in with your handle and passphrase from now on.")
+
+
+@oidc_app.command("jwks")
+@friendly
+def jwks(
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="WALLET_OIDC_CLIENT_KEY_FILE",
+            help="The wallet's private key (PEM), as the server uses it.",
+        ),
+    ] = None,
+) -> None:
+    """For the operator: print the public key set (JWKS) to give the organisation's IT team,
+    when the wallet proves itself with a key (WALLET_OIDC_CLIENT_AUTH=private_key_jwt)."""
+    # Only this operator command reads the server's settings: not loaded for the others.
+    from wallet.settings import load_oidc_client_key
+
+    if key_file is None:
+        fail("Give the key file with --key-file, or set WALLET_OIDC_CLIENT_KEY_FILE.")
+    try:
+        key = load_oidc_client_key(key_file)
+    except ValueError as exc:
+        fail(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+    typer.echo(json.dumps(key.public_jwks(), indent=2))

@@ -1,8 +1,11 @@
 """Worker login through the organisation's OpenID Connect provider (the wallet is the client).
 
 Authorization code flow with PKCE (S256). The state, nonce and code verifier stay on the
-server; the state is used exactly once. The ID token is checked here: signature against the
-provider's published keys, issuer, audience, expiry and nonce.
+server; the state is used exactly once. When the provider says it names itself in its answers
+(RFC 9207), the callback's `iss` must be its issuer, before the code goes anywhere. The wallet
+proves itself at the token endpoint as WALLET_OIDC_CLIENT_AUTH says (Authlib's client-auth
+methods). The ID token is checked here: signature against the provider's published keys,
+issuer, audience, expiry and nonce.
 
 A sign-in through the organisation gives an API session, never the keys: the private keys
 stay locked by the passphrase, which the client still needs to unlock them.
@@ -19,11 +22,16 @@ import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
+from authlib.oauth2.auth import encode_client_secret_basic
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -38,7 +46,7 @@ from wallet.db import utcnow
 from wallet.errors import Conflict, NotFound, Unavailable, WalletError
 from wallet.journal import service as journal
 from wallet.oidc.models import OidcExchange, OidcIdentity, OidcLogin
-from wallet.settings import Settings
+from wallet.settings import Settings, load_oidc_client_key
 
 with warnings.catch_warnings():
     # Authlib prefers the httpx2 fork but works with httpx, which the project already uses.
@@ -174,6 +182,25 @@ def exchange_refused() -> OidcRefused:
     )
 
 
+def client_refused() -> OidcRefused:
+    return OidcRefused(
+        401,
+        "oidc_client_refused",
+        "The sign-in service does not accept the wallet's own credentials. Nothing was changed. "
+        "Ask your IT team to check the wallet settings (client id, secret or key, and how the "
+        "wallet proves itself).",
+    )
+
+
+def client_key_unreadable() -> OidcRefused:
+    return OidcRefused(
+        503,
+        "oidc_client_key_unreadable",
+        "The wallet cannot read its own sign-in key. Nothing was changed. Log in with your "
+        "handle and passphrase, and tell your IT team.",
+    )
+
+
 def provider_error(error: str) -> OidcRefused:
     # `error` is a short OAuth error name such as access_denied, never a secret.
     return OidcRefused(
@@ -210,6 +237,8 @@ class Provider:
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
+    # RFC 9207: the provider names itself (`iss`) in every authorization response.
+    iss_parameter_supported: bool = False
 
 
 def _get_json(settings: Settings, url: str) -> dict[str, Any]:
@@ -239,24 +268,58 @@ def discover(settings: Settings) -> Provider:
             authorization_endpoint=str(document["authorization_endpoint"]),
             token_endpoint=str(document["token_endpoint"]),
             jwks_uri=str(document["jwks_uri"]),
+            iss_parameter_supported=(
+                document.get("authorization_response_iss_parameter_supported") is True
+            ),
         )
     except KeyError as exc:
         raise Unavailable(PROVIDER_DOWN) from exc
 
 
+def _client_secret_basic(
+    auth: Any, method: str, uri: str, headers: dict[str, str], body: str
+) -> tuple[str, dict[str, str], str]:
+    """RFC 6749 §2.3.1: the id and the secret are form-urlencoded before Basic encoding.
+    Authlib's own client_secret_basic skips that step, and providers that follow the RFC then
+    refuse a secret with `+ / = % : ` or a space; so it gets the encoded values."""
+    encoded = SimpleNamespace(
+        client_id=quote_plus(auth.client_id), client_secret=quote_plus(auth.client_secret or "")
+    )
+    result: tuple[str, dict[str, str], str] = encode_client_secret_basic(
+        encoded, method, uri, headers, body
+    )
+    return result
+
+
 def _oauth_client(settings: Settings) -> OAuth2Client:
-    return OAuth2Client(
+    # A public client (the default) proves itself with PKCE only; a confidential one also with
+    # its secret (in the Authorization header or the body) or a JWT signed with its own key.
+    method = settings.oidc_token_auth_method
+    credential: Any = settings.oidc_client_secret or None
+    assertion: PrivateKeyJWT | None = None
+    if method == "private_key_jwt":
+        try:
+            client_key = load_oidc_client_key(settings.oidc_client_key_file or Path())
+        except ValueError as exc:
+            raise client_key_unreadable() from exc
+        credential = client_key.key
+        # Authlib signs the assertion (iss = sub = client id, aud = token endpoint, jti, exp);
+        # the kid lets the provider pick our key out of the JWKS it was given.
+        assertion = PrivateKeyJWT(alg=client_key.alg, headers={"kid": client_key.kid})
+    client = OAuth2Client(
         client_id=settings.oidc_client_id,
-        client_secret=settings.oidc_client_secret or None,
-        # A public client (the default) proves itself with PKCE only.
-        token_endpoint_auth_method=(
-            "client_secret_basic" if settings.oidc_client_secret else "none"
-        ),
+        client_secret=credential,
+        token_endpoint_auth_method=method,
         scope=settings.oidc_scopes,
         redirect_uri=redirect_uri(settings),
         code_challenge_method="S256",
         timeout=settings.oidc_timeout_seconds,
     )
+    if method == "client_secret_basic":
+        client.register_client_auth_method(("client_secret_basic", _client_secret_basic))
+    if assertion is not None:
+        client.register_client_auth_method(assertion)
+    return client
 
 
 # --- start ----------------------------------------------------------------------------------
@@ -359,6 +422,8 @@ def _redeem_code(settings: Settings, provider: Provider, code: str, verifier: st
     except OAuthError as exc:
         if exc.error == "invalid_grant":
             raise code_refused() from exc
+        if exc.error in ("invalid_client", "unauthorized_client"):
+            raise client_refused() from exc
         raise provider_error(str(exc.error)) from exc
     except (httpx.HTTPError, ValueError) as exc:
         raise Unavailable(PROVIDER_DOWN) from exc
@@ -366,6 +431,26 @@ def _redeem_code(settings: Settings, provider: Provider, code: str, verifier: st
     if not isinstance(id_token, str) or not id_token:
         raise provider_error("no_id_token")
     return id_token
+
+
+def check_response_issuer(provider: Provider, iss: str | None) -> None:
+    """RFC 9207 §2.4: an `iss` in the authorization response must be the issuer we sent the
+    person to (simple string comparison); a provider that says it sends one must send it.
+    Otherwise the answer may come from another provider (a mix-up), and is refused before the
+    code is used."""
+    if iss is None:
+        if provider.iss_parameter_supported:
+            raise wrong_issuer()
+    elif iss != provider.issuer:
+        raise wrong_issuer()
+
+
+def refused_at_provider(settings: Settings, error: str, iss: str | None) -> OidcRefused:
+    """An error answer from the provider. One that names another issuer did not come from ours
+    (RFC 9207 applies to error answers too)."""
+    if iss is not None and iss != settings.oidc_issuer:
+        return wrong_issuer()
+    return provider_error(error)
 
 
 def _verified_claims(settings: Settings, provider: Provider, id_token: str) -> dict[str, Any]:
@@ -417,10 +502,13 @@ def callback(
     code: str,
     state: str,
     browser_secret: str | None,
+    iss: str | None = None,
 ) -> CallbackResult:
+    """`iss` is the authorization response's issuer parameter, None when it has none."""
     _require_enabled(settings)
     row, nonce, verifier = _claim_state(db, state, browser_secret)
     provider = discover(settings)
+    check_response_issuer(provider, iss)
     id_token = _redeem_code(settings, provider, code, verifier)
     claims = _verified_claims(settings, provider, id_token)
     if claims.get("iss") != settings.oidc_issuer:
