@@ -28,8 +28,10 @@ from typing import Any
 
 import httpx
 
-from wallet.crypto.encoding import b64e
+from wallet.client.vaulthead import sign_next
+from wallet.crypto.encoding import b64d, b64e
 from wallet.crypto.signing import sign
+from wallet.protocol.vault_state import VaultState
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -513,4 +515,32 @@ def clone_documents(db_path: Path, vault: Any, document_id: str, copies: int) ->
                 )
     finally:
         connection.close()
+    # Rows made behind the client's back: the owner signs a head over them, or its own client
+    # would rightly refuse them as a state it never signed.
+    resign_head(vault)
     return time.perf_counter() - started
+
+
+def resign_head(vault: Any) -> int:
+    """Signs a head over the state the server holds (after the SQL clones), as _first_head
+    does for the first one; returns its seq."""
+    seq = vault.own_head().seq + 1
+
+    def revoked(path: str) -> set[str]:
+        return {row["id"] for row in vault.api.api("GET", path).json() if row["revoked_at"]}
+
+    state = VaultState(
+        documents={row["id"]: row["current_version"] for row in vault._listing_rows()},
+        profile={
+            row["slot"]: hashlib.sha256(b64d(row["ciphertext"])).hexdigest()
+            for row in vault.api.api("GET", "/profile").json()
+        },
+        revoked_grants=revoked("/grants"),
+        revoked_mandates=revoked("/mandates"),
+        revoked_links=revoked("/links"),
+    )
+    handle = vault.account["handle"]
+    signed, message = sign_next(vault.keys.signing_key, handle, vault.keys.key_id, seq, state)
+    vault.api.api("PUT", "/vault/head", json=signed)
+    vault.head_pins.pin(vault.api.server, handle, seq, message)
+    return seq

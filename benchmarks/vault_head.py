@@ -36,7 +36,6 @@ Run: .venv/bin/python benchmarks/vault_head.py [--documents 10000] [--grants 500
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sqlite3
 import time
 import uuid
@@ -54,6 +53,7 @@ from _common import (
     live_server,
     median,
     percentile,
+    resign_head,
     table,
     write_random_file,
 )
@@ -61,12 +61,10 @@ from _common import (
 from wallet.client import ApiClient, Vault
 from wallet.client.contacts import PinStore
 from wallet.client.grants import create_grant, grant_info, grants_given, revoke_grant
-from wallet.client.vaulthead import HeadPins, OwnHead, check_documents, sign_next
-from wallet.crypto.encoding import b64d
+from wallet.client.vaulthead import HeadPins, OwnHead, check_documents
 from wallet.crypto.signing import sign
 from wallet.crypto.wrap import seal
 from wallet.protocol import statements
-from wallet.protocol.vault_state import VaultState
 from wallet.settings import Settings
 
 LOGIN_GOAL_MS = 50.0
@@ -187,31 +185,6 @@ def clone_revoked_grants(db_path: Path, vault: Vault, grant_id: str, copies: int
     finally:
         connection.close()
     return time.perf_counter() - started
-
-
-def resign_head(vault: Vault) -> int:
-    """Signs a head over the state the server holds (after the SQL clones), as _first_head
-    does for the first one; returns its seq."""
-    seq = vault.own_head().seq + 1
-
-    def revoked(path: str) -> set[str]:
-        return {row["id"] for row in vault.api.api("GET", path).json() if row["revoked_at"]}
-
-    state = VaultState(
-        documents={row["id"]: row["current_version"] for row in vault._listing_rows()},
-        profile={
-            row["slot"]: hashlib.sha256(b64d(row["ciphertext"])).hexdigest()
-            for row in vault.api.api("GET", "/profile").json()
-        },
-        revoked_grants=revoked("/grants"),
-        revoked_mandates=revoked("/mandates"),
-        revoked_links=revoked("/links"),
-    )
-    handle = vault.account["handle"]
-    signed, message = sign_next(vault.keys.signing_key, handle, vault.keys.key_id, seq, state)
-    vault.api.api("PUT", "/vault/head", json=signed)
-    vault.head_pins.pin(vault.api.server, handle, seq, message)
-    return seq
 
 
 def head_server_mean(metrics_before: str, metrics_after: str) -> float:
