@@ -64,6 +64,11 @@ SENTENCES = {
     "request_closed": "{by} closed the request {request}; its access ended.",
     "note_added": "{by} wrote a contact note in your file (note {note}).",
     "notes_read": "{by} read the contact notes they wrote about you.",
+    # the owner-signed vault head
+    "state_refused": (
+        "Your device refused a state of your wallet that you did not leave it in. Nothing was "
+        "shared."
+    ),
 }
 ALERTS = {
     "login_failed",
@@ -71,6 +76,7 @@ ALERTS = {
     "link_locked",
     "recovery_failed",
     "oidc_login_failed",
+    "state_refused",
 }
 
 
