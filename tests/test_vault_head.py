@@ -1,5 +1,6 @@
 """The owner-signed vault head against a hostile operator (issue 10): each attack is made the
-way an operator would, by editing the service's database, and the Python client refuses it.
+way an operator would, by editing the database of a running service (a real `wallet serve`
+process, reached over HTTP), and the Python client refuses it.
 
 Runs on SQLite, and on PostgreSQL when WALLET_TEST_DATABASE_URL is set (.ci/run sets it).
 """
@@ -7,21 +8,26 @@ Runs on SQLite, and on PostgreSQL when WALLET_TEST_DATABASE_URL is set (.ci/run 
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 
 from sharing.grants.models import Grant
 from sharing.links.models import ShareLink
 from sharing.mandates.models import Mandate
-from tests.conftest import TEST_PASSPHRASE, WalletApp
+from tests.conftest import TEST_PASSPHRASE, Database, run_live_server
 from tests.test_grants import database, write_file
 from wallet.client import Vault
 from wallet.client import grants as grantlib
 from wallet.client import journal as journallib
 from wallet.client import links as linklib
+from wallet.client.api import ApiClient
 from wallet.client.contacts import PinStore
 from wallet.client.mandates import ProxyVault, create_mandate, revoke_mandate
 from wallet.client.vaulthead import HeadPins, StateRefused
@@ -33,7 +39,34 @@ API = "/api/v1"
 AUTHZ_COVERED = {"PUT /api/v1/vault/head", "POST /api/v1/journal/refusals"}
 
 
-def operator_sql(app: WalletApp, statement: str, **values: Any) -> None:
+@dataclass
+class RunningService:
+    """A `wallet serve` process, its database (which the operator edits) and an HTTP client."""
+
+    url: str
+    database: Database
+    client: httpx.Client
+
+    def api(self, token: str | None = None) -> ApiClient:
+        return ApiClient(self.url, token=token, http=self.client)
+
+    def new_vault(self) -> Vault:
+        vault, _recovery = Vault.create_account(
+            self.api(), f"owner-{secrets.token_hex(4)}", TEST_PASSPHRASE
+        )
+        return vault
+
+
+@pytest.fixture(scope="module")
+def wallet_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    with (
+        run_live_server(tmp_path_factory.mktemp("head")) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        yield RunningService(server.url, server.database, client)
+
+
+def operator_sql(app: RunningService, statement: str, **values: Any) -> None:
     with database(app.database.url) as db:
         db.execute(text(statement), values)
         db.commit()
@@ -49,12 +82,12 @@ def refusals(vault: Vault) -> list[str]:
 
 
 @pytest.fixture
-def owner(wallet_app: WalletApp) -> Vault:
+def owner(wallet_app: RunningService) -> Vault:
     return wallet_app.new_vault()
 
 
 def test_a_revived_grant_gets_no_new_key_and_the_owner_is_told(
-    wallet_app: WalletApp, owner: Vault, tmp_path: Path
+    wallet_app: RunningService, owner: Vault, tmp_path: Path
 ) -> None:
     worker = wallet_app.new_vault()
     grant = grantlib.create_grant(
@@ -87,7 +120,7 @@ def test_a_revived_grant_gets_no_new_key_and_the_owner_is_told(
 
 
 def test_a_revived_mandate_gets_no_new_key_and_the_proxy_stops(
-    wallet_app: WalletApp, owner: Vault, tmp_path: Path
+    wallet_app: RunningService, owner: Vault, tmp_path: Path
 ) -> None:
     proxy = wallet_app.new_vault()
     mandate = create_mandate(
@@ -116,7 +149,7 @@ def test_a_revived_mandate_gets_no_new_key_and_the_proxy_stops(
 
 
 def test_a_rolled_back_or_hidden_version_is_refused(
-    wallet_app: WalletApp, owner: Vault, tmp_path: Path
+    wallet_app: RunningService, owner: Vault, tmp_path: Path
 ) -> None:
     first, _ = owner.upload(write_file(tmp_path / "a.pdf", "v1"), "lease", "Lease")
     owner.upload(write_file(tmp_path / "b.pdf", "v2"), "lease", "Lease", replace=first)
@@ -147,7 +180,7 @@ def test_a_rolled_back_or_hidden_version_is_refused(
 
 
 def test_a_profile_field_put_back_to_an_older_value_is_refused(
-    wallet_app: WalletApp, owner: Vault
+    wallet_app: RunningService, owner: Vault
 ) -> None:
     owner.set_profile_field("address", "Rue Haute 1")
     with database(wallet_app.database.url) as db:
@@ -166,7 +199,7 @@ def test_a_profile_field_put_back_to_an_older_value_is_refused(
 
 
 def test_a_revived_link_is_refused_by_its_recipient(
-    wallet_app: WalletApp, owner: Vault, tmp_path: Path
+    wallet_app: RunningService, owner: Vault, tmp_path: Path
 ) -> None:
     document, _ = owner.upload(write_file(tmp_path / "c.pdf", "certificate"), "payslip", "P")
     created = linklib.create_link(owner, [document])
@@ -192,10 +225,10 @@ def test_a_revived_link_is_refused_by_its_recipient(
 
 
 def test_an_older_head_is_refused_where_a_newer_one_was_seen(
-    wallet_app: WalletApp, tmp_path: Path
+    wallet_app: RunningService, tmp_path: Path
 ) -> None:
     pins = HeadPins(tmp_path / "head-pins.json")
-    handle = "rewind-me"
+    handle = f"rewind-{secrets.token_hex(3)}"
     owner, _ = Vault.create_account(wallet_app.api(), handle, TEST_PASSPHRASE, head_pins=pins)
     with database(wallet_app.database.url) as db:
         old = db.get(VaultHead, owner.account["id"])
@@ -216,7 +249,7 @@ def test_an_older_head_is_refused_where_a_newer_one_was_seen(
     assert fresh.list_documents() == []
 
 
-def test_who_may_send_a_head_or_a_refusal(wallet_app: WalletApp, owner: Vault) -> None:
+def test_who_may_send_a_head_or_a_refusal(wallet_app: RunningService, owner: Vault) -> None:
     stranger = wallet_app.new_vault()
     client = wallet_app.client
     served = owner.api.api("GET", "/vault/head").json()["head"]
