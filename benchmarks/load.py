@@ -6,8 +6,8 @@ logins (POST /auth/login with a precomputed auth key: the server's Argon2id hash
 default cost), listings (GET /documents), downloads (GET .../versions/1/blob, 16 KB) and
 uploads (tus POST + PATCH + POST /documents), weighted 20/40/25/15, for --seconds per level
 after a warm-up. 20 accounts are shared by the users. Per level it prints the successful
-requests per second, p50 and p99 of every answered request, and the 503s, other 5xx and
-transport errors; then, per server, the ratio of the throughput at 200 users to the best level.
+requests per second, p50 and p99 of every answered request, and the 503s, 429s (the login
+throttle: 20 accounts logged in to by up to 10 users each), other 5xx and transport errors; then, per server, the ratio of the throughput at 200 users to the best level.
 
   PYTHONPATH=$PWD .venv/bin/python benchmarks/load.py
   ... --env WALLET_REQUESTS_IN_FLIGHT=0         # the admission limit off
@@ -289,6 +289,7 @@ def run_server(args: argparse.Namespace, database: str, processes: int) -> list[
                             f"{percentile(lat, 0.5) * 1000:.0f}",
                             f"{percentile(lat, 0.99) * 1000:.0f}",
                             tally.statuses.get(503, 0),
+                            tally.statuses.get(429, 0),
                             fives,
                             tally.errors,
                             f"{throughput / best:.2f}" if best else "-",
@@ -316,6 +317,7 @@ HEADERS = [
     "p50 ms",
     "p99 ms",
     "503",
+    "429",
     "other 5xx",
     "errors",
     "of best",

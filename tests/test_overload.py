@@ -104,6 +104,10 @@ class Mix:
         self.seen.statuses[(name, status)] += 1
         if status in OK:
             return True
+        if status == 429 and name == "login" and int(response.headers["Retry-After"]) > 0:
+            # Ten clients log in to one account at once: the login throttle counts each login
+            # as an attempt until it succeeds, and asks the sixth at once to wait.
+            return False
         if status == 503:
             body = response.json()
             if "retry-after" not in response.headers or body.get("code") not in (
