@@ -6,10 +6,11 @@ from wallet.health.checks import DISK_FULL, OK, Readiness, is_ready
 router = APIRouter(tags=["health"])
 
 
+# Async and touching nothing, so it never waits for a thread, the database or the blob store:
+# an orchestrator would restart a healthy process that is only busy or waiting on them.
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
-    """Liveness: the process answers. Async and touching nothing, so it never waits for a
-    thread, the database or the blob store (an orchestrator would restart a healthy process)."""
+    """Liveness: the process answers."""
     return {"status": "ok"}
 
 
