@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -264,11 +265,13 @@ def run_server(args: argparse.Namespace, database: str, processes: int) -> list[
         with (
             postgres_database("wallet_bench_load")
             if database == "postgresql"
-            else (_no_database()) as url
+            else contextlib.nullcontext("") as url
         ):
             if url:
                 env["WALLET_DATABASE_URL"] = url
-            with LiveServer(work / "data", env) as server:
+            server = LiveServer(work / "data", env)
+            server.start(timeout=180)  # two workers on a busy machine take a while
+            try:
                 accounts = make_accounts(server.url, work)
                 load = Load(server.url, accounts)
                 measured = []
@@ -298,15 +301,9 @@ def run_server(args: argparse.Namespace, database: str, processes: int) -> list[
                     if tally.busy_without_retry_after:
                         print(f"  ! {tally.busy_without_retry_after} × 503 without Retry-After")
                 print(table(HEADERS, rows), flush=True)
+            finally:
+                server.stop()
     return rows
-
-
-class _no_database:  # noqa: N801 - a context manager used like postgres_database
-    def __enter__(self) -> str:
-        return ""
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 HEADERS = [
