@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # 503 "busy" with Retry-After. 0 turns the limit off (benchmarks only).
     requests_in_flight: int = Field(default=16, ge=0, le=1000)
     request_queue_seconds: float = Field(default=3.0, ge=0, le=60)
+    # Of those, at most this many logins (and other requests that hash a passphrase proof)
+    # at once, so a burst of logins leaves places for everything else. 0: no separate limit.
+    logins_in_flight: int = Field(default=4, ge=0, le=1000)
     # Database connections per process. 0: one per request in flight plus 2 (readiness check
     # and metrics), with no overflow, so a request never waits for a connection.
     database_pool_size: int = Field(default=0, ge=0, le=1000)

@@ -23,6 +23,18 @@ from fastapi.responses import JSONResponse
 from wallet.errors import BUSY, BUSY_RETRY_AFTER
 
 NEVER_QUEUED = frozenset({"/healthz", "/readyz", "/metrics"})
+# Requests that cost the server an Argon2id hash (tens of ms of CPU and 16 MiB each): a line
+# of their own, so a burst of logins cannot fill every place while listings wait behind it.
+COSTLY = frozenset(
+    {
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/recover"),
+        ("POST", "/api/v1/auth/oidc/exchange"),
+        ("POST", "/api/v1/accounts"),
+        ("POST", "/api/v1/accounts/me/delete"),
+        ("PUT", "/api/v1/accounts/me/passphrase"),
+    }
+)
 
 
 def busy_response(retry_after: int = BUSY_RETRY_AFTER) -> JSONResponse:
@@ -90,9 +102,12 @@ class Places:
 
 
 class AdmissionMiddleware:
-    def __init__(self, inner: Any, places: int, queue_seconds: float) -> None:
+    def __init__(
+        self, inner: Any, places: int, queue_seconds: float, costly_places: int = 0
+    ) -> None:
         self._inner = inner
         self.places = Places(places) if places > 0 else None
+        self.costly = Places(costly_places) if places > 0 and costly_places > 0 else None
         self._queue_seconds = queue_seconds
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -100,7 +115,16 @@ class AdmissionMiddleware:
         if places is None or scope["type"] != "http" or scope["path"] in NEVER_QUEUED:
             await self._inner(scope, receive, send)
             return
-        if not await places.take(self._queue_seconds):
+        costly = self.costly if (scope["method"], scope["path"]) in COSTLY else None
+        deadline = asyncio.get_running_loop().time() + self._queue_seconds
+        # The costly line first, so a login waiting there holds no general place.
+        if costly is not None and not await costly.take(self._queue_seconds):
+            await busy_response()(scope, receive, send)
+            return
+        patience = deadline - asyncio.get_running_loop().time()
+        if not await places.take(patience):
+            if costly is not None:
+                costly.give_back()
             await busy_response()(scope, receive, send)
             return
         held = True
@@ -110,6 +134,8 @@ class AdmissionMiddleware:
             if held:
                 held = False
                 places.give_back()
+                if costly is not None:
+                    costly.give_back()
 
         async def send_and_release(message: dict) -> None:
             if message["type"] == "http.response.start":

@@ -328,6 +328,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         AdmissionMiddleware,
         places=settings.requests_in_flight,
         queue_seconds=settings.request_queue_seconds,
+        costly_places=settings.logins_in_flight,
     )
     app.add_middleware(_ObservabilityMiddleware, app_ref=app)
     return app
