@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
-for bench in throughput ingest_memory list_documents login_kdf redeem_latency journal_verify grant_cost team_rotation vault_head web_bundle web_upload web_link_open; do
+for bench in throughput load ingest_memory list_documents login_kdf redeem_latency journal_verify grant_cost team_rotation vault_head web_bundle web_upload web_link_open; do
   echo "=== ${bench} ==="
   "$PYTHON" "benchmarks/${bench}.py"
   echo

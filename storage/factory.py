@@ -13,5 +13,9 @@ def make_store(settings: Settings) -> BlobStore:
             settings.s3_bucket,
             secure=settings.s3_secure,
             region=settings.s3_region,
+            connect_timeout=settings.s3_connect_timeout_seconds,
+            read_timeout=settings.s3_read_timeout_seconds,
+            retries=settings.s3_retries,
+            pause_seconds=settings.s3_pause_seconds,
         )
     return FilesystemBlobStore(settings.data_dir, reserve_bytes=settings.disk_reserve_bytes)

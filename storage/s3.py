@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -30,8 +32,73 @@ _BLOBS = "blobs/"
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
 
 
+_TRANSPORT_ERRORS = (MinioException, urllib3.exceptions.HTTPError, OSError)
+
+
 def _unavailable(exc: Exception) -> StorageUnavailable:
     return StorageUnavailable(f"{type(exc).__name__}")
+
+
+class Pause:
+    """Fail fast while S3 is down: after a failure to reach it, calls fail at once for
+    `seconds` instead of each waiting for its own timeout (45 downloads waiting on a frozen
+    store took every thread, and /healthz with them). Then one call tries again while the
+    others still fail fast; when it gets through, all calls go through again."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._until: float | None = None  # None: S3 answers
+        self._trying = False
+        self._lock = threading.Lock()
+
+    def enter(self) -> None:
+        """Raises StorageUnavailable while paused."""
+        if not self.seconds or self._until is None:
+            return
+        with self._lock:
+            if self._until is None:
+                return
+            if time.monotonic() < self._until or self._trying:
+                raise StorageUnavailable("paused after a failure to reach S3")
+            self._trying = True
+
+    def answered(self) -> None:
+        if self._until is None and not self._trying:
+            return
+        with self._lock:
+            self._until = None
+            self._trying = False
+
+    def failed(self) -> None:
+        if not self.seconds:
+            return
+        with self._lock:
+            self._until = time.monotonic() + self.seconds
+            self._trying = False
+
+    @property
+    def paused(self) -> bool:
+        return self._until is not None
+
+    @contextlib.contextmanager
+    def guard(self, *, probe: bool = False) -> Iterator[None]:
+        """`probe`: the readiness check, which always asks S3 (one at a time, see
+        wallet/health/checks.py), so a store that is back ends the pause at once."""
+        if not probe:
+            self.enter()
+        try:
+            yield
+        except _TRANSPORT_ERRORS as exc:
+            if isinstance(exc, S3Error):  # S3 answered, with an error of its own
+                self.answered()
+            else:
+                self.failed()
+            raise
+        except BaseException:
+            self.answered()
+            raise
+        else:
+            self.answered()
 
 
 class _S3StagingWriter(StagingWriter):
@@ -112,12 +179,27 @@ class S3BlobStore(BlobStore):
         bucket: str,
         secure: bool = True,
         region: str | None = None,
+        *,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 5.0,
+        retries: int = 1,
+        pause_seconds: float = 5.0,
     ) -> None:
         http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=3, read=60),
-            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503]),
+            # Each wait is bounded, and only a failed connection or a 5xx is tried again: a
+            # read that timed out is not (60 s with 2 retries used to let one call take 3 min).
+            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            retries=urllib3.Retry(
+                total=retries,
+                connect=retries,
+                read=0,
+                status=retries,
+                backoff_factor=0.2,
+                status_forcelist=[500, 502, 503],
+            ),
             maxsize=20,
         )
+        self.pause = Pause(pause_seconds)
         self.client = Minio(
             endpoint,
             access_key=access_key,
@@ -132,7 +214,8 @@ class S3BlobStore(BlobStore):
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         self._ensure_bucket()
         try:
-            return getattr(self.client, method)(*args, **kwargs)
+            with self.pause.guard():
+                return getattr(self.client, method)(*args, **kwargs)
         except S3Error as exc:
             if exc.code in _NOT_FOUND:
                 raise BlobNotFound(str(args[1] if len(args) > 1 else "")) from exc
@@ -140,26 +223,28 @@ class S3BlobStore(BlobStore):
         except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             raise _unavailable(exc) from exc
 
-    def _ensure_bucket(self) -> None:
+    def _ensure_bucket(self, *, probe: bool = False) -> None:
         if self._bucket_ready:
             return
         try:
-            if not self.client.bucket_exists(self.bucket):
-                with contextlib.suppress(S3Error):  # another replica may have won the race
-                    self.client.make_bucket(self.bucket)
-        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            with self.pause.guard(probe=probe):
+                if not self.client.bucket_exists(self.bucket):
+                    with contextlib.suppress(S3Error):  # another replica may have won the race
+                        self.client.make_bucket(self.bucket)
+        except _TRANSPORT_ERRORS as exc:
             raise _unavailable(exc) from exc
         self._bucket_ready = True
 
     def check(self) -> None:
         self._bucket_ready = False
-        self._ensure_bucket()
+        self._ensure_bucket(probe=True)
 
     def _staging_parts(self, upload_id: str) -> list[tuple[str, int]]:
         objects = self._call("list_objects", self.bucket, prefix=f"{_STAGING}{upload_id}/")
         try:
-            parts = [(obj.object_name, obj.size) for obj in objects]
-        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            with self.pause.guard():
+                parts = [(obj.object_name, obj.size) for obj in objects]
+        except _TRANSPORT_ERRORS as exc:
             raise _unavailable(exc) from exc
         return sorted(parts)
 
@@ -212,11 +297,11 @@ class S3BlobStore(BlobStore):
         response = self._call("get_object", self.bucket, name, offset=offset)
         return self._stream(response)
 
-    @staticmethod
-    def _stream(response: Any) -> Iterator[bytes]:
+    def _stream(self, response: Any) -> Iterator[bytes]:
         try:
             yield from response.stream(READ_CHUNK)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            self.pause.failed()
             raise _unavailable(exc) from exc
         finally:
             response.close()

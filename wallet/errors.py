@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 
 class WalletError(Exception):
     status_code = 400
@@ -79,3 +84,18 @@ STORAGE_DOWN = (
 DATABASE_DOWN = (
     "The service cannot reach its database right now. Please try again in a few minutes."
 )
+BUSY = "The service is busy right now. Nothing was changed. Please try again in a few seconds."
+# Seconds a client is asked to wait after a "busy" answer.
+BUSY_RETRY_AFTER = 2
+_QUERY_CANCELED = "57014"  # SQLSTATE query_canceled: PostgreSQL's statement_timeout
+
+
+def is_overload(exc: BaseException) -> bool:
+    """True when the database works but is too busy: no free connection in time, a statement
+    over its timeout, or SQLite still locked by other writers after its busy timeout."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    if getattr(original, "sqlstate", None) == _QUERY_CANCELED:
+        return True
+    return isinstance(original, sqlite3.OperationalError) and "database is locked" in str(original)

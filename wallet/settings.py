@@ -74,6 +74,36 @@ class Settings(BaseSettings):
     # "storage full" before they would eat into it, so the database (SQLite), logins and the
     # journal keep working. 0 turns the check off.
     disk_reserve_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
+    # Load and faults (docs/operations.md, "Connection budget and timeouts"). At most this many
+    # requests run at once per process; the others wait in line up to the queue time, then get
+    # 503 "busy" with Retry-After. 0 turns the limit off (benchmarks only).
+    requests_in_flight: int = Field(default=16, ge=0, le=1000)
+    request_queue_seconds: float = Field(default=3.0, ge=0, le=60)
+    # Of those, at most this many logins (and other requests that hash a passphrase proof)
+    # at once, so a burst of logins leaves places for everything else. 0: no separate limit.
+    logins_in_flight: int = Field(default=4, ge=0, le=1000)
+    # Database connections per process. 0: one per request in flight plus 2 (readiness check
+    # and metrics), with no overflow, so a request never waits for a connection.
+    database_pool_size: int = Field(default=0, ge=0, le=1000)
+    database_pool_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    database_connect_timeout_seconds: int = Field(default=2, ge=1, le=60)
+    # PostgreSQL's own limit on one statement of a request (0: none). The sweeper and the
+    # migrations run without it.
+    database_statement_timeout_seconds: float = Field(default=3.0, ge=0, le=3600)
+    # The longest the app waits for any answer from PostgreSQL before it drops the connection
+    # (a network partition or a frozen server never answers, so statement_timeout never fires).
+    # 0: no bound. Keep it above the statement timeout.
+    database_answer_timeout_seconds: float = Field(default=4.0, ge=0, le=3600)
+    sqlite_busy_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    # /readyz answers within this time: a check still running then counts as "down".
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # S3: how long to wait for a connection and for each answer, and how many retries of a
+    # failed connection. After a failure, requests that need S3 get 503 at once for
+    # s3_pause_seconds instead of all waiting for it (0: no pause).
+    s3_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    s3_read_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    s3_retries: int = Field(default=1, ge=0, le=5)
+    s3_pause_seconds: float = Field(default=5.0, ge=0, le=300)
     # How the wallet proves who it is at the OpenID provider's token endpoint (see
     # docs/operations.md): "none" (a public client, PKCE only), "client_secret_basic",
     # "client_secret_post" or "private_key_jwt". Empty: "none" without a client secret,
@@ -107,6 +137,24 @@ class Settings(BaseSettings):
                 "empty, or choose client_secret_basic or client_secret_post"
             )
         return self
+
+    @model_validator(mode="after")
+    def _answer_bound_above_statement_timeout(self) -> Settings:
+        answer = self.database_answer_timeout_seconds
+        if answer and answer <= self.database_statement_timeout_seconds:
+            raise ValueError(
+                "WALLET_DATABASE_ANSWER_TIMEOUT_SECONDS must be above "
+                "WALLET_DATABASE_STATEMENT_TIMEOUT_SECONDS (or 0)"
+            )
+        return self
+
+    @property
+    def database_pool_places(self) -> int:
+        """Connections in this process's pool (see database_pool_size)."""
+        if self.database_pool_size:
+            return self.database_pool_size
+        # Without a limit: as many as the thread pool (40) can use, plus the same 2.
+        return (self.requests_in_flight or 40) + 2
 
     @property
     def oidc_token_auth_method(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -22,6 +23,7 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sharing.grants.api import router as grants_router
 from sharing.inbox.api import router as inbox_router
@@ -37,12 +39,22 @@ from wallet.accounts import service as accounts
 from wallet.accounts.api import router as accounts_router
 from wallet.db import is_empty, make_engine, migrate
 from wallet.documents.api import router as documents_router
-from wallet.errors import DATABASE_DOWN, STORAGE_DOWN, WalletError
+from wallet.errors import (
+    BUSY,
+    BUSY_RETRY_AFTER,
+    DATABASE_DOWN,
+    STORAGE_DOWN,
+    WalletError,
+    is_overload,
+)
 from wallet.health.api import router as health_router
+from wallet.health.checks import Readiness
 from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
+from wallet.server.admission import AdmissionMiddleware
+from wallet.server.budget import background_limits, request_limits
 from wallet.server.disk import DISK_FULL, is_disk_full
 from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
 from wallet.server.meta import check_at_start
@@ -128,9 +140,14 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("integrity_conflict", error=type(exc.orig).__name__)
         return _error(409, "conflict", "This changed at the same time. Reload and try again.")
 
+    @app.exception_handler(PoolTimeout)
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
     async def database_down(_request: Request, exc: Exception) -> JSONResponse:
+        if is_overload(exc):
+            # The database works, but no connection or no answer came in time.
+            log.warning("database_busy", error=type(exc).__name__)
+            return _error(503, "busy", BUSY, {"Retry-After": str(BUSY_RETRY_AFTER)})
         if is_disk_full(exc):
             log.error("disk_full", error="No space left on device", source="database")
             return _error(503, "unavailable", DISK_FULL, {"Retry-After": "300"})
@@ -197,7 +214,7 @@ async def _sweep_forever(app: FastAPI, settings: Settings) -> None:
     while True:
         await asyncio.sleep(settings.sweep_interval_seconds)
         try:
-            await run_in_threadpool(sweep, app.state.engine, app.state.store, grace)
+            await run_in_threadpool(sweep, app.state.background_engine, app.state.store, grace)
         except Exception:  # noqa: BLE001 - a failed sweep is retried next time
             log.exception("sweep_failed")
 
@@ -229,12 +246,18 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
             if settings.sweep_interval_seconds > 0
             else None
         )
+        # What start-up made stays for good: keep the collector from walking it again and
+        # again under load (benchmarks/README.md, "Load").
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
             if sweeper:
                 sweeper.cancel()
+            app.state.readiness.close()
             app.state.engine.dispose()
+            app.state.background_engine.dispose()
 
     app = FastAPI(
         title="Personal document wallet",
@@ -245,10 +268,18 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.resolved_database_url)
+    app.state.engine = make_engine(settings.resolved_database_url, request_limits(settings))
+    app.state.background_engine = make_engine(
+        settings.resolved_database_url, background_limits(settings)
+    )
     app.state.store = make_store(settings)
+    app.state.readiness = Readiness(
+        app.state.engine, app.state.store, settings.readiness_timeout_seconds
+    )
     app.state.metrics = Metrics()
-    app.state.metrics.registry.register(Vitals(app.state.engine, app.state.store, settings))
+    app.state.metrics.registry.register(
+        Vitals(app.state.engine, app.state.store, settings, app.state.readiness)
+    )
 
     install_error_handlers(app)
     app.include_router(health_router)
@@ -291,6 +322,14 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
 
     # Inside the observability middleware, so a 413 is counted and gets the security headers.
     app.add_middleware(BodyLimitMiddleware, default_cap=settings.max_body_bytes)
+    # Outside the body cap (a request waiting in line reads nothing), inside observability (a
+    # "busy" answer is counted, logged and gets the security headers).
+    app.add_middleware(
+        AdmissionMiddleware,
+        places=settings.requests_in_flight,
+        queue_seconds=settings.request_queue_seconds,
+        costly_places=settings.logins_in_flight,
+    )
     app.add_middleware(_ObservabilityMiddleware, app_ref=app)
     return app
 

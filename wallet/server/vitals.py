@@ -17,7 +17,7 @@ from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from storage.base import BlobStore
-from wallet.health.checks import DISK_FULL, OK, READY_STATES, database_state, store_state
+from wallet.health.checks import DISK_FULL, OK, Readiness, is_ready
 from wallet.server.meta import LAST_SWEEP, get_meta
 from wallet.settings import Settings
 
@@ -29,8 +29,11 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 
 
 class Vitals(Collector):
-    def __init__(self, engine: Engine, store: BlobStore, settings: Settings) -> None:
+    def __init__(
+        self, engine: Engine, store: BlobStore, settings: Settings, readiness: Readiness
+    ) -> None:
         self._engine = engine
+        self._readiness_checks = readiness
         self._store = store
         self._settings = settings
 
@@ -41,8 +44,9 @@ class Vitals(Collector):
         yield from self._sweeps()
 
     def _readiness(self) -> Iterator[Metric]:
-        checks = {"database": database_state(self._engine), "blob_store": store_state(self._store)}
-        ready = checks["database"] == OK and checks["blob_store"] in READY_STATES
+        # The same checks as /readyz, shared with it: a scrape never waits long for them.
+        checks = self._readiness_checks.states_blocking()
+        ready = is_ready(checks)
         yield _gauge("wallet_ready", "1 when /readyz answers 200, else 0.", 1.0 if ready else 0.0)
         each = GaugeMetricFamily(
             "wallet_ready_check", "1 when the check is ok, else 0 (as /readyz).", labels=["check"]
