@@ -82,12 +82,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @contextlib.contextmanager
-def second_process(server: LiveServer) -> Iterator[str]:
+def second_process(server: LiveServer, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Another app process on the same database, as a second replica would be."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "wallet.cli", "serve", "--port", str(port)],
-        env=server.settings_env,
+        env={**server.settings_env, **(extra_env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
