@@ -79,10 +79,18 @@ def _insert_if_missing(db: Session, key: str) -> None:
     db.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
 
 
+def _allowance(limit: Limit) -> tuple[int, int]:
+    """The interval between places, and how far ahead of now the tat may be for one more.
+    That includes a little slack (at most a second, less than one interval): requests that
+    arrive together read the clock in any order, and instances' clocks differ a little."""
+    interval = max(1, limit.period_seconds * MICROS // limit.count)
+    slack = min(MICROS, interval // 2)
+    return interval, limit.period_seconds * MICROS - interval + slack
+
+
 def _take(db: Session, limit: Limit, now: int) -> int | None:
     """Takes one place under `limit`; None if it has none left, else its new tat."""
-    interval = max(1, limit.period_seconds * MICROS // limit.count)
-    burst = limit.period_seconds * MICROS - interval
+    interval, burst = _allowance(limit)
     tat = col(RateLimit.tat)
     _insert_if_missing(db, limit.key)
     taken = db.execute(
@@ -99,8 +107,7 @@ def _wait_seconds(db: Session, limit: Limit, now: int) -> int:
     tat = db.execute(
         select(col(RateLimit.tat)).where(col(RateLimit.key) == limit.key)
     ).scalar_one_or_none()
-    interval = max(1, limit.period_seconds * MICROS // limit.count)
-    burst = limit.period_seconds * MICROS - interval
+    _interval, burst = _allowance(limit)
     if tat is None:
         return 1
     return max(1, math.ceil((tat - now - burst) / MICROS))
