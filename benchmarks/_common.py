@@ -194,6 +194,11 @@ class LiveServer:
                 "WALLET_LOG_LEVEL": "WARNING",
                 "WALLET_SWEEP_INTERVAL_SECONDS": "0",
                 "WALLET_PUBLIC_URL": self.url,
+                # Benchmarks make hundreds of accounts and link opens from 127.0.0.1.
+                "WALLET_NEW_ACCOUNTS_PER_HOUR": "0",
+                "WALLET_LINK_CHALLENGES_PER_HOUR": "0",
+                "WALLET_LINK_CHALLENGES_PER_LINK_PER_HOUR": "0",
+                "WALLET_OIDC_STARTS_PER_HOUR": "0",
                 **self.extra_env,
             }
         )

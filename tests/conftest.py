@@ -50,6 +50,14 @@ FAST_AUTH_HASH = {"auth_hash_opslimit": 1, "auth_hash_memlimit": 8192}
 # The client refuses a cost this low from a server; the tests lower its floor on purpose (and
 # subprocesses inherit it). tests/test_accounts.py checks the real floor.
 os.environ["WALLET_CLIENT_KDF_FLOOR"] = "1,8192"
+# Tests make many accounts and links from 127.0.0.1: the rate limits are off unless a test
+# (tests/test_rate_limits.py) turns one on.
+NO_RATE_LIMITS = {
+    "new_accounts_per_hour": 0,
+    "link_challenges_per_hour": 0,
+    "link_challenges_per_link_per_hour": 0,
+    "oidc_starts_per_hour": 0,
+}
 
 
 def free_port() -> int:
@@ -295,6 +303,7 @@ def make_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppFactory]:
             "server_secret": "test-secret",
             **FAST_KDF,
             **FAST_AUTH_HASH,
+            **NO_RATE_LIMITS,
             **overrides,
         }
         settings = Settings(**values)  # type: ignore[arg-type]
@@ -348,6 +357,7 @@ def run_live_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Itera
             "WALLET_SERVER_SECRET": "test-secret",
             "WALLET_SWEEP_INTERVAL_SECONDS": "0",
             "WALLET_LOG_LEVEL": "WARNING",
+            **{f"WALLET_{name.upper()}": "0" for name in NO_RATE_LIMITS},
             **(extra_env or {}),
         }
         # A file, not a pipe: nobody reads the server's errors while it runs, and a full pipe

@@ -624,11 +624,11 @@ def _account_count(app, handle: str) -> int:
 
 
 def test_one_ipv6_host_cannot_dodge_the_address_throttle_by_changing_address() -> None:
-    from wallet.accounts.service import _address_key
+    from wallet.ratelimit.service import network_key
 
-    assert _address_key("2001:db8:1:2::1") == _address_key("2001:db8:1:2:ffff::9")
-    assert _address_key("2001:db8:1:2::1") != _address_key("2001:db8:1:3::1")
-    assert _address_key("192.0.2.7") == "192.0.2.7"
+    assert network_key("2001:db8:1:2::1") == network_key("2001:db8:1:2:ffff::9")
+    assert network_key("2001:db8:1:2::1") != network_key("2001:db8:1:3::1")
+    assert network_key("192.0.2.7") == "192.0.2.7"
 
 
 def test_the_auth_hash_cost_is_a_setting_that_new_hashes_use(make_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -198,9 +198,11 @@ class Matrix:
         assert created.status_code == 201, created.text
         return document_id
 
-    def link_body(self, role: str, items: list[tuple[str, int]]) -> dict[str, Any]:
+    def link_body(
+        self, role: str, items: list[tuple[str, int]], link_id: str | None = None
+    ) -> dict[str, Any]:
         vault = self.vaults[role]
-        link_id = hex_id()
+        link_id = link_id or hex_id()
         proof = secrets.token_bytes(32)
         package = secrets.token_bytes(64)
         preview = secrets.token_bytes(48)
@@ -1113,3 +1115,34 @@ def test_creating_a_document_with_someone_elses_id_reveals_nothing(matrix: Matri
     taken_response = m.send(role, "POST", f"{API}/documents", json=taken)
     free_response = m.send(role, "POST", f"{API}/documents", json=free)
     assert taken_response.status_code == free_response.status_code
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (reported): POST /links with a link id another owner uses answers 422 'already "
+    "used', a free id answers 201: whoever saw a link's address (its id, not its secret) can "
+    "tell whether the link is still kept.",
+)
+def test_creating_a_link_with_someone_elses_id_reveals_nothing(matrix: Matrix) -> None:
+    m = matrix
+    role = "revoked_grantee"
+    taken = m.send(role, "POST", f"{API}/links", json=m.link_body(role, [], m.link_id))
+    free = m.send(role, "POST", f"{API}/links", json=m.link_body(role, []))
+    assert free.status_code == 201, free.text
+    assert taken.status_code == free.status_code, taken.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (reported): POST /grants with a grant id another owner uses answers 409 'already "
+    "used', a free id answers 201: a revoked grantee who knows its grant's id can tell whether "
+    "the owner still keeps the grant.",
+)
+def test_creating_a_grant_with_someone_elses_id_reveals_nothing(matrix: Matrix) -> None:
+    m = matrix
+    role = "revoked_grantee"
+    body = m.grant_body(role, "other_account", [])
+    taken = m.send(role, "POST", f"{API}/grants", json={**body, "grant_id": m.revoked_grant})
+    free = m.send(role, "POST", f"{API}/grants", json={**body, "grant_id": hex_id()})
+    assert free.status_code == 201, free.text
+    assert taken.status_code == free.status_code, taken.text

@@ -28,6 +28,7 @@ from wallet.client import ApiClient, Vault
 from wallet.client.vault import derive_credentials
 from wallet.crypto.encoding import b64d, b64e
 from wallet.db import make_engine
+from wallet.ratelimit import service as ratelimit
 
 API = "/api/v1"
 ATTEMPTS = 100
@@ -137,7 +138,7 @@ def test_ipv4_clients_behind_a_dual_stack_proxy_are_throttled_apart(server: Live
 
 
 def test_an_ipv4_mapped_address_is_throttled_as_its_ipv4_address() -> None:
-    key = service._address_key
+    key = ratelimit.network_key
     assert key("::ffff:198.51.100.7") == "198.51.100.7" == key("198.51.100.7")
     assert key("::ffff:198.51.100.7") != key("::ffff:198.51.100.8")
     # A plain IPv6 address still shares its /64.

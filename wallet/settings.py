@@ -104,6 +104,18 @@ class Settings(BaseSettings):
     s3_read_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
     s3_retries: int = Field(default=1, ge=0, le=5)
     s3_pause_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Rate limits, counted in the database so every instance shares them (docs/operations.md,
+    # "Limits and quotas"): a burst of N, then N again over each hour. 0 turns one off. Per
+    # client network (one IPv4 address or one IPv6 /64); a welcome centre or an office puts
+    # many people behind one address, hence the generous numbers.
+    new_accounts_per_hour: int = Field(default=30, ge=0)
+    link_challenges_per_hour: int = Field(default=600, ge=0)
+    # Per link, whatever the network: a link has at most 100 uses, each a preview and a redeem.
+    link_challenges_per_link_per_hour: int = Field(default=240, ge=0)
+    oidc_starts_per_hour: int = Field(default=600, ge=0)
+    # Bytes of stored ciphertext per account (every version of every document, and uploads
+    # under way). 0: no quota.
+    account_quota_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
     # How the wallet proves who it is at the OpenID provider's token endpoint (see
     # docs/operations.md): "none" (a public client, PKCE only), "client_secret_basic",
     # "client_secret_post" or "private_key_jwt". Empty: "none" without a client secret,

@@ -19,7 +19,7 @@ from sharing.links.schemas import (
 )
 from wallet.accounts import service as accounts
 from wallet.accounts.models import Account
-from wallet.deps import DB, AppSettings, FullCaller, Store, VaultChange, session_token
+from wallet.deps import DB, Address, AppSettings, FullCaller, Store, VaultChange, session_token
 from wallet.documents.responses import send_version
 from wallet.errors import Unauthorized
 from wallet.types import Ref, Version
@@ -67,8 +67,8 @@ def revoke_link(link_id: LinkId, caller: FullCaller, db: DB) -> Response:
 
 
 @router.post("/links/{link_id}/challenge", response_model=ChallengeOut)
-def challenge(link_id: LinkId, db: DB) -> ChallengeOut:
-    item = service.new_challenge(db, link_id)
+def challenge(link_id: LinkId, db: DB, settings: AppSettings, address: Address) -> ChallengeOut:
+    item = service.new_challenge(db, settings, link_id, address)
     return ChallengeOut(challenge_id=item.id, nonce=item.nonce, expires_at=item.expires_at)
 
 

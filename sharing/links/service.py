@@ -31,6 +31,7 @@ from wallet.documents.service import find_owned_version, owned_version
 from wallet.errors import Forbidden, Invalid, NotFound, Unauthorized, WalletError
 from wallet.journal import service as journal
 from wallet.protocol import labels, statements
+from wallet.ratelimit import service as ratelimit
 from wallet.settings import Settings
 
 DEFAULT_DAYS = 7
@@ -233,9 +234,18 @@ def stop_link(db: Session, link: ShareLink) -> None:
     tx.after_commit(db, lambda: flush_old_page_copies(db))
 
 
-def new_challenge(db: Session, link_id: str) -> LinkChallenge:
-    """Answers the same for any id, known or not."""
+def new_challenge(db: Session, settings: Settings, link_id: str, address: str) -> LinkChallenge:
+    """Answers the same for any id, known or not (the per-link limit counts unknown ids too)."""
     now = utcnow()
+    limits = [
+        ratelimit.Limit(
+            f"challenge:l:{ratelimit.digest(link_id)}", settings.link_challenges_per_link_per_hour
+        ),
+        ratelimit.Limit(
+            f"challenge:a:{ratelimit.network_key(address)}", settings.link_challenges_per_hour
+        ),
+    ]
+    ratelimit.take(db, limits, "attempts to open links", now)
     challenge = LinkChallenge(
         link_id=link_id, nonce=secrets.token_bytes(32), expires_at=now + CHALLENGE_TTL
     )

@@ -140,10 +140,17 @@ async def proxy_blob(
 
 @router.post("/mandates/{mandate_id}/documents", status_code=status.HTTP_201_CREATED)
 def proxy_add_document(
-    mandate_id: MandateId, data: MandateDocumentCreate, caller: FullCaller, db: DB, store: Store
+    mandate_id: MandateId,
+    data: MandateDocumentCreate,
+    caller: FullCaller,
+    db: DB,
+    store: Store,
+    settings: AppSettings,
 ) -> dict[str, object]:
     """Adds a document on the owner's behalf from a finished upload of the proxy's own."""
-    version = service.add_document(db, store, caller.account, mandate_id, data)
+    version = service.add_document(
+        db, store, caller.account, mandate_id, data, settings.account_quota_bytes
+    )
     return {"id": version.document_id, "version": version.version}
 
 

@@ -485,7 +485,12 @@ def _check_proxy_manifest(
 
 
 def add_document(
-    db: Session, store: BlobStore, proxy: Account, mandate_id: str, data: MandateDocumentCreate
+    db: Session,
+    store: BlobStore,
+    proxy: Account,
+    mandate_id: str,
+    data: MandateDocumentCreate,
+    quota: int,
 ) -> DocumentVersion:
     """A proxy adds a document on the owner's behalf: owned by the owner, sealed to the owner
     and the proxy, signed by the proxy. Same all-or-nothing steps as an owner's upload."""
@@ -524,6 +529,7 @@ def add_document(
             owner, proxy, mandate, upload.length, data
         ),
         record=record,
+        quota=quota,  # the owner's room: the proxy's upload was reserved on its own account
     )
 
 

@@ -45,8 +45,10 @@ def new_account_params(settings: AppSettings) -> NewAccountParams:
 
 
 @router.post("/accounts", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
-def create_account(data: AccountCreate, db: DB, settings: AppSettings) -> SessionOut:
-    account = service.create_account(db, settings, data)
+def create_account(
+    data: AccountCreate, db: DB, settings: AppSettings, address: Address
+) -> SessionOut:
+    account = service.create_account(db, settings, data, address)
     token, session = service.start_session(
         db, account, "full", timedelta(hours=settings.session_ttl_hours)
     )

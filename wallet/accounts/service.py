@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import ipaddress
 import secrets
 from datetime import datetime, timedelta
 
@@ -27,6 +26,7 @@ from wallet.db import flush_old_page_copies, utcnow
 from wallet.documents.models import Document, DocumentVersion
 from wallet.errors import Conflict, Invalid, TooManyAttempts, Unauthorized
 from wallet.journal import service as journal
+from wallet.ratelimit import service as ratelimit
 from wallet.settings import Settings
 from wallet.uploads.models import Upload
 
@@ -138,7 +138,14 @@ def find_by_handle(db: Session, handle: str) -> Account | None:
     return db.exec(select(Account).where(Account.handle == handle)).first()
 
 
-def create_account(db: Session, settings: Settings, data: AccountCreate) -> Account:
+def create_account(
+    db: Session, settings: Settings, data: AccountCreate, address: str = "unknown"
+) -> Account:
+    # Counted first (and committed): a refused or failed creation still spends its place.
+    limit = ratelimit.Limit(
+        f"account:a:{ratelimit.network_key(address)}", settings.new_accounts_per_hour
+    )
+    ratelimit.take(db, [limit], "new accounts from your network", utcnow())
     if len(data.kdf_salt) != nacl.pwhash.argon2id.SALTBYTES:
         raise Invalid("kdf_salt must be 16 bytes.")
     if data.kdf_opslimit < settings.kdf_opslimit or data.kdf_memlimit < settings.kdf_memlimit:
@@ -182,26 +189,11 @@ ThrottleKey = tuple[str, int, int]
 _BLOCK_TYPE = UTCDateTime()  # the type of LoginThrottle.blocked_until, for bound values
 
 
-def _address_key(address: str) -> str:
-    """One IPv4 address, or one IPv6 /64: a single IPv6 host can use a whole /64. An IPv4 client
-    reported as IPv6 (a dual-stack listener, a proxy's ::ffff:a.b.c.d) is its IPv4 address, not
-    one /64 shared by every IPv4 client."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:60]
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
 def _throttle_keys(purpose: str, handle: str, address: str) -> list[ThrottleKey]:
     handle_digest = hashlib.sha256(handle.encode()).hexdigest()[:40]
     return [
         (f"{purpose}:h:{handle_digest}", HANDLE_FREE_FAILURES, HANDLE_MAX_DELAY),
-        (f"{purpose}:a:{_address_key(address)}", ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY),
+        (f"{purpose}:a:{ratelimit.network_key(address)}", ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY),
     ]
 
 

@@ -4,7 +4,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from wallet.deps import DB, FullCaller, Store, VaultChange
+from wallet.deps import DB, AppSettings, FullCaller, Store, VaultChange
 from wallet.documents import service
 from wallet.documents.responses import send_version
 from wallet.documents.schemas import (
@@ -24,8 +24,12 @@ def _created(document_id: str, version: int) -> dict[str, object]:
 
 
 @router.post("/documents", status_code=status.HTTP_201_CREATED, dependencies=[VaultChange])
-def create_document(data: DocumentCreate, caller: FullCaller, db: DB, store: Store) -> dict:
-    version = service.add_version(db, store, caller.account, data, data.document_id, True)
+def create_document(
+    data: DocumentCreate, caller: FullCaller, db: DB, store: Store, settings: AppSettings
+) -> dict:
+    version = service.add_version(
+        db, store, caller.account, data, data.document_id, True, settings.account_quota_bytes
+    )
     return _created(data.document_id, version.version)
 
 
@@ -35,9 +39,16 @@ def create_document(data: DocumentCreate, caller: FullCaller, db: DB, store: Sto
     dependencies=[VaultChange],
 )
 def add_version(
-    document_id: Ref, data: VersionCreate, caller: FullCaller, db: DB, store: Store
+    document_id: Ref,
+    data: VersionCreate,
+    caller: FullCaller,
+    db: DB,
+    store: Store,
+    settings: AppSettings,
 ) -> dict:
-    version = service.add_version(db, store, caller.account, data, document_id, False)
+    version = service.add_version(
+        db, store, caller.account, data, document_id, False, settings.account_quota_bytes
+    )
     return _created(document_id, version.version)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, delete, select
 
@@ -91,6 +91,80 @@ def check_statement(kind: statements.Kind, value: Any, what: str) -> None:
         raise Invalid(f"The {what} is not well formed: {exc}.") from exc
 
 
+# --- the storage quota -------------------------------------------------------------------------
+
+
+class QuotaFull(WalletError):
+    """507 Insufficient Storage, not 413: the request is fine and would fit another account;
+    this account's room is used up until something is deleted (docs/api.md)."""
+
+    status_code = 507
+    code = "quota_full"
+
+    def __init__(self, whose: str, used: int, quota: int, needed: int) -> None:
+        super().__init__(
+            f"{whose} is full: {size_text(used)} of {size_text(quota)} are used, and this file "
+            f"needs {size_text(needed)}. Delete documents you no longer need (every version of "
+            "a document counts), then try again.",
+            {"Wallet-Quota-Used": str(used), "Wallet-Quota-Limit": str(quota)},
+        )
+
+
+def size_text(size: int) -> str:
+    """1 KB = 1024 bytes, one decimal below 100 units: "9.3 KB of 9.8 KB", never "10 of 10"."""
+    unit, name = next(
+        ((1024**power, name) for power, name in ((3, "GB"), (2, "MB")) if size >= 1024**power),
+        (1024, "KB"),
+    )
+    value = size / unit
+    text = f"{value:.0f}" if value >= 100 else f"{value:.1f}".removesuffix(".0")
+    return f"{text} {name}"
+
+
+def stored_bytes(db: Session, owner_id: str) -> int:
+    """The ciphertext the owner's documents keep: every version's blob."""
+    total = db.exec(
+        select(func.coalesce(func.sum(DocumentVersion.blob_size), 0))
+        .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+        .where(Document.owner_id == owner_id)
+    ).one()
+    return int(total)
+
+
+def reserved_bytes(db: Session, account_id: str) -> int:
+    """The announced length of the account's unfinished uploads, not yet expired."""
+    total = db.exec(
+        select(func.coalesce(func.sum(Upload.length), 0))
+        .where(Upload.account_id == account_id)
+        .where(col(Upload.expires_at) > utcnow())
+    ).one()
+    return int(total)
+
+
+def reserve_room(db: Session, quota: int, account: Account, length: int) -> None:
+    """At an upload's creation: its length is reserved by its row (the caller adds it in this
+    transaction), under the owner's lock, so parallel uploads cannot all fit the last room.
+    Quota 0: none."""
+    if quota <= 0:
+        return
+    tx.lock_owner(db, account.id)
+    used = stored_bytes(db, account.id) + reserved_bytes(db, account.id)
+    if used + length > quota:
+        raise QuotaFull("Your wallet", used, quota, length)
+
+
+def check_room_at_completion(db: Session, quota: int, owner: Account, upload: Upload) -> None:
+    """At completion, under the owner's lock: what is stored plus this upload fits. Catches
+    what a reservation could not see (a proxy's upload, a quota lowered meanwhile)."""
+    if quota <= 0:
+        return
+    tx.lock_owner(db, owner.id)
+    used = stored_bytes(db, owner.id)
+    if used + upload.length > quota:
+        whose = "Your wallet" if upload.account_id == owner.id else "This person's wallet"
+        raise QuotaFull(whose, used, quota, upload.length)
+
+
 def _finished_upload(db: Session, account: Account, upload_id: str) -> Upload:
     upload = db.get(Upload, upload_id)
     if upload is None or upload.account_id != account.id or upload.expires_at <= utcnow():
@@ -133,11 +207,13 @@ def store_version(
     content: VersionContent,
     check: Callable[[Upload, int], None],
     record: Callable[[DocumentVersion], None],
+    quota: int,
 ) -> DocumentVersion:
     """Stores the uploader's finished upload as the next version of the owner's document, in
     the request's transaction: the owner's own upload and a proxy's under a mandate.
 
-    `check(upload, version_number)` refuses a signed manifest that does not fit. `record(version)`
+    `check(upload, version_number)` refuses a signed manifest that does not fit. `quota` is the
+    owner's storage quota in bytes (0: none). `record(version)`
     adds what else the version needs (journal entry, other key wraps, re-checks under the
     owner's lock) in the same transaction; a WalletError it raises undoes everything.
 
@@ -145,6 +221,8 @@ def store_version(
     that no row points to, so nothing half-done is ever visible and the sweeper removes it.
     """
     upload = _finished_upload(db, uploader, upload_id)
+    # Before the blob moves: refused, the upload stays, and can complete once room is made.
+    check_room_at_completion(db, quota, owner, upload)
     now = utcnow()
     if new_document:
         if db.get(Document, document_id) is not None:
@@ -214,6 +292,7 @@ def add_version(
     data: VersionCreate,
     document_id: str,
     new_document: bool,
+    quota: int,
 ) -> DocumentVersion:
     """The owner's own upload, as a new document or the next version of one."""
 
@@ -240,6 +319,7 @@ def add_version(
         ),
         check=lambda upload, number: check_manifest(account, document_id, number, upload, data),
         record=record,
+        quota=quota,
     )
 
 

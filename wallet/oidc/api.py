@@ -39,10 +39,10 @@ def oidc_status(settings: AppSettings) -> OidcStatus:
 
 
 @router.get("/start", status_code=status.HTTP_302_FOUND, response_class=RedirectResponse)
-def start_login(db: DB, settings: AppSettings) -> RedirectResponse:
+def start_login(db: DB, settings: AppSettings, address: Address) -> RedirectResponse:
     """Public: sends the browser to the organisation's sign-in page."""
     browser_secret = secrets.token_urlsafe(32)
-    url = service.start(db, settings, service.LOGIN, browser_secret=browser_secret)
+    url = service.start(db, settings, service.LOGIN, browser_secret=browser_secret, address=address)
     response = RedirectResponse(url, status_code=status.HTTP_302_FOUND, headers=NO_STORE)
     response.set_cookie(
         service.BROWSER_COOKIE,
@@ -88,8 +88,8 @@ def exchange(
 
 
 @router.post("/link/start", response_model=LinkStartOut)
-def start_link(caller: FullCaller, db: DB, settings: AppSettings) -> LinkStartOut:
-    url = service.start(db, settings, service.LINK, account=caller.account)
+def start_link(caller: FullCaller, db: DB, settings: AppSettings, address: Address) -> LinkStartOut:
+    url = service.start(db, settings, service.LINK, account=caller.account, address=address)
     return LinkStartOut(authorization_url=url)
 
 

@@ -46,6 +46,7 @@ from wallet.db import utcnow
 from wallet.errors import Conflict, NotFound, Unavailable, WalletError
 from wallet.journal import service as journal
 from wallet.oidc.models import OidcExchange, OidcIdentity, OidcLogin
+from wallet.ratelimit import service as ratelimit
 from wallet.settings import Settings, load_oidc_client_key
 
 with warnings.catch_warnings():
@@ -340,9 +341,15 @@ def start(
     *,
     account: Account | None = None,
     browser_secret: str | None = None,
+    address: str = "unknown",
 ) -> str:
     """Records a one-time sign-in and returns the provider's authorization URL."""
     _require_enabled(settings)
+    # Before the provider is asked: each start writes a row and may fetch its discovery.
+    limit = ratelimit.Limit(
+        f"oidc:a:{ratelimit.network_key(address)}", settings.oidc_starts_per_hour
+    )
+    ratelimit.take(db, [limit], "sign-ins from your network", utcnow())
     provider = discover(settings)
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32)

@@ -27,6 +27,7 @@ from storage.cleanup import delete_blobs_quietly, discard_uploads_quietly
 from wallet.db import utcnow
 from wallet.documents.models import DocumentVersion
 from wallet.oidc import service as oidc
+from wallet.ratelimit import service as ratelimit
 from wallet.server.disk import is_disk_full
 from wallet.server.meta import LAST_SWEEP, set_meta
 from wallet.uploads import service as uploads
@@ -124,6 +125,7 @@ SCHEDULE: tuple[SweepTask, ...] = (
         "ended_mandate_wraps",
     ),
     SweepTask("old_sign_ins", lambda r: oidc.forget_old_rows(r.db, r.now)),
+    SweepTask("idle_rate_limits", lambda r: ratelimit.sweep_idle(r.db, r.now)),
     SweepTask(
         "orphan_staging",
         lambda r: uploads.sweep_orphan_staging(r.db, r.store, r.now, r.grace),

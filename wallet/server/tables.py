@@ -11,6 +11,7 @@ from wallet.documents.models import Document, DocumentVersion, KeyWrap
 from wallet.journal.models import JournalEntry
 from wallet.oidc.models import OidcExchange, OidcIdentity, OidcLogin
 from wallet.profile.models import ProfileField
+from wallet.ratelimit.models import RateLimit
 from wallet.server.meta import ServerMeta
 from wallet.uploads.models import Upload
 from wallet.vaulthead.models import VaultHead
@@ -41,6 +42,7 @@ __all__ = [
     "OrgTeamKey",
     "Organisation",
     "ProfileField",
+    "RateLimit",
     "ServerMeta",
     "ShareLink",
     "Upload",

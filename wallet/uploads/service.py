@@ -11,6 +11,7 @@ from storage.base import BlobStore, StorageUnavailable
 from storage.cleanup import discard_uploads_quietly
 from wallet.accounts.models import Account
 from wallet.db import utcnow
+from wallet.documents import service as documents
 from wallet.errors import Conflict, Invalid, NotFound, TooLarge
 from wallet.settings import Settings
 from wallet.uploads.models import Upload
@@ -44,6 +45,7 @@ def check_room(store: BlobStore, length: int) -> None:
 
 def create_upload(db: Session, settings: Settings, account: Account, length: int) -> Upload:
     check_length(settings, length)
+    documents.reserve_room(db, settings.account_quota_bytes, account, length)
     upload = Upload(
         account_id=account.id,
         length=length,

@@ -3,11 +3,12 @@
 export const API = "/api/v1";
 
 export class ApiError extends Error {
-  constructor(status, message, { code = "", retryAfter = null } = {}) {
+  constructor(status, message, { code = "", retryAfter = null, quota = null } = {}) {
     super(message);
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.quota = quota; // { used, limit } in bytes, with code "quota_full"
   }
 }
 
@@ -30,9 +31,12 @@ export async function errorFrom(response) {
     // not JSON: keep the status text
   }
   const retry = response.headers.get("retry-after");
+  const used = response.headers.get("wallet-quota-used");
+  const limit = response.headers.get("wallet-quota-limit");
   return new ApiError(response.status, String(message), {
     code,
     retryAfter: retry && /^\d+$/.test(retry) ? Number(retry) : null,
+    quota: used && limit && /^\d+$/.test(used + limit) ? { used: Number(used), limit: Number(limit) } : null,
   });
 }
 

@@ -1,6 +1,6 @@
 // Small DOM helpers shared by the pages. No innerHTML with data: text goes in as text.
 import { ApiError, NetworkError } from "./api.js";
-import { t } from "./i18n.js";
+import { formatBytes, t } from "./i18n.js";
 
 /** el("li", { class: "doc", dataset: { id } }, child, "text", ...) */
 export function el(tag, attributes = {}, ...children) {
@@ -37,6 +37,9 @@ export function messageFor(error, overrides = {}) {
     if (overrides[error.status]) return t(overrides[error.status]);
     if (error.status === 401) return t("errors.session_ended");
     if (error.status === 404) return t("errors.not_found");
+    if (error.code === "quota_full" && error.quota) {
+      return t("errors.quota_full", { used: formatBytes(error.quota.used), limit: formatBytes(error.quota.limit) });
+    }
     if (error.status === 413) return t("errors.too_large");
     if (error.status === 429) {
       return t("errors.too_many", { seconds: error.retryAfter ?? 60 });
