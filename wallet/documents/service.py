@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -11,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session, col, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from storage.base import BlobStore, StorageUnavailable
 from storage.cleanup import delete_blobs_quietly
@@ -26,6 +25,7 @@ from wallet.documents.schemas import VersionCreate
 from wallet.errors import STORAGE_DOWN, Conflict, Invalid, NotFound, Unavailable, WalletError
 from wallet.journal import service as journal
 from wallet.protocol import statements
+from wallet.uploads import service as uploads
 from wallet.uploads.models import Upload
 
 MANIFEST_KIND = statements.DOCUMENT_VERSION.kind
@@ -91,18 +91,6 @@ def check_statement(kind: statements.Kind, value: Any, what: str) -> None:
         raise Invalid(f"The {what} is not well formed: {exc}.") from exc
 
 
-def _finished_upload(db: Session, account: Account, upload_id: str) -> Upload:
-    upload = db.get(Upload, upload_id)
-    if upload is None or upload.account_id != account.id or upload.expires_at <= utcnow():
-        raise NotFound("This upload is gone or has expired. Start the upload again.")
-    if upload.offset != upload.length:
-        raise Conflict(
-            f"The upload is not finished: {upload.offset} of {upload.length} bytes arrived. "
-            "Resume it first."
-        )
-    return upload
-
-
 def owned_document(db: Session, account: Account, document_id: str) -> Document:
     document = db.get(Document, document_id)
     # Someone else's document and a missing one get the very same answer.
@@ -144,7 +132,10 @@ def store_version(
     The blob is moved into place first; if anything after that fails, the blob is an orphan
     that no row points to, so nothing half-done is ever visible and the sweeper removes it.
     """
-    upload = _finished_upload(db, uploader, upload_id)
+    stored = _already_stored(db, owner, document_id, content)
+    if stored is not None:
+        return stored  # a completion retried after its commit went through: same answer
+    upload = uploads.finished_upload(db, uploader, upload_id)
     now = utcnow()
     if new_document:
         if db.get(Document, document_id) is not None:
@@ -157,10 +148,7 @@ def store_version(
 
     blob_key = new_id()
     try:
-        if store.staged_size(upload.id) != upload.length:
-            _forget_upload(db, upload.id)
-            raise Conflict("The bytes of this upload are gone. Start the upload again.")
-        store.commit_staging(upload.id, blob_key)
+        uploads.build_blob(db, store, upload, blob_key)
     except StorageUnavailable as exc:
         raise Unavailable(STORAGE_DOWN) from exc
 
@@ -194,13 +182,11 @@ def store_version(
             )
         )
         record(version)
-        db.delete(upload)
+        uploads.finish(db, store, upload)  # its staged bytes go after the commit
         db.flush()
     except (IntegrityError, WalletError) as exc:
-        db.rollback()  # undo the version: the commit below forgets only the upload
+        db.rollback()  # undo the version; the staged bytes are intact for a retry
         delete_blobs_quietly(store, [blob_key])
-        # Its bytes went with the blob: a retry must get "start again", not a broken version.
-        _forget_upload(db, upload.id)
         if isinstance(exc, WalletError):
             raise
         raise Conflict(STALE_VERSION if not new_document else DOCUMENT_EXISTS) from exc
@@ -243,10 +229,19 @@ def add_version(
     )
 
 
-def _forget_upload(db: Session, upload_id: str) -> None:
-    with contextlib.suppress(SQLAlchemyError):  # if it fails, the request's rollback follows
-        db.exec(delete(Upload).where(col(Upload.id) == upload_id))
-        db.commit()  # its bytes are gone: a retry must hear so although the request fails
+def _already_stored(
+    db: Session, owner: Account, document_id: str, content: VersionContent
+) -> DocumentVersion | None:
+    """The version this very completion (same signed manifest) already stored, if any."""
+    document = db.get(Document, document_id)
+    if document is None or document.owner_id != owner.id:
+        return None
+    return db.exec(
+        select(DocumentVersion)
+        .where(col(DocumentVersion.document_id) == document_id)
+        .where(col(DocumentVersion.manifest) == content.manifest)
+        .where(col(DocumentVersion.signature) == content.signature)
+    ).first()
 
 
 _LIST_SQL = text(

@@ -131,6 +131,10 @@ def propose(db: Session, owner: Account, message: bytes, signature: bytes) -> Pe
     row = current(db, owner.id)
     if row is not None:
         db.refresh(row)
+    if row is not None and row.statement == message and row.signature == signature:
+        # The same head again: a retried request whose first try committed. `confirm` still
+        # checks that the state is exactly what it covers.
+        return Pending(statement)
     if statement["seq"] != (row.seq if row is not None else 0) + 1:
         raise StaleHead(STALE)
     if row is None:
