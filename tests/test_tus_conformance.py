@@ -87,9 +87,7 @@ def test_tuspy_uploads(server: LiveServer, vault: Vault, tmp_path: Path) -> None
     store_and_open(server, vault, prepared, uploader.url)
 
 
-def test_tuspy_resumes_after_an_interrupt(
-    server: LiveServer, vault: Vault, tmp_path: Path
-) -> None:
+def test_tuspy_resumes_after_an_interrupt(server: LiveServer, vault: Vault, tmp_path: Path) -> None:
     prepared = prepare_version(vault, os.urandom(3 * MIB))
     path = str(ciphertext_file(tmp_path, prepared))
     tus = tus_client.TusClient(f"{server.url}{API}/uploads", headers=bearer(vault.api.token or ""))
@@ -154,9 +152,7 @@ def test_tus_js_client_terminates(server: LiveServer, vault: Vault, tmp_path: Pa
     assert status.status_code == 404
 
 
-def test_tus_js_client_parallel_uploads(
-    server: LiveServer, vault: Vault, tmp_path: Path
-) -> None:
+def test_tus_js_client_parallel_uploads(server: LiveServer, vault: Vault, tmp_path: Path) -> None:
     """parallelUploads: 3, a 50 MB file: three partial uploads and one final upload, which
     is stored as one version whose signed hash covers the joined bytes."""
     prepared = prepare_version(vault, os.urandom(50 * 1000 * 1000))

@@ -134,7 +134,9 @@ def store_version(
     """
     stored = _already_stored(db, owner, document_id, content)
     if stored is not None:
-        return stored  # a completion retried after its commit went through: same answer
+        # A completion retried after its commit went through (its answer was lost).
+        uploads.discard_leftovers(db, store, upload_id)
+        return stored
     upload = uploads.finished_upload(db, uploader, upload_id)
     now = utcnow()
     if new_document:

@@ -360,6 +360,13 @@ def finish(db: Session, store: BlobStore, upload: Upload) -> None:
     tx.after_commit(db, lambda: discard_uploads_quietly(store, staged))
 
 
+def discard_leftovers(db: Session, store: BlobStore, upload_id: str) -> None:
+    """After a completion whose commit went through but whose discard never ran: the staged
+    bytes of an upload that no row knows any more go once this request commits."""
+    if db.get(Upload, upload_id) is None:
+        tx.after_commit(db, lambda: discard_uploads_quietly(store, [upload_id]))
+
+
 def _forget(db: Session, upload_ids: list[str]) -> None:
     try:
         db.exec(delete(Upload).where(col(Upload.id).in_(upload_ids)))
