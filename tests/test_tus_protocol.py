@@ -105,6 +105,8 @@ def test_parts_join_into_one_version(any_store_app: WalletApp) -> None:
     code, answer = final(app, token, *locations)
     assert code == 201, answer
     final_id = answer["location"].rsplit("/", 1)[-1]
+    # Sent again (its answer was lost): the same final upload.
+    assert final(app, token, *locations)[1]["location"] == answer["location"]
     status = head(app, token, final_id)
     assert status.headers["Upload-Offset"] == status.headers["Upload-Length"] == str(len(data))
     assert status.headers["Upload-Concat"] == "final;" + " ".join(locations)

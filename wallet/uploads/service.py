@@ -167,6 +167,9 @@ def create_final(db: Session, settings: Settings, account: Account, part_ids: li
         if upload.account_id == account.id and upload.expires_at > utcnow()
     }
     parts = [found.get(part_id) for part_id in part_ids]
+    again = _same_final(db, account, parts, part_ids)
+    if again is not None:
+        return again  # created before, its answer lost: the same final upload
     for part in parts:
         if part is None or part.concat != PARTIAL or part.final_id is not None:
             raise BadConcat(
@@ -202,6 +205,19 @@ def create_final(db: Session, settings: Settings, account: Account, part_ids: li
     ).rowcount
     if claimed != len(part_ids):
         raise BadConcat("A part of this upload was already used. Start the upload again.")
+    return final
+
+
+def _same_final(
+    db: Session, account: Account, parts: list[Upload | None], ids: list[str]
+) -> Upload | None:
+    """The final upload these very parts (in this order) already make, if any."""
+    finals = {part.final_id if part is not None else None for part in parts}
+    if len(finals) != 1 or None in finals:
+        return None
+    final = db.get(Upload, finals.pop())
+    if final is None or final.account_id != account.id or part_ids(final) != ids:
+        return None
     return final
 
 
