@@ -10,7 +10,7 @@
 The page's part count is forced through localStorage "wallet.upload_parts" (web/src/tus.js).
 The three sides take turns in each round; every side runs REPEAT times; the median is reported.
 MB = 10^6 bytes.
-Run: .venv/bin/python benchmarks/web_upload.py [--size-mb 20] [--repeat 3]
+Run: .venv/bin/python benchmarks/web_upload.py [--size-mb 20] [--repeat 3] [--latency-ms 0]
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mb", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="added to every request of the page (Chromium's network emulation), as a phone's "
+        "network would; the Python client gets none",
+    )
     args = parser.parse_args()
     size = args.size_mb * MB
     parts_choices = (1, 3)
@@ -42,6 +49,18 @@ def main() -> None:
         context = browser.new_context(base_url=server.url, viewport={"width": 360, "height": 740})
         page = context.new_page()
         page.set_default_timeout(600_000)
+        if args.latency_ms:
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send(
+                "Network.emulateNetworkConditions",
+                {
+                    "offline": False,
+                    "latency": args.latency_ms,
+                    "downloadThroughput": -1,
+                    "uploadThroughput": -1,
+                },
+            )
         register(page)
         page.locator("#sheet-kept").check()
         page.locator("[data-continue]").click()
@@ -76,7 +95,8 @@ def main() -> None:
     rows.append(("python client", f"{p:.2f}", f"{size / MB / p:.1f}", "1.00"))
     print(table(["side", "median s", "MB/s", "/ python"], rows))
     one, three = median(browser_times[1]), median(browser_times[3])
-    print(f"\n{args.size_mb} MB scan; 3 parts / 1 part speed: {one / three:.2f}")
+    latency = f", page latency {args.latency_ms} ms" if args.latency_ms else ""
+    print(f"\n{args.size_mb} MB scan{latency}; 3 parts / 1 part speed: {one / three:.2f}")
 
 
 if __name__ == "__main__":

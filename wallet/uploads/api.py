@@ -28,7 +28,7 @@ OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 def _tus_resumable(
     tus_resumable: Annotated[
         str | None,
-        Header(max_length=32, description=f"The tus version the client speaks: {TUS_VERSION}."),
+        Header(max_length=256, description=f"The tus version the client speaks: {TUS_VERSION}."),
     ] = None,
 ) -> None:
     service.check_tus_version(tus_resumable)
@@ -69,7 +69,7 @@ def create_upload(
     db: DB,
     settings: AppSettings,
     store: Store,
-    upload_length: Annotated[str | None, Header(max_length=32)] = None,
+    upload_length: Annotated[str | None, Header(max_length=256)] = None,
     upload_concat: Annotated[str | None, Header(max_length=4096)] = None,
 ) -> Response:
     concat, part_ids = service.parse_concat(upload_concat)
