@@ -6,6 +6,7 @@ stored version whose bytes are the parts' in order."""
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -17,12 +18,15 @@ from tests.test_uploads import (
     TUS,
     bearer,
     complete,
+    execute,
     head,
     patch,
     prepare_version,
     rows,
     staged_objects,
+    store_of,
 )
+from wallet.server.sweeper import sweep
 
 
 def create(app: WalletApp, token: str, **headers: str) -> str:
@@ -168,5 +172,20 @@ def test_terminating_a_final_upload_drops_its_parts(any_store_app: WalletApp) ->
     assert code == 201
     gone = app.client.delete(answer["location"], headers={**TUS, **bearer(token)})
     assert gone.status_code == 204
+    assert rows(app, "upload") == 0
+    assert staged_objects(app) == []
+
+
+def test_expired_parts_and_finals_are_swept(any_store_app: WalletApp) -> None:
+    app = any_store_app
+    token = app.new_vault().api.token or ""
+    joined = [partial(app, token, os.urandom(5000)) for _ in range(2)]
+    code, _answer = final(app, token, *joined)
+    assert code == 201
+    partial(app, token, os.urandom(700))  # a part never joined
+    assert len(staged_objects(app)) == 3
+    execute(app, "UPDATE upload SET expires_at = :past", past=datetime(2000, 1, 1))
+    report = sweep(app.client.app.state.engine, store_of(app), timedelta(hours=1))
+    assert report.expired_uploads == 4
     assert rows(app, "upload") == 0
     assert staged_objects(app) == []

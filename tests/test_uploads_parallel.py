@@ -12,9 +12,11 @@ import select
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from storage.base import BlobStore
 from storage.filesystem import FilesystemBlobStore
@@ -164,3 +166,41 @@ def test_a_patch_after_a_dropped_one_is_not_kept_waiting(server: LiveServer) -> 
     assert http.post(f"{API}/documents", json=prepared.body(upload_id)).status_code == 201
     blob = http.get(f"{API}/documents/{prepared.document_id}/versions/1/blob")
     assert blob.content == data
+
+
+def test_a_long_patch_keeps_its_lease(server: LiveServer) -> None:
+    """A PATCH that runs longer than the lease's renewal period keeps renewing it, so nobody
+    takes the upload from a live request."""
+    vault, _ = Vault.create_account(ApiClient(server.url), "slowpoke", "a passphrase")
+    token = vault.api.token or ""
+    http = httpx.Client(base_url=server.url, headers=bearer(token), timeout=60)
+    body = os.urandom(MIB)
+    created = http.post(f"{API}/uploads", headers={**TUS, "Upload-Length": str(len(body))})
+    location = created.headers["location"]
+    upload_id = location.rsplit("/", 1)[-1]
+    port = int(server.url.rsplit(":", 1)[1])
+    engine = create_engine(server.database.url)
+    query = text("SELECT patch_until FROM upload WHERE id = :id")
+
+    def lease_end() -> Any:
+        with engine.connect() as connection:
+            return connection.execute(query, {"id": upload_id}).scalar_one()
+
+    sock = _start_patch(port, location, token, len(body), body[:1000])
+    deadline = time.monotonic() + 60
+    while (first := lease_end()) is None:
+        assert time.monotonic() < deadline, "the PATCH never took the upload"
+        time.sleep(0.05)  # a poll interval
+    while lease_end() == first:  # renewed while the body is still coming
+        assert time.monotonic() < deadline, "the running PATCH never renewed its lease"
+        time.sleep(0.1)  # a poll interval
+    busy = http.patch(
+        location, content=body, headers={**TUS, "Upload-Offset": "0", "Content-Type": OFFSET_TYPE}
+    )
+    assert busy.status_code == 423
+    sock.sendall(body[1000:])
+    status, answer = _answer(sock)
+    assert status == 204, answer
+    assert lease_end() is None  # given back
+    assert staged(server, upload_id) == body
+    engine.dispose()
