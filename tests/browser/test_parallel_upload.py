@@ -1,6 +1,7 @@
-"""A big file leaves the page in 3 parallel parts (tus partial uploads) that the server joins
-(a final upload); one part's chunk lost on the way is resent alone. The Python client then
-reads the exact bytes, checked against the hash the page signed over the whole ciphertext."""
+"""A big file leaves the page in parallel parts (tus partial uploads of 8 MiB, each sent while
+the next is encrypted) that the server joins (a final upload); one part's chunk lost on the way
+is resent alone. The Python client then reads the exact bytes, checked against the hash the
+page signed over the whole ciphertext."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def test_big_file_goes_up_in_parallel_parts(page: Page, tmp_path: Path, web_serv
     name = f"parallel-{secrets.token_hex(4)}"
     register(page, name)
     scan = tmp_path / "big-scan.pdf"
-    content = b"%PDF-1.4\n" + os.urandom(12 * 1024 * 1024)
+    content = b"%PDF-1.4\n" + os.urandom(20 * 1000 * 1000)
     scan.write_bytes(content)
 
     creations: list[dict[str, str]] = []

@@ -111,7 +111,7 @@ async function sendChunks(location, blob, { chunkBytes, onSent, onWait, signal }
 }
 
 /** How many parallel parts: PARTS for a big file, else 1 (a benchmark may set its own). */
-function partsFor(size) {
+export function partsFor(size) {
   const forced = Number(globalThis.localStorage?.getItem("wallet.upload_parts"));
   if (Number.isInteger(forced) && forced >= 1 && forced <= 16) return Math.min(forced, size);
   return size >= PARALLEL_MIN_BYTES ? PARTS : 1;
@@ -170,6 +170,70 @@ export async function uploadBlob(blob, { chunkBytes = CHUNK_BYTES, onProgress, s
     location = await createUpload({ "Upload-Concat": `final;${locations.join(" ")}` }, signal, onWait);
   }
   return location.replace(/\/+$/, "").split("/").pop();
+}
+
+/**
+ * An upload fed while its bytes are still being made (encrypted): each part of them goes up as
+ * a tus partial upload, up to `parallel` at once, while the next part is made; `finish()` joins
+ * them in order (a final upload) and returns its id. `sizeHint` (about the total) sets the part
+ * size so a big file needs no more than 12 parts. onProgress(sent, made, { waiting }).
+ */
+export function partsUploader({ sizeHint, parallel = PARTS, chunkBytes = CHUNK_BYTES, onProgress, signal }) {
+  const partBytes = Math.max(PARALLEL_MIN_BYTES, Math.ceil(sizeHint / 12));
+  let pending = [];
+  let pendingSize = 0;
+  let made = 0;
+  let failure = null;
+  const parts = [];
+  const inFlight = new Set();
+  const sent = [];
+  const report = (waiting) => onProgress?.(sent.reduce((a, b) => a + b, 0), made, { waiting });
+  const onWait = () => report(true);
+
+  async function startPart() {
+    // Kept until the final upload exists, so a part cut off on the way can be sent again.
+    const blob = new Blob(pending, { type: "application/octet-stream" });
+    pending = [];
+    pendingSize = 0;
+    const index = sent.push(0) - 1;
+    const part = (async () => {
+      const headers = { "Upload-Length": String(blob.size), "Upload-Concat": "partial" };
+      const location = await createUpload(headers, signal, onWait);
+      await sendChunks(location, blob, {
+        chunkBytes,
+        signal,
+        onWait,
+        onSent: (offset) => {
+          sent[index] = offset;
+          report(false);
+        },
+      });
+      return location;
+    })();
+    part.catch((error) => (failure ??= error));
+    parts.push(part);
+    inFlight.add(part);
+    part.finally(() => inFlight.delete(part)).catch(() => {});
+    while (inFlight.size >= parallel && !failure) await Promise.race(inFlight).catch(() => {});
+    if (failure) throw failure;
+  }
+
+  return {
+    async push(chunk) {
+      if (failure) throw failure;
+      pending.push(chunk);
+      pendingSize += chunk.length;
+      made += chunk.length;
+      if (pendingSize >= partBytes) await startPart();
+    },
+    async finish() {
+      if (pendingSize || !parts.length) await startPart();
+      const locations = await Promise.all(parts);
+      // The server joins the parts in this order, so the signed hash of the whole holds.
+      const final = await createUpload({ "Upload-Concat": `final;${locations.join(" ")}` }, signal, onWait);
+      return final.replace(/\/+$/, "").split("/").pop();
+    },
+  };
 }
 
 export class WrongSize extends Error {}
