@@ -129,8 +129,10 @@ def store_version(
     adds what else the version needs (journal entry, other key wraps, re-checks under the
     owner's lock) in the same transaction; a WalletError it raises undoes everything.
 
-    The blob is moved into place first; if anything after that fails, the blob is an orphan
-    that no row points to, so nothing half-done is ever visible and the sweeper removes it.
+    The blob is made first (a link to or a copy of the staged bytes, which stay until this
+    transaction commits); if anything after that fails, the blob is an orphan that no row
+    points to, so nothing half-done is ever visible, the sweeper removes it, and the same
+    completion can be sent again. Sent again after it committed, it gets the same version.
     """
     stored = _already_stored(db, owner, document_id, content)
     if stored is not None:
