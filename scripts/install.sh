@@ -26,6 +26,7 @@ fi
 if [ "${1:-}" = "test" ]; then
   if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
     (cd tests/oidc-node && npm ci --no-audit --no-fund --loglevel=error)
+    (cd tests/tus-node && npm ci --no-audit --no-fund --loglevel=error)  # stock tus-js-client
   else
     echo "node and npm are missing: the OpenID Connect tests cannot run (apt-get install nodejs npm)" >&2
   fi

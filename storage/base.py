@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 import structlog
@@ -92,8 +92,15 @@ class BlobStore(ABC):
     def staged_size(self, upload_id: str) -> int: ...
 
     @abstractmethod
+    def blob_from_staging(self, upload_ids: Sequence[str], blob_key: str) -> None:
+        """Makes a blob of these uploads' staged bytes, one after the other, without reading
+        them into memory. The staged bytes stay: the caller discards them once the row that
+        points at the blob is committed, so a completion whose commit fails can be retried."""
+
     def commit_staging(self, upload_id: str, blob_key: str) -> None:
-        """Turns a finished upload into a blob, without reading it into memory."""
+        """Turns a finished upload into a blob and discards its staged bytes."""
+        self.blob_from_staging([upload_id], blob_key)
+        self.discard_staging(upload_id)
 
     @abstractmethod
     def discard_staging(self, upload_id: str) -> None: ...

@@ -11,7 +11,7 @@ import contextlib
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -259,8 +259,8 @@ class S3BlobStore(BlobStore):
     def staged_size(self, upload_id: str) -> int:
         return sum(size for _name, size in self._staging_parts(upload_id))
 
-    def commit_staging(self, upload_id: str, blob_key: str) -> None:
-        parts = self._staging_parts(upload_id)
+    def blob_from_staging(self, upload_ids: Sequence[str], blob_key: str) -> None:
+        parts = [part for upload_id in upload_ids for part in self._staging_parts(upload_id)]
         target = _BLOBS + blob_key
         composable = (
             parts
@@ -274,7 +274,6 @@ class S3BlobStore(BlobStore):
             total = sum(size for _name, size in parts)
             reader = _ConcatenatedReader(self, [name for name, _size in parts])
             self._call("put_object", self.bucket, target, reader, total, part_size=PART_SIZE)
-        self.discard_staging(upload_id)
 
     def discard_staging(self, upload_id: str) -> None:
         for name, _size in self._staging_parts(upload_id):

@@ -110,7 +110,8 @@ def upload_file(
 
 
 def _retryable(exc: ApiError) -> bool:
-    return isinstance(exc, NetworkError) or exc.status in (409, 502, 503, 504)
+    # 423: another PATCH (or one cut off by a crash) holds the upload until its lease ends.
+    return isinstance(exc, NetworkError) or exc.status in (409, 423, 502, 503, 504)
 
 
 def _server_offset(api: ApiClient, location: str, fallback: int) -> int:

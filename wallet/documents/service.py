@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -10,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, text
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session, col, delete, select
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from storage.base import BlobStore, StorageUnavailable
 from storage.cleanup import delete_blobs_quietly
@@ -26,6 +25,7 @@ from wallet.documents.schemas import VersionCreate
 from wallet.errors import STORAGE_DOWN, Conflict, Invalid, NotFound, Unavailable, WalletError
 from wallet.journal import service as journal
 from wallet.protocol import statements
+from wallet.uploads import service as uploads
 from wallet.uploads.models import Upload
 
 MANIFEST_KIND = statements.DOCUMENT_VERSION.kind
@@ -91,92 +91,6 @@ def check_statement(kind: statements.Kind, value: Any, what: str) -> None:
         raise Invalid(f"The {what} is not well formed: {exc}.") from exc
 
 
-# --- the storage quota -------------------------------------------------------------------------
-
-
-class QuotaFull(WalletError):
-    """507 Insufficient Storage, not 413: the request is fine and would fit another account;
-    this account's room is used up until something is deleted (docs/api.md)."""
-
-    status_code = 507
-    code = "quota_full"
-
-    def __init__(self, whose: str, used: int, quota: int, needed: int) -> None:
-        super().__init__(
-            f"{whose} is full: {size_text(used)} of {size_text(quota)} are used, and this file "
-            f"needs {size_text(needed)}. Delete documents you no longer need (every version of "
-            "a document counts), then try again.",
-            {"Wallet-Quota-Used": str(used), "Wallet-Quota-Limit": str(quota)},
-        )
-
-
-def size_text(size: int) -> str:
-    """1 KB = 1024 bytes, one decimal below 100 units: "9.3 KB of 9.8 KB", never "10 of 10"."""
-    unit, name = next(
-        ((1024**power, name) for power, name in ((3, "GB"), (2, "MB")) if size >= 1024**power),
-        (1024, "KB"),
-    )
-    value = size / unit
-    text = f"{value:.0f}" if value >= 100 else f"{value:.1f}".removesuffix(".0")
-    return f"{text} {name}"
-
-
-def stored_bytes(db: Session, owner_id: str) -> int:
-    """The ciphertext the owner's documents keep: every version's blob."""
-    total = db.exec(
-        select(func.coalesce(func.sum(DocumentVersion.blob_size), 0))
-        .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-        .where(Document.owner_id == owner_id)
-    ).one()
-    return int(total)
-
-
-def reserved_bytes(db: Session, account_id: str) -> int:
-    """The announced length of the account's unfinished uploads, not yet expired."""
-    total = db.exec(
-        select(func.coalesce(func.sum(Upload.length), 0))
-        .where(Upload.account_id == account_id)
-        .where(col(Upload.expires_at) > utcnow())
-    ).one()
-    return int(total)
-
-
-def reserve_room(db: Session, quota: int, account: Account, length: int) -> None:
-    """At an upload's creation: its length is reserved by its row (the caller adds it in this
-    transaction), under the owner's lock, so parallel uploads cannot all fit the last room.
-    Quota 0: none."""
-    if quota <= 0:
-        return
-    tx.lock_owner(db, account.id)
-    used = stored_bytes(db, account.id) + reserved_bytes(db, account.id)
-    if used + length > quota:
-        raise QuotaFull("Your wallet", used, quota, length)
-
-
-def check_room_at_completion(db: Session, quota: int, owner: Account, upload: Upload) -> None:
-    """At completion, under the owner's lock: what is stored plus this upload fits. Catches
-    what a reservation could not see (a proxy's upload, a quota lowered meanwhile)."""
-    if quota <= 0:
-        return
-    tx.lock_owner(db, owner.id)
-    used = stored_bytes(db, owner.id)
-    if used + upload.length > quota:
-        whose = "Your wallet" if upload.account_id == owner.id else "This person's wallet"
-        raise QuotaFull(whose, used, quota, upload.length)
-
-
-def _finished_upload(db: Session, account: Account, upload_id: str) -> Upload:
-    upload = db.get(Upload, upload_id)
-    if upload is None or upload.account_id != account.id or upload.expires_at <= utcnow():
-        raise NotFound("This upload is gone or has expired. Start the upload again.")
-    if upload.offset != upload.length:
-        raise Conflict(
-            f"The upload is not finished: {upload.offset} of {upload.length} bytes arrived. "
-            "Resume it first."
-        )
-    return upload
-
-
 def owned_document(db: Session, account: Account, document_id: str) -> Document:
     document = db.get(Document, document_id)
     # Someone else's document and a missing one get the very same answer.
@@ -217,12 +131,19 @@ def store_version(
     adds what else the version needs (journal entry, other key wraps, re-checks under the
     owner's lock) in the same transaction; a WalletError it raises undoes everything.
 
-    The blob is moved into place first; if anything after that fails, the blob is an orphan
-    that no row points to, so nothing half-done is ever visible and the sweeper removes it.
+    The blob is made first (a link to or a copy of the staged bytes, which stay until this
+    transaction commits); if anything after that fails, the blob is an orphan that no row
+    points to, so nothing half-done is ever visible, the sweeper removes it, and the same
+    completion can be sent again. Sent again after it committed, it gets the same version.
     """
-    upload = _finished_upload(db, uploader, upload_id)
-    # Before the blob moves: refused, the upload stays, and can complete once room is made.
-    check_room_at_completion(db, quota, owner, upload)
+    stored = _already_stored(db, owner, document_id, content)
+    if stored is not None:
+        # A completion retried after its commit went through (its answer was lost).
+        uploads.discard_leftovers(db, store, upload_id)
+        return stored
+    upload = uploads.finished_upload(db, uploader, upload_id)
+    # Before the blob is made: refused, the upload stays, and can complete once room is made.
+    uploads.check_room_at_completion(db, quota, owner, upload)
     now = utcnow()
     if new_document:
         if db.get(Document, document_id) is not None:
@@ -235,10 +156,7 @@ def store_version(
 
     blob_key = new_id()
     try:
-        if store.staged_size(upload.id) != upload.length:
-            _forget_upload(db, upload.id)
-            raise Conflict("The bytes of this upload are gone. Start the upload again.")
-        store.commit_staging(upload.id, blob_key)
+        uploads.build_blob(db, store, upload, blob_key)
     except StorageUnavailable as exc:
         raise Unavailable(STORAGE_DOWN) from exc
 
@@ -272,13 +190,11 @@ def store_version(
             )
         )
         record(version)
-        db.delete(upload)
+        uploads.finish(db, store, upload)  # its staged bytes go after the commit
         db.flush()
     except (IntegrityError, WalletError) as exc:
-        db.rollback()  # undo the version: the commit below forgets only the upload
+        db.rollback()  # undo the version; the staged bytes are intact for a retry
         delete_blobs_quietly(store, [blob_key])
-        # Its bytes went with the blob: a retry must get "start again", not a broken version.
-        _forget_upload(db, upload.id)
         if isinstance(exc, WalletError):
             raise
         raise Conflict(STALE_VERSION if not new_document else DOCUMENT_EXISTS) from exc
@@ -323,10 +239,19 @@ def add_version(
     )
 
 
-def _forget_upload(db: Session, upload_id: str) -> None:
-    with contextlib.suppress(SQLAlchemyError):  # if it fails, the request's rollback follows
-        db.exec(delete(Upload).where(col(Upload.id) == upload_id))
-        db.commit()  # its bytes are gone: a retry must hear so although the request fails
+def _already_stored(
+    db: Session, owner: Account, document_id: str, content: VersionContent
+) -> DocumentVersion | None:
+    """The version this very completion (same signed manifest) already stored, if any."""
+    document = db.get(Document, document_id)
+    if document is None or document.owner_id != owner.id:
+        return None
+    return db.exec(
+        select(DocumentVersion)
+        .where(col(DocumentVersion.document_id) == document_id)
+        .where(col(DocumentVersion.manifest) == content.manifest)
+        .where(col(DocumentVersion.signature) == content.signature)
+    ).first()
 
 
 _LIST_SQL = text(

@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from wallet.db import new_id, utcnow
@@ -14,3 +15,13 @@ class Upload(SQLModel, table=True):
     offset: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(index=True)
+    # The PATCH that is sending bytes now, and until when its lease holds (renewed while it
+    # runs): a second PATCH meanwhile gets 423, so one request's bytes only are ever staged.
+    patch_token: str | None = Field(default=None, max_length=32)
+    patch_until: datetime | None = None
+    # tus concatenation: None (a whole upload), "partial" or "final". A final upload has no
+    # staged bytes of its own: `parts` lists its partial uploads' ids in order, and each of
+    # them names it in `final_id` (a partial serves one final only).
+    concat: str | None = Field(default=None, max_length=8)
+    parts: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    final_id: str | None = Field(default=None, max_length=32, index=True)

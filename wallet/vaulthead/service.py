@@ -118,8 +118,11 @@ def parse_header(value: str) -> tuple[bytes, bytes]:
         raise Invalid(BAD_HEAD) from exc
 
 
-def propose(db: Session, owner: Account, message: bytes, signature: bytes) -> Pending:
-    """Checks the owner's next head and stores it in this transaction (see `confirm`)."""
+def propose(
+    db: Session, owner: Account, message: bytes, signature: bytes, *, resent_ok: bool = False
+) -> Pending:
+    """Checks the owner's next head and stores it in this transaction (see `confirm`).
+    `resent_ok`: the current head itself is accepted too (a change retried after its commit)."""
     try:
         verify(owner.public_signing_key, message, signature)
         statement = statements.VAULT_HEAD.parse(message)
@@ -131,6 +134,10 @@ def propose(db: Session, owner: Account, message: bytes, signature: bytes) -> Pe
     row = current(db, owner.id)
     if row is not None:
         db.refresh(row)
+    if resent_ok and row is not None and row.statement == message and row.signature == signature:
+        # The same head again: a retried request whose first try committed. `confirm` still
+        # checks that the state is exactly what it covers.
+        return Pending(statement)
     if statement["seq"] != (row.seq if row is not None else 0) + 1:
         raise StaleHead(STALE)
     if row is None:
@@ -180,7 +187,7 @@ def before_change(db: Session, owner: Account, header: str | None) -> Pending | 
     """For a change the head covers: the owner's next head, when the client sent one."""
     if header is None:
         return None
-    return propose(db, owner, *parse_header(header))
+    return propose(db, owner, *parse_header(header), resent_ok=True)
 
 
 def replace(db: Session, owner: Account, message: bytes, signature: bytes) -> int:

@@ -35,9 +35,15 @@ async function waitForNetwork(attempt, signal) {
   await sleep(Math.min(250 * 2 ** attempt, 10_000), signal);
 }
 
+// 423: another PATCH holds the upload (one cut off by a crash holds it until its lease ends).
 const retryable = (error) =>
   error instanceof NetworkError ||
-  (error instanceof ApiError && [409, 502, 503, 504].includes(error.status));
+  (error instanceof ApiError && [409, 423, 502, 503, 504].includes(error.status));
+
+// Files at least this big go up in PARTS parallel parts (tus concatenation): one request at a
+// time leaves a fast link idle while each chunk's answer comes back (benchmarks/web_upload.py).
+export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
+export const PARTS = 3;
 
 async function serverOffset(location, fallback, signal) {
   try {
@@ -49,21 +55,34 @@ async function serverOffset(location, fallback, signal) {
   }
 }
 
-/**
- * Uploads `blob` (already ciphertext). onProgress(sent, total, { waiting }) after every chunk
- * and while waiting for the network. Returns the upload id.
- */
-export async function uploadBlob(blob, { chunkBytes = CHUNK_BYTES, onProgress, signal } = {}) {
+/** Retries `attempt()` as PATCHes are retried: network drops, 502-504, and 423 (busy). */
+async function withRetries(attempt, { signal, onWait } = {}) {
+  for (let tries = 0; ; ) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (error?.name === "AbortError" || !retryable(error) || error.status === 409) throw error;
+      if (navigator.onLine && tries >= RETRIES) throw error;
+      onWait?.();
+      await waitForNetwork(tries, signal);
+      tries += navigator.onLine ? 1 : 0;
+    }
+  }
+}
+
+async function createUpload(headers, signal, onWait) {
+  const created = await withRetries(
+    () => request("POST", "/uploads", { headers: { ...TUS, ...headers }, signal }),
+    { signal, onWait },
+  );
+  return created.headers.get("location");
+}
+
+/** Sends `blob` to the upload at `location` in chunks, resuming after drops. */
+async function sendChunks(location, blob, { chunkBytes, onSent, onWait, signal }) {
   const total = blob.size;
-  const created = await request("POST", "/uploads", {
-    headers: { ...TUS, "Upload-Length": String(total) },
-    signal,
-  });
-  const location = created.headers.get("location");
-  const uploadId = location.replace(/\/+$/, "").split("/").pop();
   let offset = 0;
   let attempt = 0;
-  onProgress?.(0, total, { waiting: false });
   while (offset < total) {
     const end = Math.min(offset + chunkBytes, total);
     try {
@@ -78,17 +97,143 @@ export async function uploadBlob(blob, { chunkBytes = CHUNK_BYTES, onProgress, s
       });
       offset = Number(response.headers.get("upload-offset"));
       attempt = 0;
-      onProgress?.(offset, total, { waiting: false });
+      onSent(offset);
     } catch (error) {
       if (error?.name === "AbortError" || !retryable(error)) throw error;
       if (navigator.onLine && attempt >= RETRIES) throw error;
-      onProgress?.(offset, total, { waiting: true });
+      onWait();
       await waitForNetwork(attempt, signal);
       attempt += navigator.onLine ? 1 : 0;
       offset = await serverOffset(location, offset, signal);
+      onSent(offset);
     }
   }
-  return uploadId;
+}
+
+/** How many parallel parts: PARTS for a big file, else 1 (a benchmark may set its own). */
+export function partsFor(size) {
+  const forced = Number(globalThis.localStorage?.getItem("wallet.upload_parts"));
+  if (Number.isInteger(forced) && forced >= 1 && forced <= 16) return Math.min(forced, size);
+  return size >= PARALLEL_MIN_BYTES ? PARTS : 1;
+}
+
+/**
+ * Uploads `blob` (already ciphertext: its signed hash covers all of it, whatever the parts).
+ * A big file goes in parallel parts (tus partial uploads) that the server joins in order
+ * (a final upload). onProgress(sent, total, { waiting }) after every chunk and while waiting
+ * for the network. Returns the id of the upload to store.
+ */
+export async function uploadBlob(blob, { chunkBytes = CHUNK_BYTES, onProgress, signal } = {}) {
+  const total = blob.size;
+  const parts = partsFor(total);
+  const sent = new Array(parts).fill(0);
+  const report = (waiting) => onProgress?.(sent.reduce((a, b) => a + b, 0), total, { waiting });
+  const onWait = () => report(true);
+  report(false);
+  let location;
+  if (parts === 1) {
+    location = await createUpload({ "Upload-Length": String(total) }, signal, onWait);
+    await sendChunks(location, blob, {
+      chunkBytes,
+      signal,
+      onWait,
+      onSent: (offset) => {
+        sent[0] = offset;
+        report(false);
+      },
+    });
+  } else {
+    const size = Math.ceil(total / parts);
+    const slices = Array.from({ length: parts }, (_, i) =>
+      blob.slice(i * size, Math.min((i + 1) * size, total)),
+    );
+    const locations = await Promise.all(
+      slices.map(async (slice, i) => {
+        const part = await createUpload(
+          { "Upload-Length": String(slice.size), "Upload-Concat": "partial" },
+          signal,
+          onWait,
+        );
+        await sendChunks(part, slice, {
+          chunkBytes,
+          signal,
+          onWait,
+          onSent: (offset) => {
+            sent[i] = offset;
+            report(false);
+          },
+        });
+        return part;
+      }),
+    );
+    // The server joins the parts in this order, so the signed hash of the whole holds.
+    location = await createUpload({ "Upload-Concat": `final;${locations.join(" ")}` }, signal, onWait);
+  }
+  return location.replace(/\/+$/, "").split("/").pop();
+}
+
+/**
+ * An upload fed while its bytes are still being made (encrypted): each part of them goes up as
+ * a tus partial upload, up to `parallel` at once, while the next part is made; `finish()` joins
+ * them in order (a final upload) and returns its id. `sizeHint` (about the total) sets the part
+ * size so a big file needs no more than 12 parts. onProgress(sent, made, { waiting }).
+ */
+export function partsUploader({ sizeHint, parallel = PARTS, chunkBytes = CHUNK_BYTES, onProgress, signal }) {
+  const partBytes = Math.max(PARALLEL_MIN_BYTES, Math.ceil(sizeHint / 12));
+  let pending = [];
+  let pendingSize = 0;
+  let made = 0;
+  let failure = null;
+  const parts = [];
+  const inFlight = new Set();
+  const sent = [];
+  const report = (waiting) => onProgress?.(sent.reduce((a, b) => a + b, 0), made, { waiting });
+  const onWait = () => report(true);
+
+  async function startPart() {
+    // Kept until the final upload exists, so a part cut off on the way can be sent again.
+    const blob = new Blob(pending, { type: "application/octet-stream" });
+    pending = [];
+    pendingSize = 0;
+    const index = sent.push(0) - 1;
+    const part = (async () => {
+      const headers = { "Upload-Length": String(blob.size), "Upload-Concat": "partial" };
+      const location = await createUpload(headers, signal, onWait);
+      await sendChunks(location, blob, {
+        chunkBytes,
+        signal,
+        onWait,
+        onSent: (offset) => {
+          sent[index] = offset;
+          report(false);
+        },
+      });
+      return location;
+    })();
+    part.catch((error) => (failure ??= error));
+    parts.push(part);
+    inFlight.add(part);
+    part.finally(() => inFlight.delete(part)).catch(() => {});
+    while (inFlight.size >= parallel && !failure) await Promise.race(inFlight).catch(() => {});
+    if (failure) throw failure;
+  }
+
+  return {
+    async push(chunk) {
+      if (failure) throw failure;
+      pending.push(chunk);
+      pendingSize += chunk.length;
+      made += chunk.length;
+      if (pendingSize >= partBytes) await startPart();
+    },
+    async finish() {
+      if (pendingSize || !parts.length) await startPart();
+      const locations = await Promise.all(parts);
+      // The server joins the parts in this order, so the signed hash of the whole holds.
+      const final = await createUpload({ "Upload-Concat": `final;${locations.join(" ")}` }, signal, onWait);
+      return final.replace(/\/+$/, "").split("/").pop();
+    },
+  };
 }
 
 export class WrongSize extends Error {}

@@ -20,7 +20,7 @@ import { BadSignature, sign, verify } from "./crypto/signing.js";
 import { documentKeyInfo, openSealed, profileFieldInfo, seal } from "./crypto/wrap.js";
 import { KIND, statement } from "./protocol.js";
 import { getSession, setSession } from "./session.js";
-import { downloadBlob, uploadBlob, WrongSize } from "./tus.js";
+import { downloadBlob, partsFor, partsUploader, uploadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
 import {
   checkDocument,
@@ -380,6 +380,29 @@ export async function encryptFile(file, recipient) {
   return { blob: new Blob(parts, { type: "application/octet-stream" }), sha256: hasher.digest("hex"), size };
 }
 
+/**
+ * Encrypts `file` and uploads the ciphertext at once, in parallel parts, each sent while the
+ * next is encrypted. The SHA-256 is of the whole ciphertext, in order: what the server joins.
+ */
+async function encryptWhileUploading(file, recipient, { signal, onProgress }) {
+  const age = await loadAge();
+  const { createSHA256 } = await import("./crypto/wasm.js");
+  const hasher = await createSHA256();
+  hasher.init();
+  const uploader = partsUploader({ sizeHint: file.size, signal, onProgress });
+  const reader = (await age.encryptStream(file.stream(), recipient)).getReader();
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    hasher.update(value);
+    size += value.length;
+    await uploader.push(value);
+  }
+  const uploadId = await uploader.finish();
+  return { uploadId, sha256: hasher.digest("hex"), size };
+}
+
 // Other parts (standing grants) register here to wrap each new version for their grantees,
 // as the Python client's wrap_new_version does.
 // fn({ documentId, version, meta, identity, manifest, manifestSha256 }).
@@ -429,12 +452,22 @@ export async function uploadDocument(file, meta, { replace = null, onProgress, s
     documentKeyInfo(documentId, version, keyId),
   );
   onProgress?.("encrypt", 0, file.size, {});
-  const encrypted = await encryptFile(file, recipient);
-  onProgress?.("encrypt", file.size, file.size, {});
-  const uploadId = await uploadBlob(encrypted.blob, {
-    signal,
-    onProgress: (done, total, state) => onProgress?.("upload", done, total, state),
-  });
+  let encrypted;
+  let uploadId;
+  if (partsFor(file.size) > 1) {
+    // A big file: its parts go up while the next ones are encrypted (tus.js partsUploader).
+    ({ uploadId, ...encrypted } = await encryptWhileUploading(file, recipient, {
+      signal,
+      onProgress: (done, made, state) => onProgress?.("upload", done, Math.max(made, file.size), state),
+    }));
+  } else {
+    encrypted = await encryptFile(file, recipient);
+    onProgress?.("encrypt", file.size, file.size, {});
+    uploadId = await uploadBlob(encrypted.blob, {
+      signal,
+      onProgress: (done, total, state) => onProgress?.("upload", done, total, state),
+    });
+  }
   const [manifest, signature] = sign(
     keys.signingSeed,
     statement(KIND.DOCUMENT_VERSION, {
