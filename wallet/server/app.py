@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -22,6 +23,8 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from sharing.grants.api import router as grants_router
 from sharing.inbox.api import router as inbox_router
@@ -37,7 +40,7 @@ from wallet.accounts import service as accounts
 from wallet.accounts.api import router as accounts_router
 from wallet.db import is_empty, make_engine, migrate
 from wallet.documents.api import router as documents_router
-from wallet.errors import DATABASE_DOWN, STORAGE_DOWN, WalletError
+from wallet.errors import DATABASE_DOWN, STORAGE_DOWN, NotFound, WalletError
 from wallet.health.api import router as health_router
 from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
@@ -94,7 +97,34 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+NOT_ALLOWED = "This address does not take {method}. It takes {allowed}."
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the path has, across all its routes: Starlette's 405 names only the first
+    route it matched (GET /api/v1/documents hid POST)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        match, _child = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(route.methods or ())
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Routing's own 404 and 405, in the same shape as every other error.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 404:
+            return _error(404, NotFound.code, NotFound().message, headers)
+        if exc.status_code == 405:
+            allowed = allowed_methods(request)
+            headers["Allow"] = allowed
+            message = NOT_ALLOWED.format(method=request.method, allowed=allowed)
+            return _error(405, "method_not_allowed", message, headers)
+        return _error(exc.status_code, "http_error", str(exc.detail), headers)
+
     @app.exception_handler(WalletError)
     async def wallet_error(_request: Request, exc: WalletError) -> JSONResponse:
         return _error(exc.status_code, exc.code, exc.message, exc.headers)
