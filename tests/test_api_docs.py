@@ -48,3 +48,19 @@ def test_routing_errors_have_the_wallet_error_shape(make_app: AppFactory) -> Non
     answer = client.get("/api/v1/no-such-thing")
     assert answer.status_code == 404
     assert answer.json() == {"detail": NotFound().message, "code": "not_found"}
+
+
+def test_a_body_that_is_not_utf8_is_invalid_json(make_app: AppFactory) -> None:
+    """FastAPI answered 400 in its own shape ({"detail": "There was an error parsing the
+    body"}), which the description did not have; schemathesis found it."""
+    client = make_app().client
+    for body in (b"\xff\xfe{", b"{not json"):
+        answer = client.post(
+            "/api/v1/auth/prelogin", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 422, body
+        assert answer.json() == {
+            "detail": "The request body is not valid JSON. Check what your app sends.",
+            "code": "invalid",
+            "errors": [{"field": "body", "message": "not valid JSON"}],
+        }

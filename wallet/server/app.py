@@ -98,6 +98,17 @@ def _field_name(location: tuple[Any, ...]) -> str:
 
 
 NOT_ALLOWED = "This address does not take {method}. It takes {allowed}."
+# FastAPI's 400 for a body it could not decode at all (not UTF-8, for one).
+FASTAPI_BODY_UNREADABLE = "There was an error parsing the body"
+
+
+def _not_json() -> JSONResponse:
+    return _error(
+        422,
+        "invalid",
+        "The request body is not valid JSON. Check what your app sends.",
+        errors=[{"field": "body", "message": "not valid JSON"}],
+    )
 
 
 def allowed_methods(request: Request) -> str:
@@ -118,6 +129,8 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 404:
             return _error(404, NotFound.code, NotFound().message, headers)
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_UNREADABLE:
+            return _not_json()  # a JSON body that is not UTF-8: the same answer as bad JSON
         if exc.status_code == 405:
             allowed = allowed_methods(request)
             headers["Allow"] = allowed
@@ -139,8 +152,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"The field '{first['field']}' is not valid: {first['message']}."
         if exc.errors() and exc.errors()[0].get("type") == "json_invalid":
             # Its location is a character position, not a field: "The field '14'" helps nobody.
-            errors[0] = {"field": "body", "message": "not valid JSON"}
-            message = "The request body is not valid JSON. Check what your app sends."
+            return _not_json()
         return _error(422, "invalid", message, errors=errors)
 
     @app.exception_handler(BodyTooLarge)
