@@ -27,7 +27,7 @@ def _http_date(value: datetime) -> str:
     return value.strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
-@router.options("/uploads")
+@router.options("/uploads", status_code=status.HTTP_204_NO_CONTENT)
 def tus_options(settings: AppSettings) -> Response:
     headers = _tus_headers(
         **{
