@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from wallet.health.checks import DISK_FULL, OK, READY_STATES, database_state, store_state
 
@@ -21,7 +22,22 @@ def _check_store(request: Request) -> str:
     return store_state(request.app.state.store)
 
 
-@router.get("/readyz")
+class Readiness(BaseModel):
+    status: str  # ok, disk full, unavailable
+    checks: dict[str, str]
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "Not ready: the database or the blob store does not work.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        }
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database and the blob store both work."""
     # A disk at its reserve says "disk full" but stays ready (200): uploads are refused, and
