@@ -64,3 +64,65 @@ def test_a_body_that_is_not_utf8_is_invalid_json(make_app: AppFactory) -> None:
             "code": "invalid",
             "errors": [{"field": "body", "message": "not valid JSON"}],
         }
+
+
+def _operations(spec: dict) -> list[tuple[str, str, dict]]:
+    return [(m.upper(), p, op) for p, ops in spec["paths"].items() for m, op in ops.items()]
+
+
+def test_every_error_is_described_in_the_wallet_shape(make_app: AppFactory) -> None:
+    spec = make_app().client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    assert set(schemas["ErrorBody"]["required"]) == {"detail", "code"}
+    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
+    shared = spec["components"]["responses"]
+    for method, path, operation in _operations(spec):
+        for status, answer in operation["responses"].items():
+            if int(status) < 400 or path == "/readyz":
+                continue
+            assert answer == {"$ref": f"#/components/responses/Error{status}"}, (method, path)
+            content = shared[f"Error{status}"]["content"]
+            assert content["application/json"]["schema"] == error_ref
+    for status, header in (
+        ("401", "WWW-Authenticate"),
+        ("429", "Retry-After"),
+        ("503", "Retry-After"),
+    ):
+        assert header in shared[f"Error{status}"]["headers"]
+
+
+def test_status_codes_are_found_in_the_handlers(make_app: AppFactory) -> None:
+    """Read from the code each route runs, not listed by hand: a sample of what must be there."""
+    spec = make_app().client.get("/openapi.json").json()
+    codes = {(m, p): set(op["responses"]) for m, p, op in _operations(spec)}
+    secured = {(m, p) for m, p, op in _operations(spec) if op.get("security")}
+    expected = {
+        ("POST", "/api/v1/auth/login"): {"200", "401", "413", "422", "429", "503"},
+        ("POST", "/api/v1/links/{link_id}/redeem"): {"200", "403", "404", "410", "423"},
+        ("GET", "/api/v1/documents/{document_id}"): {"200", "401", "403", "404", "422", "503"},
+        ("GET", "/api/v1/documents/{document_id}/versions/{version}/blob"): {"200", "206", "404"},
+        ("DELETE", "/api/v1/documents/{document_id}"): {"204", "401", "404", "409"},
+        ("PATCH", "/api/v1/uploads/{upload_id}"): {"204", "404", "409"},
+        ("GET", "/healthz"): {"200"},
+    }
+    for operation, needed in expected.items():
+        assert needed <= codes[operation], (operation, codes[operation])
+    # No database behind it, so no "database down".
+    assert "503" not in codes[("GET", "/healthz")]
+    assert ("GET", "/api/v1/documents") in secured
+    assert ("POST", "/api/v1/auth/login") not in secured
+
+
+def test_bodiless_answers_and_bounds_are_described(make_app: AppFactory) -> None:
+    spec = make_app().client.get("/openapi.json").json()
+    paths = spec["paths"]
+    created = paths["/api/v1/uploads"]["post"]["responses"]["201"]
+    assert "content" not in created  # tus: the answer is its headers
+    assert "content" not in paths["/api/v1/documents/{document_id}"]["delete"]["responses"]["204"]
+    blob = paths["/api/v1/documents/{document_id}/versions/{version}/blob"]["get"]
+    assert "application/octet-stream" in blob["responses"]["200"]["content"]
+    version = next(p for p in blob["parameters"] if p["name"] == "version")["schema"]
+    assert version["minimum"] == 1 and version["maximum"] == 2**31 - 1
+    journal = {p["name"]: p["schema"] for p in paths["/api/v1/journal"]["get"]["parameters"]}
+    assert journal["after"]["maximum"] == 2**31 - 1 and journal["limit"]["minimum"] == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, Field
+
 
 class WalletError(Exception):
     status_code = 400
@@ -79,3 +81,18 @@ STORAGE_DOWN = (
 DATABASE_DOWN = (
     "The service cannot reach its database right now. Please try again in a few minutes."
 )
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field, as a dotted path ('body' for the whole body).")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer (wallet/server/app.py builds it)."""
+
+    detail: str = Field(description="What happened and what to do, in plain words.")
+    code: str = Field(description="A stable word for programs: not_found, invalid, ...")
+    errors: list[FieldError] = Field(
+        default_factory=list, description="Only in a 422 for fields: each field not valid."
+    )

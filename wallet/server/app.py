@@ -49,6 +49,7 @@ from wallet.profile.api import router as profile_router
 from wallet.server.disk import DISK_FULL, is_disk_full
 from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
 from wallet.server.meta import check_at_start
+from wallet.server.openapi import install as install_openapi
 from wallet.server.sweeper import sweep
 from wallet.server.vitals import Vitals
 from wallet.settings import Settings
@@ -293,6 +294,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     app.state.metrics.registry.register(Vitals(app.state.engine, app.state.store, settings))
 
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health_router)
     for router in (
         accounts_router,
