@@ -3,6 +3,8 @@ WALLET_API_DOCS turns them on."""
 
 from __future__ import annotations
 
+import re
+
 from tests.conftest import AppFactory
 from wallet.errors import NotFound
 
@@ -17,12 +19,22 @@ def test_api_docs_are_off_by_default(make_app: AppFactory) -> None:
     assert spec.status_code == 200 and spec.json()["info"]["title"] == "Personal document wallet"
 
 
-def test_api_docs_when_turned_on_keep_fastapi_pages(make_app: AppFactory) -> None:
+def test_api_docs_when_turned_on_are_self_hosted_under_csp(make_app: AppFactory) -> None:
     client = make_app(api_docs=True).client
-    for path in ("/docs", "/redoc"):
+    for path, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
         answer = client.get(path)
         assert answer.status_code == 200, path
-        assert "/openapi.json" in answer.text
+        assert "/openapi.json" in answer.text and f"/docs/assets/{asset}" in answer.text
+        # Nothing from another address: every src and href is this origin's.
+        assert not re.findall(r"""(?:src|href)=["']?(?:https?:)?//""", answer.text), path
+        csp = answer.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "http" not in csp and "*" not in csp
+        assert "'unsafe-eval'" not in csp
+        script_src = re.search(r"script-src ([^;]*)", csp).group(1).split()  # type: ignore[union-attr]
+        assert "'unsafe-inline'" not in script_src
+        assets = client.get(f"/docs/assets/{asset}")
+        assert assets.status_code == 200 and "javascript" in assets.headers["content-type"]
+    assert client.get("/docs/oauth2-redirect").status_code == 404  # no OAuth flow to finish
     assert client.get("/openapi.json").status_code == 200
 
 

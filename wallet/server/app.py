@@ -46,6 +46,7 @@ from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
+from wallet.server.apidocs import install as install_api_docs
 from wallet.server.disk import DISK_FULL, is_disk_full
 from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
 from wallet.server.meta import check_at_start
@@ -188,11 +189,6 @@ SECURITY_HEADERS = [
 ]
 
 
-def _API_DOCS(scope: dict) -> bool:  # noqa: N802 - reads like the constant it replaces
-    # Swagger UI loads its script from a CDN; it keeps FastAPI's defaults.
-    return str(scope.get("path", "")).startswith(("/docs", "/redoc"))
-
-
 def observability_middleware(app: FastAPI, inner: Any) -> Any:
     """Pure ASGI, so streamed uploads and downloads are not buffered."""
 
@@ -209,7 +205,7 @@ def observability_middleware(app: FastAPI, inner: Any) -> Any:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [h for h in SECURITY_HEADERS if h[0] not in present]
-                if b"content-security-policy" not in present and not _API_DOCS(scope):
+                if b"content-security-policy" not in present:
                     # Pages and static files: no inline script or style, no CDN.
                     headers.append((b"content-security-policy", PAGE_CSP.encode()))
                 message = {**message, "headers": headers}
@@ -283,8 +279,9 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         title="Personal document wallet",
         version=__version__,
         openapi_url="/openapi.json",
-        docs_url="/docs" if settings.api_docs else None,
-        redoc_url="/redoc" if settings.api_docs else None,
+        # Self-hosted, under their own CSP, when the operator turns them on (apidocs.py).
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -295,6 +292,8 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
 
     install_error_handlers(app)
     install_openapi(app)
+    if settings.api_docs:
+        install_api_docs(app)
     app.include_router(health_router)
     for router in (
         accounts_router,
