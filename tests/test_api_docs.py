@@ -138,3 +138,12 @@ def test_bodiless_answers_and_bounds_are_described(make_app: AppFactory) -> None
     assert version["minimum"] == 1 and version["maximum"] == 2**31 - 1
     journal = {p["name"]: p["schema"] for p in paths["/api/v1/journal"]["get"]["parameters"]}
     assert journal["after"]["maximum"] == 2**31 - 1 and journal["limit"]["minimum"] == 1
+
+
+def test_base64_fields_carry_their_byte_bounds_as_lengths(make_app: AppFactory) -> None:
+    """A 32-byte key is 43 base64url characters: the description says so, not just `string`."""
+    schemas = make_app().client.get("/openapi.json").json()["components"]["schemas"]
+    auth_key = schemas["LoginRequest"]["properties"]["auth_key"]
+    assert (auth_key["minLength"], auth_key["maxLength"]) == (43, 43)
+    salt = schemas["AccountCreate"]["properties"]["kdf_salt"]
+    assert (salt["minLength"], salt["maxLength"]) == (22, 22)  # 16 bytes
