@@ -101,12 +101,14 @@ def make_engine(url: str, limits: DatabaseLimits | None = None) -> Engine:
     }
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        in_memory = path in ("", ":memory:") or "///" not in url
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": limits.sqlite_busy_timeout},
-            **pool,
+            # An in-memory database lives in one connection per thread: no pool to size.
+            **({} if in_memory else pool),
         )
 
         @event.listens_for(engine, "connect")

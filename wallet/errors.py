@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -99,3 +100,18 @@ def is_overload(exc: BaseException) -> bool:
     if getattr(original, "sqlstate", None) == _QUERY_CANCELED:
         return True
     return isinstance(original, sqlite3.OperationalError) and "database is locked" in str(original)
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field, as a dotted path ('body' for the whole body).")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer (wallet/server/app.py builds it)."""
+
+    detail: str = Field(description="What happened and what to do, in plain words.")
+    code: str = Field(description="A stable word for programs: not_found, invalid, ...")
+    errors: list[FieldError] = Field(
+        default_factory=list, description="Only in a 422 for fields: each field not valid."
+    )

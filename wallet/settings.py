@@ -49,8 +49,8 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # Addresses of reverse proxies whose X-Forwarded-For is believed (comma separated, or *).
     trusted_proxies: str = "127.0.0.1,::1"
-    # /docs and /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN, without CSP nor
-    # integrity, on the wallet's own origin. Off unless asked for; /openapi.json always answers.
+    # /docs and /redoc: Swagger UI and ReDoc, self-hosted under their own CSP
+    # (wallet/server/apidocs.py). Off unless asked for; /openapi.json always answers.
     api_docs: bool = False
     sweep_interval_seconds: int = 600
     orphan_grace_seconds: int = 3600

@@ -2,7 +2,15 @@
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import (
+    BeforeValidator,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from wallet.crypto.encoding import b64d, b64e
 
@@ -16,11 +24,35 @@ def _decode(value: Any) -> bytes:
         raise ValueError("must be unpadded URL-safe base64") from exc
 
 
+def _encoded_length(size: int) -> int:
+    return -(-4 * size // 3)  # unpadded base64: 4 characters per 3 bytes, rounded up
+
+
+class _Base64urlSchema:
+    """B64 in the JSON schema: a base64url string whose length bounds are those of its bytes
+    (Field(min_length=..., max_length=...) counts bytes), so the description shows them."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema: JsonSchemaValue = {"type": "string", "contentEncoding": "base64url"}
+        node: Any = core_schema
+        while isinstance(node, dict):
+            # A bound sits on the bytes schema itself, or on a validator around it.
+            updates = (node.get("metadata") or {}).get("pydantic_js_updates") or {}
+            for key, core_key in (("minLength", "min_length"), ("maxLength", "max_length")):
+                size = updates.get(key, node.get(core_key) if node.get("type") == "bytes" else None)
+                if size is not None and key not in schema:
+                    schema[key] = _encoded_length(int(size))
+            node = node.get("schema")
+        return schema
+
+
 B64 = Annotated[
     bytes,
     BeforeValidator(_decode),
     PlainSerializer(b64e, return_type=str),
-    WithJsonSchema({"type": "string", "contentEncoding": "base64url"}),
+    _Base64urlSchema(),
 ]
 
 Handle = Annotated[

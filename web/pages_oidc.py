@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from wallet.deps import DB, AppSettings
 from wallet.errors import WalletError
 from wallet.oidc import service
+from wallet.oidc.schemas import CallbackOut
 from web.pages import render
 
 router = APIRouter(tags=["oidc"])
@@ -41,7 +42,19 @@ def _page(request: Request, status_code: int = 200, **context: object) -> Respon
     )
 
 
-@router.get(service.CALLBACK_PATH, response_model=None)
+@router.get(
+    service.CALLBACK_PATH,
+    response_model=None,
+    responses={
+        200: {
+            "description": "The one-time code: JSON for a program, a page for a browser.",
+            "content": {
+                "application/json": {"schema": CallbackOut.model_json_schema()},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def callback(
     request: Request,
     db: DB,

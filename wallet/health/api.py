@@ -1,5 +1,6 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from wallet.health.checks import DISK_FULL, OK, Readiness, is_ready
 
@@ -14,7 +15,22 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+class ReadinessBody(BaseModel):
+    status: str  # ok, disk full, unavailable
+    checks: dict[str, str]
+
+
+@router.get(
+    "/readyz",
+    response_model=ReadinessBody,
+    responses={
+        503: {
+            "model": ReadinessBody,
+            "description": "Not ready: the database or the blob store does not work.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        }
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database and the blob store both work."""
     # A disk at its reserve says "disk full" but stays ready (200): uploads are refused, and

@@ -6,12 +6,13 @@ from pydantic import BaseModel
 
 from wallet.deps import DB, FullCaller
 from wallet.journal import service
+from wallet.journal.schemas import JournalPage
 from wallet.types import Position
 
 router = APIRouter(tags=["journal"])
 
 
-@router.get("/journal")
+@router.get("/journal", response_model=JournalPage)
 def journal(
     caller: FullCaller,
     db: DB,

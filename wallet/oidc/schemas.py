@@ -45,3 +45,12 @@ class LinkOut(BaseModel):
     issuer: str | None = None
     linked_at: datetime | None = None
     last_login_at: datetime | None = None
+
+
+class CallbackOut(BaseModel):
+    """The callback's JSON answer (the CLI's; a browser gets a page)."""
+
+    purpose: str
+    handle: str
+    code: str | None = Field(description="The one-time exchange code, or none for a link.")
+    expires_in: int

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -24,6 +25,8 @@ from prometheus_client import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from sharing.grants.api import router as grants_router
 from sharing.inbox.api import router as inbox_router
@@ -44,6 +47,7 @@ from wallet.errors import (
     BUSY_RETRY_AFTER,
     DATABASE_DOWN,
     STORAGE_DOWN,
+    NotFound,
     WalletError,
     is_overload,
 )
@@ -54,10 +58,12 @@ from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
 from wallet.server.admission import AdmissionMiddleware
+from wallet.server.apidocs import install as install_api_docs
 from wallet.server.budget import background_limits, request_limits
 from wallet.server.disk import DISK_FULL, is_disk_full
 from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
 from wallet.server.meta import check_at_start
+from wallet.server.openapi import install as install_openapi
 from wallet.server.sweeper import sweep
 from wallet.server.vitals import Vitals
 from wallet.settings import Settings
@@ -106,7 +112,47 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+NOT_ALLOWED = "This address does not take {method}. It takes {allowed}."
+# FastAPI's 400 for a body it could not decode at all (not UTF-8, for one).
+FASTAPI_BODY_UNREADABLE = "There was an error parsing the body"
+
+
+def _not_json() -> JSONResponse:
+    return _error(
+        422,
+        "invalid",
+        "The request body is not valid JSON. Check what your app sends.",
+        errors=[{"field": "body", "message": "not valid JSON"}],
+    )
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the path has, across all its routes: Starlette's 405 names only the first
+    route it matched (GET /api/v1/documents hid POST)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        match, _child = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(route.methods or ())
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Routing's own 404 and 405, in the same shape as every other error.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 404:
+            return _error(404, NotFound.code, NotFound().message, headers)
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_UNREADABLE:
+            return _not_json()  # a JSON body that is not UTF-8: the same answer as bad JSON
+        if exc.status_code == 405:
+            allowed = allowed_methods(request)
+            headers["Allow"] = allowed
+            message = NOT_ALLOWED.format(method=request.method, allowed=allowed)
+            return _error(405, "method_not_allowed", message, headers)
+        return _error(exc.status_code, "http_error", str(exc.detail), headers)
+
     @app.exception_handler(WalletError)
     async def wallet_error(_request: Request, exc: WalletError) -> JSONResponse:
         return _error(exc.status_code, exc.code, exc.message, exc.headers)
@@ -121,8 +167,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"The field '{first['field']}' is not valid: {first['message']}."
         if exc.errors() and exc.errors()[0].get("type") == "json_invalid":
             # Its location is a character position, not a field: "The field '14'" helps nobody.
-            errors[0] = {"field": "body", "message": "not valid JSON"}
-            message = "The request body is not valid JSON. Check what your app sends."
+            return _not_json()
         return _error(422, "invalid", message, errors=errors)
 
     @app.exception_handler(BodyTooLarge)
@@ -162,11 +207,6 @@ SECURITY_HEADERS = [
 ]
 
 
-def _API_DOCS(scope: dict) -> bool:  # noqa: N802 - reads like the constant it replaces
-    # Swagger UI loads its script from a CDN; it keeps FastAPI's defaults.
-    return str(scope.get("path", "")).startswith(("/docs", "/redoc"))
-
-
 def observability_middleware(app: FastAPI, inner: Any) -> Any:
     """Pure ASGI, so streamed uploads and downloads are not buffered."""
 
@@ -183,7 +223,7 @@ def observability_middleware(app: FastAPI, inner: Any) -> Any:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [h for h in SECURITY_HEADERS if h[0] not in present]
-                if b"content-security-policy" not in present and not _API_DOCS(scope):
+                if b"content-security-policy" not in present:
                     # Pages and static files: no inline script or style, no CDN.
                     headers.append((b"content-security-policy", PAGE_CSP.encode()))
                 message = {**message, "headers": headers}
@@ -263,8 +303,9 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         title="Personal document wallet",
         version=__version__,
         openapi_url="/openapi.json",
-        docs_url="/docs" if settings.api_docs else None,
-        redoc_url="/redoc" if settings.api_docs else None,
+        # Self-hosted, under their own CSP, when the operator turns them on (apidocs.py).
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -282,6 +323,9 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     )
 
     install_error_handlers(app)
+    install_openapi(app)
+    if settings.api_docs:
+        install_api_docs(app)
     app.include_router(health_router)
     for router in (
         accounts_router,

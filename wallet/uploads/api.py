@@ -50,7 +50,7 @@ def _location(request: Request, upload: Upload) -> str:
     return str(request.url_for("upload_status", upload_id=upload.id).path)
 
 
-@router.options("/uploads")
+@router.options("/uploads", status_code=status.HTTP_204_NO_CONTENT)
 def tus_options(settings: AppSettings) -> Response:
     headers = _tus_headers(
         **{

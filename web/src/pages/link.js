@@ -13,6 +13,23 @@ import { announce, el, messageFor } from "../ui.js";
 // one-use link cannot be opened a second time.
 const openedLinks = new Map();
 
+/**
+ * The link of this page, read once from the address. The secret then leaves the address bar
+ * (history.replaceState): the browser's history list, its address-bar suggestions and synced
+ * history never hold it, so nobody who uses this browser later finds the link there. This tab's
+ * own history entry keeps it in its state, so a reload of the tab still shows the same link.
+ */
+function readLink() {
+  const fromAddress = parseLinkLocation();
+  if (fromAddress) {
+    const fragment = location.hash.slice(1);
+    history.replaceState({ ...history.state, linkFragment: fragment }, "", location.pathname + location.search);
+    return fromAddress;
+  }
+  const kept = history.state?.linkFragment;
+  return kept ? parseLinkLocation({ pathname: location.pathname, hash: `#${kept}` }) : null;
+}
+
 export function formatMoment(value) {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return "";
@@ -52,7 +69,7 @@ page("link", async (main, ctx) => {
     box.textContent = message;
     box.hidden = !message;
   };
-  const link = parseLinkLocation();
+  const link = readLink();
   if (!link) {
     status.textContent = "";
     main.querySelector("[data-nolink]").hidden = false;
