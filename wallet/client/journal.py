@@ -14,6 +14,7 @@ from wallet.client.errors import IntegrityFailure
 from wallet.client.grants import grants_given
 from wallet.client.mandates import mandates_given
 from wallet.client.vault import Vault
+from wallet.protocol.catalogue import DOCUMENT_TYPES
 from wallet.protocol.journal_chain import ChainBroken, verify_chain
 
 # One plain sentence per event kind (wallet/journal/events.py), the English of the web
@@ -132,6 +133,11 @@ def _how(details: dict[str, Any]) -> str:
     return ""
 
 
+def _type_label(doc_type: Any) -> str:
+    """A paper without a title is named by its type's label, never by its id."""
+    return DOCUMENT_TYPES[doc_type][1] if doc_type in DOCUMENT_TYPES else ""
+
+
 def _quoted(text: str) -> str:
     return f"\u201c{text}\u201d"
 
@@ -170,7 +176,7 @@ def names_of(vault: Vault) -> Names:
             people[row["author"]["id"]] = row["author"]["handle"]
     sessions = vault.api.api("GET", "/auth/sessions").json()
     return Names(
-        titles={d.id: d.title or str(d.meta.get("type") or "") for d in vault.list_documents()},
+        titles={d.id: d.title or _type_label(d.meta.get("type")) for d in vault.list_documents()},
         grants=grants,
         proxies=proxies,
         people=people,
