@@ -5,19 +5,24 @@ import { page, requireSession } from "../shell.js";
 import { el, messageFor, showError } from "../ui.js";
 import { fetchEntries, render, sinceLastLogin, verifyChain } from "../journal.js";
 import { getJson } from "../api.js";
-import { getSession } from "../session.js";
+import { getSession, onSessionChange } from "../session.js";
 import { listDocuments } from "../vault.js";
 
 // The summary of this login, computed once (the whole journal is read for it), like the
 // CLI's banner at `wallet login`: what people acting for the owner did since the previous
 // login, and the requests waiting for an answer.
 let summaryFor = null;
+// Titles and names in it go with the session (a kiosk's wipe leaves none in memory).
+onSessionChange(() => {
+  summaryFor = null;
+});
 
 async function summary() {
-  const account = getSession()?.account?.id;
-  if (summaryFor?.account !== account) {
+  // Per login: each login sets a new session object, so a new login reads the journal again.
+  const current = getSession();
+  if (summaryFor?.session !== current) {
     summaryFor = {
-      account,
+      session: current,
       done: (async () => {
         const entries = await fetchEntries();
         // Only what the checked chain says: a broken journal is the journal page's alarm.
