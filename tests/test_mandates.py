@@ -240,7 +240,7 @@ def test_proxy_sees_exactly_the_scope_and_acts_for_the_owner(setting: Setting) -
     assert f"{proxy_handle} viewed \u201cLease 2026\u201d, acting for you." in sentences
     assert f"{proxy_handle} added \u201cRent receipt April\u201d, acting for you." in sentences
     assert (
-        f"You allowed {proxy_handle} to act for you for \u201cHousing subsidy renewal\u201d."
+        f"You allowed {proxy_handle} to act on your behalf for \u201cHousing subsidy renewal\u201d."
         in sentences
     )
 

@@ -112,7 +112,7 @@ def test_summary_after_login_and_journal_sentences_in_french(
     expect(entries).to_contain_text("Vous avez ouvert une session sur cet appareil.")
     expect(entries).to_contain_text(f"{proxy_handle} a consulté « Bail-{tag} » pour vous.")
     expect(entries).to_contain_text(
-        f"Vous avez permis à {proxy_handle} d'agir pour vous pour « Dossier logement {tag} »."
+        f"Vous avez permis à {proxy_handle} d'agir en votre nom pour « Dossier logement {tag} »."
     )
     rows = [plain(r).strip() for r in entries.locator("li span").all_inner_texts()]
     assert rows.count("Vous avez modifié des informations sur vous.") == 1, rows
@@ -128,6 +128,21 @@ def test_summary_after_login_and_journal_sentences_in_french(
     no_sideways_scroll(page)
     assert axe_violations(page) == []
     screenshot(page, "journal-fr")
+
+    # The other languages: every row a sentence of that language, no key, no id.
+    for language, login_words in (
+        ("nl", "U hebt zich aangemeld op dit toestel."),
+        ("de", "Sie haben sich auf diesem Gerät angemeldet."),
+        ("en", "You logged in on this device."),
+    ):
+        page.locator("#language-select").select_option(language)
+        page.locator("form[data-language] button[type=submit]").click()
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        page.locator("main[data-page=journal][data-ready]").wait_for(state="attached")
+        expect(entries).to_contain_text(login_words)
+        text = entries.inner_text()
+        assert "journal." not in text and not HEX_RUN.search(text), (language, text)
+        no_sideways_scroll(page)
     page.context.close()
 
 

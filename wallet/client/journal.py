@@ -48,7 +48,7 @@ SENTENCES = {
     "grant_listed": "{person} looked at the list of what you share with them{for_}.",
     "grant_profile_read": "{person} read details about you{for_}.",
     # mandates
-    "mandate_created": "You allowed {proxy_mid} to act for you{for_}.",
+    "mandate_created": "You allowed {proxy_mid} to act on your behalf{for_}.",
     "mandate_extended": "{proxy} can now also use new documents for you{for_}.",
     "mandate_revoked": "You took back the permission you gave {proxy_mid}{for_}.",
     "mandate_listed": "{proxy} looked at the list of your documents, acting for you.",
