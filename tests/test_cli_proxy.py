@@ -109,17 +109,17 @@ def test_owner_gives_a_mandate_and_the_proxy_acts_inside_it(
     mine = run_cli(owner, "ls").stdout
     assert f"(added by {helper_handle} on your behalf)" in mine
     journal = run_cli(owner, "journal").stdout
-    assert f"{helper_handle} downloaded 'Lease 2026' on your behalf" in journal
-    assert f"{helper_handle} added 'Rent receipt' on your behalf" in journal
+    assert f"{helper_handle} viewed \u201cLease 2026\u201d, acting for you" in journal
+    assert f"{helper_handle} added \u201cRent receipt\u201d, acting for you" in journal
     login = run_cli(owner, "login", "--handle", owner_handle).stdout
     assert "While you were away" in login  # everything the helper did so far
-    assert f"{helper_handle} created the one-time link" in login
+    assert f"{helper_handle} made a one-time link to share your documents" in login
     login = run_cli(owner, "login", "--handle", owner_handle).stdout
     assert "While you were away" not in login  # nothing new since the previous login
     run_cli(helper, "--for", owner_handle, "ls")
     login = run_cli(owner, "login", "--handle", owner_handle).stdout
     assert "While you were away, 1 thing(s) were done for you under a mandate:" in login
-    assert f"{helper_handle} looked at the list of your documents on your behalf" in login
+    assert f"{helper_handle} looked at the list of your documents, acting for you" in login
 
     # The proxy sees its own actions only; renouncing ends the mandate at once.
     actions = run_cli(helper, "proxy", "actions", mandate_id).stdout

@@ -164,9 +164,11 @@ def test_standing_grant_from_owner_to_worker(cli_env: dict[str, str], tmp_path: 
 
     # The owner's journal tells it all, in plain words, and checks out.
     journal = run_cli(owner, "journal").stdout
-    assert f"You gave {worker_handle} access (grant {grant_id[:8]})." in journal
-    assert f"{worker_handle} downloaded 'Payslip March' (grant {grant_id[:8]})." in journal
-    assert f"You ended the access grant {grant_id[:8]}." in journal
+    purpose = "\u201cSocial inquiry\u201d"
+    assert f"You gave {worker_handle} access to your documents for {purpose}." in journal
+    assert f"{worker_handle} viewed \u201cPayslip March\u201d for {purpose}." in journal
+    assert f"You stopped sharing with {worker_handle} for {purpose}." in journal
+    assert grant_id[:8] not in journal  # no ids: names and purposes only the owner reads
     verified = run_cli(owner, "journal", "--verify").stdout
     assert re.fullmatch(r"The journal is intact: \d+ entries checked\.\n", verified)
     exported = json.loads(run_cli(owner, "journal", "--json").stdout)

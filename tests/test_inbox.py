@@ -143,7 +143,7 @@ def test_request_note_and_inbox_story_through_the_cli(
     assert f"to {owner_handle}  answered: part was given" in outgoing
     assert "Reason: Payslip next week" in outgoing
     box = run_cli(worker, "inbox").stdout
-    assert f"{grant_id}  from {owner_handle}: Request: Social inquiry  1 document(s)" in box
+    assert f"{grant_id}  from {owner_handle}: Social inquiry  1 document(s)" in box
     assert f"{request_id}  to {owner_handle}: Social inquiry  answered: part was given" in box
     received = json.loads(run_cli(worker, "received", "ls", "--json").stdout)
     assert [d["title"] for d in received[0]["documents"]] == ["ID card"]
@@ -173,7 +173,10 @@ def test_request_note_and_inbox_story_through_the_cli(
     assert f"{request_id}  to {owner_handle}: Social inquiry  closed" in box
     assert "Given to you:\n    nothing right now" in box
     sentences = run_cli(owner, "journal").stdout
-    assert f"{worker_handle} closed the request {request_id[:8]}; its access ended." in sentences
+    assert (
+        f"{worker_handle} closed the request for \u201cSocial inquiry\u201d. The access you gave "
+        "for it has ended." in sentences
+    )
     assert f"{worker_handle} wrote a contact note in your file" in sentences
 
     # Someone else's request: the same plain failure as an unknown id.

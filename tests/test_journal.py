@@ -25,6 +25,7 @@ from wallet.client import links as linklib
 from wallet.client.api import ApiError
 from wallet.client.contacts import PinStore
 from wallet.client.grants import create_grant, received_documents, received_get, revoke_grant
+from wallet.journal.devices import DEVICES
 from wallet.journal.models import JournalEntry
 from wallet.protocol.journal_chain import GENESIS, ChainBroken, verify_chain
 
@@ -88,6 +89,11 @@ def account_id(url: str, handle: str) -> str:
         return db.exec(select(Account.id).where(Account.handle == handle)).one()
 
 
+# The few plain words details may hold: a session's kind, a login's device (one coarse word,
+# wallet/journal/devices.py), what used up a one-shot mandate.
+WORDS = {"full", "recovery", *DEVICES, "view", "upload", "share"}
+
+
 def assert_ids_only(entries: list[dict[str, Any]]) -> None:
     """Each entry names things by id only; details hold numbers, flags and ids."""
     for entry in entries:
@@ -96,7 +102,7 @@ def assert_ids_only(entries: list[dict[str, Any]]) -> None:
         details = json.loads(entry["details"])
         for key, value in details.items():
             assert isinstance(value, int | bool) or (
-                isinstance(value, str) and (HEX_ID.match(value) or value in ("full", "recovery"))
+                isinstance(value, str) and (HEX_ID.match(value) or value in WORDS)
             ), (key, value, entry)
 
 
@@ -176,16 +182,25 @@ def test_journal_tells_the_whole_story_with_ids_only(wallet_app: WalletApp, tmp_
     rendered = journallib.render(owner, journallib.fetch_entries(owner))
     sentences = [r["sentence"] for r in rendered]
     assert sentences[0] == "You created your wallet."
-    assert f"You added 'Payslip {canary}'." in sentences
-    assert f"You added a new version of 'Payslip {canary}'." in sentences
+    title = f"\u201cPayslip {canary}\u201d"
+    assert f"You added {title}." in sentences
+    assert f"You added a new version: {title}." in sentences
     assert "You deleted a document." in sentences  # its title is gone with it
-    assert f"Someone downloaded 'Payslip {canary}' through your link {link.id[:8]}." in sentences
-    assert (
-        f"{worker.account['handle']} downloaded 'Payslip {canary}' (grant {grant.id[:8]})."
-        in sentences
-    )
-    assert f"You ended the access grant {grant.id[:8]}." in sentences
-    assert sentences[-1] == "A login to your wallet failed (wrong passphrase)."
+    assert f"Someone viewed {title} through a link." in sentences
+    purpose = f"\u201cGrant {canary}\u201d"
+    who = worker.account["handle"]
+    assert f"{who} viewed {title} for {purpose}." in sentences
+    assert f"You gave {who} access to your documents for {purpose}." in sentences
+    assert f"You stopped sharing with {who} for {purpose}." in sentences
+    # The owner's own logins say "you", and which device (this one: the current session).
+    logins = [r["sentence"] for r in rendered if r["event"] == "session_started"]
+    assert logins == ["You logged in with the wallet program.", "You logged in on this device."]
+    assert sentences[-1] == "Someone tried to log in to your wallet with a wrong passphrase."
+    # No technical id in any sentence.
+    for sentence in sentences:
+        for entry in entries:
+            for value in (entry["subject_id"], entry["actor_id"]):
+                assert not value or value[:8] not in sentence, sentence
     assert [r["alert"] for r in rendered] == [e == "login_failed" for e in STORY]
 
     # CSV export: a header and one row per entry, with the sentences.
@@ -344,13 +359,15 @@ def test_cli_journal_exports_and_verify(
     text = run_cli(env, "journal").stdout.splitlines()
     assert len(text) == len(events)
     assert "You created your wallet." in text[0]
-    assert "You added 'Payslip June'." in text[2]
-    assert "A session logged out." in text[4]
-    assert text[5].startswith("! ") and "A login to your wallet failed" in text[5]
+    assert "You logged in with the wallet program." in text[1]
+    assert "You added \u201cPayslip June\u201d." in text[2]
+    assert "You logged out with the wallet program." in text[4]
+    assert text[5].startswith("! ") and "Someone tried to log in to your wallet" in text[5]
+    assert "You logged in on this device." in text[6]
 
     exported = json.loads(run_cli(env, "journal", "--json").stdout)
     assert [e["event"] for e in exported] == events
-    assert [e["sentence"] for e in exported][2] == "You added 'Payslip June'."
+    assert [e["sentence"] for e in exported][2] == "You added \u201cPayslip June\u201d."
     assert verify_chain(exported) == len(events)
 
     rows = list(csv.DictReader(io.StringIO(run_cli(env, "journal", "--csv").stdout)))

@@ -237,8 +237,12 @@ def test_proxy_sees_exactly_the_scope_and_acts_for_the_owner(setting: Setting) -
     rendered = journallib.render(s.owner, journal_entries(s.owner))
     sentences = [r["sentence"] for r in rendered]
     proxy_handle = s.proxy.account["handle"]
-    assert any(proxy_handle in x and "on your behalf" in x for x in sentences), sentences
-    assert any("Rent receipt April" in x and proxy_handle in x for x in sentences), sentences
+    assert f"{proxy_handle} viewed \u201cLease 2026\u201d, acting for you." in sentences
+    assert f"{proxy_handle} added \u201cRent receipt April\u201d, acting for you." in sentences
+    assert (
+        f"You allowed {proxy_handle} to act on your behalf for \u201cHousing subsidy renewal\u201d."
+        in sentences
+    )
 
     # The proxy sees its own actions, and only those.
     own = own_actions(s.proxy, mandate.id)
@@ -736,7 +740,7 @@ def test_a_proxy_that_deletes_its_account_leaves_the_owner_able_to_check(
     documents = {d.id: d for d in s.owner.list_documents()}
     assert documents[added].added_by == given["descriptor"]["proxy"]
     sentences = [r["sentence"] for r in journallib.render(s.owner, journal_entries(s.owner))]
-    assert any("added 'R' on your behalf" in x for x in sentences), sentences
+    assert any("added \u201cR\u201d, acting for you" in x for x in sentences), sentences
 
 
 def test_owner_refuses_a_document_that_claims_a_proxy_but_is_not_signed_by_it(

@@ -298,7 +298,7 @@ def test_link_then_sign_in_then_unlock_with_the_passphrase(
 
     journal = render(again, fetch_entries(again))
     sentences = [entry["sentence"] for entry in journal]
-    assert "Someone logged in to your wallet through your organisation's sign-in." in sentences
+    assert "You logged in through your organisation's sign-in on this device." in sentences
     assert "Your organisation's sign-in was linked to your wallet." in sentences
 
 

@@ -182,7 +182,7 @@ def test_fulfil_gives_a_grant_for_the_chosen_documents(asked: Asked) -> None:
     # The worker reads exactly the chosen documents through the usual grant.
     [grant] = received(a.worker, a.worker_pins)
     assert grant["id"] == done.grant_id
-    assert grant["descriptor"]["purpose"] == "Request: Social inquiry"
+    assert grant["descriptor"]["purpose"] == "Social inquiry"
     docs = received_documents(a.worker, done.grant_id, a.owner.keys.public_signing_key)
     assert {d.document_id for d in docs} == {a.payslip_id, a.id_card_id}
 

@@ -32,7 +32,7 @@ from wallet.accounts.models import Account
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import new_id, utcnow
-from wallet.documents.models import DocumentVersion
+from wallet.documents.models import Document, DocumentVersion
 from wallet.documents.service import (
     MANIFEST_KIND,
     VersionContent,
@@ -42,6 +42,7 @@ from wallet.documents.service import (
 )
 from wallet.errors import Conflict, Forbidden, Invalid, NotFound
 from wallet.journal import service as journal
+from wallet.journal.events import PROXY_EVENTS
 from wallet.journal.models import JournalEntry
 from wallet.protocol import statements
 from wallet.settings import Settings
@@ -56,15 +57,6 @@ NOT_ALLOWED = {
     "upload": "This mandate does not let you add documents. Ask the person for a new one.",
     "share": "This mandate does not let you share documents. Ask the person for a new one.",
 }
-# Events a proxy causes in the owner's journal (the owner's banner lists them).
-PROXY_EVENTS = (
-    "mandate_listed",
-    "mandate_download",
-    "mandate_document_added",
-    "mandate_link_created",
-    "mandate_completed",
-    "mandate_renounced",
-)
 
 
 def _sha256(data: bytes) -> str:
@@ -418,6 +410,58 @@ def _still_active(db: Session, mandate: Mandate) -> None:
         raise NotFound()
 
 
+def _used_once(db: Session, mandate: Mandate, proxy: Account, after: str, **details: Any) -> None:
+    """A one-shot mandate ends with its first completed action (a view, an upload, a link),
+    here on the server and in the action's own transaction, under the owner's lock: whatever
+    client the proxy uses, a second action finds it ended. It ends like a completion (keys
+    gone, `completed_at`), not like a revoke: the owner's signed head lists only what the
+    owner took back, so this changes nothing the owner's clients check, and links made by
+    the action stay valid (they are what the action was for)."""
+    if mandate.kind != "once":
+        return
+    _end(db, mandate, "completed_at")
+    _proxy_journal(
+        db, mandate, proxy, "mandate_completed", "mandate", mandate.id, after=after, **details
+    )
+
+
+def _resumed_view(
+    db: Session, proxy: Account, mandate_id: str, document_id: str, version: int
+) -> DocumentVersion | None:
+    """The one download that used a one-shot mandate up may resume after a dropped
+    connection (a `Range` request), until the mandate's end: it gives the proxy nothing new.
+    Any other request under the used mandate is refused."""
+    mandate = db.get(Mandate, mandate_id)
+    if (
+        mandate is None
+        or mandate.proxy_id != proxy.id
+        or mandate.kind != "once"
+        or state_of(mandate) != "used"
+        or mandate.expires_at <= utcnow()
+    ):
+        return None
+    details = db.exec(
+        select(JournalEntry.details)
+        .where(JournalEntry.owner_id == mandate.owner_id)
+        .where(JournalEntry.event == "mandate_completed")
+        .where(JournalEntry.subject_id == mandate.id)
+        .order_by(col(JournalEntry.seq).desc())
+    ).first()
+    done = json.loads(details) if details else {}
+    if done.get("after") != "view" or (done.get("document"), done.get("version")) != (
+        document_id,
+        version,
+    ):
+        return None
+    return db.exec(
+        select(DocumentVersion)
+        .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+        .where(Document.owner_id == mandate.owner_id)
+        .where(DocumentVersion.document_id == document_id)
+        .where(DocumentVersion.version == version)
+    ).first()
+
+
 def proxy_documents(
     db: Session, proxy: Account, mandate_id: str
 ) -> list[tuple[DocumentVersion, MandateWrap]]:
@@ -436,6 +480,9 @@ def proxy_documents(
 def proxy_version(
     db: Session, proxy: Account, mandate_id: str, document_id: str, version: int
 ) -> DocumentVersion:
+    resumed = _resumed_view(db, proxy, mandate_id, document_id, version)
+    if resumed is not None:
+        return resumed
     mandate = acting_mandate(db, proxy, mandate_id, "view")
     row = db.exec(
         select(DocumentVersion)
@@ -448,6 +495,7 @@ def proxy_version(
         raise NotFound()
     _proxy_journal(db, mandate, proxy, "mandate_download", "document", document_id, version=version)
     _still_active(db, mandate)
+    _used_once(db, mandate, proxy, "view", document=document_id, version=version)
     return row
 
 
@@ -513,6 +561,7 @@ def add_document(
         _proxy_journal(
             db, mandate, proxy, "mandate_document_added", "document", data.document_id, version=1
         )
+        _used_once(db, mandate, proxy, "upload", document=data.document_id)
 
     return store_version(
         db,
@@ -576,6 +625,7 @@ def create_link(
     )
     _still_active(db, mandate)
     db.add(MandateLink(link_id=link.id, mandate_id=mandate.id))
+    _used_once(db, mandate, proxy, "share", link=link.id)
     return link
 
 

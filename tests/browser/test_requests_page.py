@@ -114,7 +114,7 @@ def test_owner_gives_one_of_two_types_with_a_reason(
     grants = [g for g in grantlib.received(worker, worker_pins) if g["id"] == seen.grant_id]
     assert len(grants) == 1
     descriptor = grants[0]["descriptor"]
-    assert descriptor["purpose"] == f"Request: Social inquiry {tag}"
+    assert descriptor["purpose"] == f"Social inquiry {tag}"
     assert descriptor["scope"]["documents"] == [ids[f"ID {tag}"]]
     end = (due + timedelta(days=8)).isoformat()
     assert descriptor["expires_at"] == f"{end}T23:59:00+00:00"

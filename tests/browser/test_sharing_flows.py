@@ -138,7 +138,7 @@ def test_one_shot_link_from_the_share_page(  # type: ignore[no-untyped-def]
     chain = page.locator("[data-chain]")
     expect(chain).to_contain_text("intact")
     expect(page.locator("[data-entries]")).to_contain_text(
-        "opened “Payslip March” through your link “Housing subsidy”"
+        "viewed “Payslip March” through the link “Housing subsidy”"
     )
     assert axe_violations(page) == []
     screenshot(page, "journal")

@@ -1,8 +1,9 @@
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from wallet.accounts import service
+from wallet.accounts import handles, service
 from wallet.accounts.models import Account, AuthSession
 from wallet.accounts.schemas import (
     AccountCreate,
@@ -20,9 +21,14 @@ from wallet.accounts.schemas import (
 )
 from wallet.deps import DB, Address, AnyCaller, AppSettings, FullCaller, Store
 from wallet.errors import NotFound
+from wallet.journal.devices import KIOSK_COOKIE, device_of
 from wallet.types import Ref
 
 router = APIRouter(tags=["accounts"])
+
+
+def _device(request: Request) -> str | None:
+    return device_of(request.headers.get("user-agent"), request.cookies.get(KIOSK_COOKIE))
 
 
 def _account_out(account: Account) -> AccountOut:
@@ -36,21 +42,32 @@ def _session_out(token: str, session: AuthSession, account: Account) -> SessionO
 
 
 @router.get("/accounts/params", response_model=NewAccountParams)
-def new_account_params(settings: AppSettings) -> NewAccountParams:
+def new_account_params(
+    settings: AppSettings,
+    request: Request,
+    lang: Annotated[str | None, Query(max_length=8, description="Suggest in this language")] = None,
+) -> NewAccountParams:
+    """The passphrase cost, and a handle suggested in the person's language (`lang`, else the
+    page's language cookie, else Accept-Language)."""
+    language = handles.language_of(
+        lang,
+        request.cookies.get(handles.LANGUAGE_COOKIE),
+        request.headers.get("accept-language", ""),
+    )
     return NewAccountParams(
         opslimit=settings.kdf_opslimit,
         memlimit=settings.kdf_memlimit,
-        suggested_handle=service.suggest_handle(),
+        suggested_handle=handles.suggest_handle(language),
     )
 
 
 @router.post("/accounts", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
 def create_account(
-    data: AccountCreate, db: DB, settings: AppSettings, address: Address
+    data: AccountCreate, db: DB, settings: AppSettings, address: Address, request: Request
 ) -> SessionOut:
     account = service.create_account(db, settings, data, address)
     token, session = service.start_session(
-        db, account, "full", timedelta(hours=settings.session_ttl_hours)
+        db, account, "full", timedelta(hours=settings.session_ttl_hours), _device(request)
     )
     return _session_out(token, session, account)
 
@@ -62,17 +79,21 @@ def prelogin(data: PreloginRequest, db: DB, settings: AppSettings) -> KdfParams:
 
 
 @router.post("/auth/login", response_model=SessionOut)
-def login(data: LoginRequest, db: DB, settings: AppSettings, address: Address) -> SessionOut:
-    token, session, account = service.login(db, settings, data.handle, data.auth_key, address)
+def login(
+    data: LoginRequest, db: DB, settings: AppSettings, address: Address, request: Request
+) -> SessionOut:
+    token, session, account = service.login(
+        db, settings, data.handle, data.auth_key, address, _device(request)
+    )
     return _session_out(token, session, account)
 
 
 @router.post("/auth/recover", response_model=RecoverySessionOut)
 def recover(
-    data: RecoverRequest, db: DB, settings: AppSettings, address: Address
+    data: RecoverRequest, db: DB, settings: AppSettings, address: Address, request: Request
 ) -> RecoverySessionOut:
     token, session, account = service.recovery_login(
-        db, settings, data.handle, data.recovery_auth_key, address
+        db, settings, data.handle, data.recovery_auth_key, address, _device(request)
     )
     base = _session_out(token, session, account)
     return RecoverySessionOut(**base.model_dump(), keys_by_recovery=account.keys_by_recovery)

@@ -45,51 +45,6 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 WRONG_LOGIN = "Wrong handle or passphrase. Check both and try again."
 WRONG_RECOVERY = "Wrong handle or recovery key. Check the sheet and try again."
 
-_WORDS_A = (
-    "blue",
-    "green",
-    "quiet",
-    "brave",
-    "warm",
-    "bright",
-    "calm",
-    "kind",
-    "swift",
-    "happy",
-    "gentle",
-    "golden",
-    "silver",
-    "sunny",
-    "clever",
-    "proud",
-    "lucky",
-    "noble",
-    "merry",
-    "wise",
-)
-_WORDS_B = (
-    "river",
-    "forest",
-    "meadow",
-    "harbor",
-    "valley",
-    "garden",
-    "island",
-    "mountain",
-    "bridge",
-    "lantern",
-    "willow",
-    "sparrow",
-    "falcon",
-    "maple",
-    "cedar",
-    "pebble",
-    "comet",
-    "canyon",
-    "orchard",
-    "beacon",
-)
-
 
 def hash_secret(secret: bytes, settings: Settings) -> str:
     return nacl.pwhash.argon2id.str(
@@ -122,10 +77,6 @@ def secret_matches(stored_hash: str, secret: bytes) -> bool:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def suggest_handle() -> str:
-    return f"{secrets.choice(_WORDS_A)}-{secrets.choice(_WORDS_B)}-{secrets.randbelow(90) + 10}"
 
 
 def fake_salt(settings: Settings, handle: str) -> bytes:
@@ -313,7 +264,7 @@ def _give_back(db: Session, keys: list[ThrottleKey], blocks: list[datetime | Non
 
 
 def start_session(
-    db: Session, account: Account, kind: str, ttl: timedelta
+    db: Session, account: Account, kind: str, ttl: timedelta, device: str | None = None
 ) -> tuple[str, AuthSession]:
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -327,7 +278,8 @@ def start_session(
         "session_started",
         subject_kind="session",
         subject_id=session.id,
-        details={"kind": kind},
+        # The device word lets the owner's journal say "you, on a phone" (wallet/journal/devices.py).
+        details={"kind": kind, **({"device": device} if device else {})},
     )
     return token, session
 
@@ -366,15 +318,27 @@ def check_passphrase_proof(
 
 
 def login(
-    db: Session, settings: Settings, handle: str, auth_key: bytes, address: str
+    db: Session,
+    settings: Settings,
+    handle: str,
+    auth_key: bytes,
+    address: str,
+    device: str | None = None,
 ) -> tuple[str, AuthSession, Account]:
     account = check_passphrase_proof(db, handle, auth_key, address, settings)
-    token, session = start_session(db, account, "full", timedelta(hours=settings.session_ttl_hours))
+    token, session = start_session(
+        db, account, "full", timedelta(hours=settings.session_ttl_hours), device
+    )
     return token, session, account
 
 
 def recovery_login(
-    db: Session, settings: Settings, handle: str, recovery_auth_key: bytes, address: str
+    db: Session,
+    settings: Settings,
+    handle: str,
+    recovery_auth_key: bytes,
+    address: str,
+    device: str | None = None,
 ) -> tuple[str, AuthSession, Account]:
     keys = _throttle_keys("recover", handle, address)
     blocks = _reserve_attempt(db, keys, utcnow())
@@ -386,7 +350,7 @@ def recovery_login(
         raise Unauthorized(WRONG_RECOVERY)
     _give_back(db, keys, blocks)
     ttl = timedelta(minutes=settings.recovery_session_minutes)
-    token, session = start_session(db, account, "recovery", ttl)
+    token, session = start_session(db, account, "recovery", ttl, device)
     return token, session, account
 
 

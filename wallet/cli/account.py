@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -40,7 +41,14 @@ def account_create(
     """Create a wallet. No e-mail, phone number or real name is needed."""
     api = ApiClient(server())
     if not handle:
-        handle = api.api("GET", "/accounts/params").json()["suggested_handle"]
+        # In the terminal's language, like the web page's (LANGUAGE, LC_ALL, LANG: fr_BE -> fr).
+        locale = next(
+            (os.environ[n] for n in ("LANGUAGE", "LC_ALL", "LANG") if os.environ.get(n)), ""
+        )
+        lang = locale.split(":")[0].split(".")[0].split("_")[0].lower() or "en"
+        handle = api.api("GET", "/accounts/params", params={"lang": lang}).json()[
+            "suggested_handle"
+        ]
         say(f"Your handle: {handle}")
     new = passphrase("Choose a passphrase", confirm=True)
     if len(new) < 10:

@@ -16,6 +16,12 @@ def journal(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     as_csv: Annotated[bool, typer.Option("--csv")] = False,
     verify_only: Annotated[bool, typer.Option("--verify", help="Check the hash chain.")] = False,
+    show_all: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Also show routine checks (someone looking at the list you share)."
+        ),
+    ] = False,
 ) -> None:
     """Everything that happened to your data, in plain sentences."""
     vault = own_vault()
@@ -37,7 +43,11 @@ def journal(
         # Data for a spreadsheet, exact like --json (its quoting is CSV's job): not through say.
         typer.echo(journallib.to_csv(rendered), nl=False)
     else:
-        for entry in rendered:
+        # What belongs together on one line; routine checks only with --all (--json and
+        # --csv keep every entry).
+        for entry in journallib.fold(rendered):
+            if entry["routine"] and not show_all:
+                continue
             mark = "! " if entry["alert"] else "  "
             say(f"{mark}{entry['when']}  {entry['sentence']}")
     if not intact:

@@ -817,8 +817,9 @@ class ProxyVault:
         return datetime.fromisoformat(self.descriptor["expires_at"])
 
     def complete(self) -> None:
-        """Ends a one-shot mandate: its procedure is done."""
-        if self.once:
+        """Ends a one-shot mandate: its procedure is done. After an action the server has
+        ended it already (it does, whatever the client), so there is nothing left to call."""
+        if self.once and not self.acted:
             self._call("POST", f"/mandates/{self.id}/complete")
 
 

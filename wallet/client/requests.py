@@ -450,7 +450,7 @@ def fulfil(
     grant = grantlib.create_grant(
         vault,
         request.requester,
-        purpose=f"Request: {request.purpose}",
+        purpose=request.purpose,  # as the worker wrote it: no English label in front
         document_ids=chosen,
         expires_at=expires_at,
         pins=pins,

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from wallet.crypto.encoding import canonical_json
 from wallet.db import iso_utc, utcnow
+from wallet.journal.events import EVENTS, UnknownEvent
 from wallet.journal.models import JournalEntry
 from wallet.protocol.journal_chain import GENESIS, entry_hash
 from wallet.tx import lock_owner
@@ -48,6 +49,8 @@ def append(
     details: dict[str, Any] | None = None,
 ) -> JournalEntry:
     """Adds an entry to the session; the caller's commit makes it (and its cause) durable."""
+    if event not in EVENTS:
+        raise UnknownEvent(f"{event!r} is not a journal event (wallet/journal/events.py)")
     lock_owner(db, owner_id)
     last = db.exec(
         select(JournalEntry.seq, JournalEntry.hash)

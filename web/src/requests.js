@@ -224,7 +224,8 @@ export async function fulfil(requestId, { refuseTypes = [], documentIds = null, 
   const given = request.types.filter((type) => givenTypes.has(type)).sort();
   const refused = request.types.filter((type) => !givenTypes.has(type)).sort();
   const status = refused.length ? "partly_fulfilled" : "fulfilled";
-  const grant = await createGrant(request.requester, { ids: chosen }, { purpose: `Request: ${request.purpose}`, expiresAt });
+  // The purpose as the worker wrote it, in their language: no English label in front of it.
+  const grant = await createGrant(request.requester, { ids: chosen }, { purpose: request.purpose, expiresAt });
   try {
     await sendAnswer(request, {
       status,

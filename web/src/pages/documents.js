@@ -3,7 +3,72 @@ import { categoryOf, EXPIRY_WARNING_DAYS } from "../catalogue.js";
 import { formatBytes, formatDate, t } from "../i18n.js";
 import { page, requireSession } from "../shell.js";
 import { el, messageFor, showError } from "../ui.js";
+import { fetchEntries, render, sinceLastLogin, verifyChain } from "../journal.js";
+import { getJson } from "../api.js";
+import { getSession, onSessionChange } from "../session.js";
 import { listDocuments } from "../vault.js";
+
+// The summary of this login, computed once (the whole journal is read for it), like the
+// CLI's banner at `wallet login`: what people acting for the owner did since the previous
+// login, and the requests waiting for an answer.
+let summaryFor = null;
+// Titles and names in it go with the session (a kiosk's wipe leaves none in memory).
+onSessionChange(() => {
+  summaryFor = null;
+});
+
+async function summary() {
+  // Per login: each login sets a new session object, so a new login reads the journal again.
+  const current = getSession();
+  if (summaryFor?.session !== current) {
+    summaryFor = {
+      session: current,
+      done: (async () => {
+        const entries = await fetchEntries();
+        // Only what the checked chain says: a broken journal is the journal page's alarm.
+        if (!(await verifyChain(entries)).intact) return [];
+        const since = sinceLastLogin(entries);
+        return since.length ? render(since) : [];
+      })().catch(() => []),
+    };
+  }
+  const [done, requests] = await Promise.all([
+    summaryFor.done,
+    getJson("/requests").catch(() => []),
+  ]);
+  const waiting = requests.filter((r) => r.direction === "incoming" && r.status === "open").length;
+  return { done, waiting };
+}
+
+/** A short block above the list; nothing when nothing happened. Compact on a phone. */
+async function drawSummary(main, ctx) {
+  const box = main.querySelector("[data-summary]");
+  if (!box) return;
+  const { done, waiting } = await summary();
+  if (ctx.signal.aborted || (!done.length && !waiting)) return;
+  box.setAttribute("aria-label", t("summary.label"));
+  box.querySelector("[data-summary-title]").textContent = t("summary.title");
+  // The three newest, newest first: the journal has the rest.
+  box.querySelector("[data-summary-list]").replaceChildren(
+    ...done
+      .slice(-3)
+      .reverse()
+      .map((r) => el("li", { dataset: { event: r.event }, text: r.sentence })),
+  );
+  box.querySelector("[data-summary-list]").hidden = !done.length;
+  const asked = box.querySelector("[data-summary-requests]");
+  if (waiting) {
+    asked.replaceChildren(
+      `${waiting === 1 ? t("summary.requests_one") : t("summary.requests_many", { n: waiting })} `,
+      el("a", { href: "/requests", text: t("summary.answer") }),
+    );
+    asked.hidden = false;
+  }
+  const journal = box.querySelector("[data-summary-journal]");
+  journal.textContent = t("summary.journal");
+  journal.parentElement.hidden = !done.length;
+  box.hidden = false;
+}
 
 /** "expired", "soon" or "" for an ISO date (YYYY-MM-DD), compared with today. */
 export function expiryState(expiry, today = new Date()) {
@@ -63,6 +128,7 @@ page("documents", async (main, ctx) => {
     list.replaceChildren(...documents.map(item));
     main.querySelector("[data-empty]").hidden = documents.length > 0;
     status.textContent = documents.length ? t(documents.length === 1 ? "documents.count_one" : "documents.count", { n: documents.length }) : "";
+    await drawSummary(main, ctx);
   } catch (error) {
     status.textContent = "";
     showError(main, messageFor(error));

@@ -1,6 +1,7 @@
-// The journal: plain sentences, newest first, failed attempts highlighted, the hash chain
-// checked here in the browser, and a CSV built here for download.
-import { checkHead, fetchEntries, render, toCsv, verifyChain } from "../journal.js";
+// The journal: plain sentences, newest first, failed attempts highlighted, what belongs together
+// on one line, routine checks folded away, the hash chain checked here in the browser, and a
+// CSV (every entry, one per line) built here for download.
+import { checkHead, fetchEntries, fold, render, toCsv, verifyChain } from "../journal.js";
 import { t } from "../i18n.js";
 import { page, requireSession } from "../shell.js";
 import { el, messageFor, showError } from "../ui.js";
@@ -11,14 +12,17 @@ page("journal", async (main, ctx) => {
   const chain = main.querySelector("[data-chain]");
   const list = main.querySelector("[data-entries]");
   const onlyAlerts = main.querySelector("[data-only-alerts]");
+  const showRoutine = main.querySelector("[data-show-routine]");
   const exportButton = main.querySelector("[data-export]");
   let rendered = [];
+  let rows = [];
   const urls = [];
   try {
     const entries = await fetchEntries();
     let check = await verifyChain(entries);
     if (check.intact) check = { ...check, ...checkHead(entries), count: check.count };
     rendered = await render(entries);
+    rows = fold(rendered);
     if (ctx.signal.aborted) return undefined;
     chain.hidden = false;
     chain.setAttribute("role", check.intact ? "status" : "alert");
@@ -35,9 +39,11 @@ page("journal", async (main, ctx) => {
   }
 
   const draw = () => {
-    const rows = [...rendered].reverse().filter((r) => !onlyAlerts.checked || r.alert);
+    const shown = [...rows]
+      .reverse()
+      .filter((r) => (!onlyAlerts.checked || r.alert) && (showRoutine.checked || !r.routine));
     list.replaceChildren(
-      ...rows.map((r) =>
+      ...shown.map((r) =>
         el(
           "li",
           { class: r.alert ? "alert" : null, dataset: { event: r.event, seq: String(r.seq) } },
@@ -49,6 +55,7 @@ page("journal", async (main, ctx) => {
     );
   };
   onlyAlerts.addEventListener("change", draw);
+  showRoutine.addEventListener("change", draw);
   draw();
   exportButton.disabled = false;
   exportButton.addEventListener("click", () => {

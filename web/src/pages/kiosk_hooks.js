@@ -37,6 +37,9 @@ async function pageSettled() {
 }
 
 let appliedFor = null;
+// The language this account's profile holds, as last read or written here: choosing the
+// language it already has writes nothing (no needless change in the owner's journal).
+let savedLanguage = null;
 
 async function applyAccountLanguage(session) {
   const handle = session?.account?.handle;
@@ -49,9 +52,13 @@ async function applyAccountLanguage(session) {
     return; // the profile page says what is wrong; the language can wait
   }
   if (!getSession()) return;
+  savedLanguage = stored ?? null;
   if (!LANGUAGES.includes(stored)) {
     // A new wallet keeps the language its owner chose on the way in.
-    if (!isKiosk()) await setProfileField(LANGUAGE_FIELD, language()).catch(() => {});
+    if (!isKiosk()) {
+      savedLanguage = language();
+      await setProfileField(LANGUAGE_FIELD, savedLanguage).catch(() => {});
+    }
     return;
   }
   if (stored === language()) return;
@@ -63,7 +70,7 @@ async function applyAccountLanguage(session) {
 
 onSessionChange((session) => {
   if (session) applyAccountLanguage(session);
-  else appliedFor = null;
+  else appliedFor = savedLanguage = null;
 });
 if (getSession()) applyAccountLanguage(getSession());
 
@@ -71,5 +78,7 @@ document.addEventListener("submit", (event) => {
   const form = event.target;
   if (!form.matches?.("form[data-language]") || !getSession() || isKiosk()) return;
   const code = new FormData(form).get("language");
-  if (LANGUAGES.includes(code)) setProfileField(LANGUAGE_FIELD, code).catch(() => {});
+  if (!LANGUAGES.includes(code) || code === savedLanguage) return;
+  savedLanguage = code;
+  setProfileField(LANGUAGE_FIELD, code).catch(() => {});
 });

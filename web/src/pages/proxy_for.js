@@ -28,7 +28,20 @@ page("proxy_for", async (main, ctx) => {
     urls.clear();
   };
 
-  async function show(doc, name) {
+  // A one-time mandate ends on the server with its first view, upload or link (whatever the
+  // client does): say so, and offer nothing more that would only be refused.
+  let used = false;
+  function usedUp(mandate) {
+    if (mandate.kind !== "once" || used) return;
+    used = true;
+    for (const button of main.querySelectorAll("[data-acting-docs] button")) button.disabled = true;
+    for (const form of main.querySelectorAll("form[data-add-form], form[data-share-form]")) form.hidden = true;
+    const note = el("p", { class: "success", role: "status", dataset: { onceUsed: "" } }, t("proxy.once_done", { owner: mandate.owner.handle }));
+    main.querySelector("[data-terms]")?.after(note);
+    announce(note.textContent);
+  }
+
+  async function show(doc, name, mandate) {
     showError(main, "");
     viewStatus.textContent = t("document.opening");
     try {
@@ -44,6 +57,7 @@ page("proxy_for", async (main, ctx) => {
       viewer.replaceChildren(view);
       viewer.hidden = false;
       announce(t("meeting.shown", { name }));
+      usedUp(mandate);
     } catch (error) {
       viewStatus.textContent = "";
       if (error?.name !== "AbortError") showError(main, messageFor(error));
@@ -71,7 +85,7 @@ page("proxy_for", async (main, ctx) => {
           { dataset: { id: doc.id } },
           el("h3", { text: name }),
           el("p", { class: "details", text: t(`types.${doc.meta.type || "other"}`) }),
-          el("button", { type: "button", class: "primary", onclick: () => show(doc, name) }, t("meeting.show", { name })),
+          el("button", { type: "button", class: "primary", onclick: () => show(doc, name, mandate) }, t("meeting.show", { name })),
         );
       }),
     );
@@ -108,7 +122,8 @@ page("proxy_for", async (main, ctx) => {
           await actingUpload(file, { type: select.value, title: form.querySelector("#add-name").value.trim() }, { signal: ctx.signal });
           form.reset();
           addStatus.textContent = t("proxy.added", { owner: mandate.owner.handle });
-          await listPapers(mandate);
+          if (mandate.kind === "once") usedUp(mandate);
+          else await listPapers(mandate);
         } catch (error) {
           addStatus.textContent = "";
           showError(form, messageFor(error));
@@ -140,6 +155,7 @@ page("proxy_for", async (main, ctx) => {
           shareStatus.textContent = "";
           form.hidden = true;
           await showLink(section, link);
+          usedUp(mandate);
         } catch (error) {
           shareStatus.textContent = "";
           showError(form, messageFor(error));
