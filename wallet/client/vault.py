@@ -23,6 +23,7 @@ import nacl.pwhash
 from wallet.client.api import ApiClient, ApiError
 from wallet.client.errors import IntegrityFailure, VaultError
 from wallet.client.kdfpins import KdfPins, check_kdf_cost
+from wallet.client.photos import photo_cleaned
 from wallet.client.transfer import Progress, WrongSize, download_to, encrypt_and_upload
 from wallet.client.vaulthead import (
     HEADER,
@@ -597,6 +598,7 @@ class Vault:
         media_type: str | None = None,
         replace: str | None = None,
         progress: Progress | None = None,
+        keep_photo_details: bool = False,
     ) -> tuple[str, int]:
         path = Path(path)
         if doc_type not in DOCUMENT_TYPES:
@@ -622,7 +624,11 @@ class Vault:
         encrypted_meta = age.encrypt_bytes(json.dumps(meta).encode(), recipient)
         wrapped_key = self._seal_document_key(identity, document_id, version)
 
-        upload_id, blob_sha256, blob_size = encrypt_and_upload(self.api, path, recipient, progress)
+        # Photos lose their place, phone and time here, before encryption (wallet/client/photos.py).
+        with photo_cleaned(path, keep=keep_photo_details) as clean:
+            upload_id, blob_sha256, blob_size = encrypt_and_upload(
+                self.api, clean, recipient, progress
+            )
 
         manifest, signature = sign(
             self.keys.signing_key,
