@@ -98,9 +98,10 @@ def make_photo(folder: Path, fmt: str) -> Path:
     return path
 
 
-def assert_clean(data: bytes, fmt: str) -> None:
+def assert_clean(data: bytes, fmt: str, *, turned: bool = True) -> None:
     """No GPS, serial, maker, model, owner or time zone: in the bytes and for a parser; and
-    the picture stands upright (red on top, blue below)."""
+    the picture stands upright: red on top, blue below (`turned`), or, where the original was
+    shown unturned, red left and blue right."""
     for canary in CANARIES:
         assert canary not in data, canary
     for marker in (b"Exif\x00\x00", b"GPS", b"http://ns.adobe.com/xap", b"Photoshop 3.0", b"8BIM"):
@@ -109,14 +110,17 @@ def assert_clean(data: bytes, fmt: str) -> None:
         assert image.format == {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}[fmt]
         assert not image.getexif()
         assert not {"exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop"} & set(image.info)
-        assert image.size == (HEIGHT, WIDTH)
+        assert image.size == ((HEIGHT, WIDTH) if turned else (WIDTH, HEIGHT))
         rgb = image.convert("RGB")
-        top, bottom = (
-            rgb.getpixel((HEIGHT // 2, WIDTH // 4)),
-            rgb.getpixel((HEIGHT // 2, 3 * WIDTH // 4)),
+        w, h = rgb.size
+        first, second = (
+            ((w // 2, h // 4), (w // 2, 3 * h // 4))
+            if turned
+            else ((w // 4, h // 2), (3 * w // 4, h // 2))
         )
-        assert top[0] > 150 and top[2] < 100, top  # red
-        assert bottom[2] > 150 and bottom[0] < 100, bottom  # blue
+        red, blue = rgb.getpixel(first), rgb.getpixel(second)
+        assert red[0] > 150 and red[2] < 100, red  # type: ignore[index,operator]
+        assert blue[2] > 150 and blue[0] < 100, blue  # type: ignore[index,operator]
 
 
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
