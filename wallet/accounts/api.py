@@ -14,6 +14,7 @@ from wallet.accounts.schemas import (
     PassphraseChange,
     PreloginRequest,
     RecoverRequest,
+    RecoveryKeyChange,
     RecoverySessionOut,
     SessionInfo,
     SessionOut,
@@ -115,6 +116,14 @@ def change_passphrase(
 ) -> SessionOut:
     token, session = service.change_passphrase(db, settings, caller.account, caller.session, change)
     return _session_out(token, session, caller.account)
+
+
+@router.put("/accounts/me/recovery-key", status_code=status.HTTP_204_NO_CONTENT)
+def replace_recovery_key(
+    change: RecoveryKeyChange, caller: FullCaller, db: DB, settings: AppSettings
+) -> Response:
+    service.replace_recovery_key(db, settings, caller.account, change)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/accounts/me/delete", status_code=status.HTTP_204_NO_CONTENT)

@@ -22,6 +22,7 @@ SENTENCES = {
     "recovery_used": "Your recovery key was used.",
     "recovery_failed": "A try with a wrong recovery key failed.",
     "passphrase_changed": "Your passphrase was changed. Other sessions were logged out.",
+    "recovery_key_replaced": "You made a new recovery key. The old sheet no longer works.",
     "document_added": "You added {document}.",
     "version_added": "You added a new version of {document}.",
     "document_deleted": "You deleted {document}.",

@@ -558,6 +558,20 @@ class Vault:
     def change_passphrase(self, current: str, new: str) -> None:
         self._set_passphrase(new, current_auth_key=self.current_auth_key(current))
 
+    def new_recovery_key(self, passphrase: str) -> str:
+        """Issues a new recovery key and returns its text, to show once. The server replaces the
+        old one in the same transaction: the old sheet stops working at once."""
+        current = self.current_auth_key(passphrase)
+        recovery_key = new_recovery_key()
+        recovery_auth, recovery_kek = split_recovery_key(recovery_key)
+        body = {
+            "current_auth_key": b64e(current),
+            "recovery_auth_key": b64e(recovery_auth),
+            "keys_by_recovery": b64e(self.keys.lock(recovery_kek)),
+        }
+        self.api.api("PUT", "/accounts/me/recovery-key", json=body)
+        return format_recovery_key(recovery_key)
+
     def delete_account(self, passphrase: str) -> None:
         auth_key = self.current_auth_key(passphrase)
         self.api.api("POST", "/accounts/me/delete", json={"auth_key": b64e(auth_key)})
