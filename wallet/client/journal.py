@@ -23,6 +23,7 @@ SENTENCES = {
     "recovery_failed": "A try with a wrong recovery key failed.",
     "passphrase_changed": "Your passphrase was changed. Other sessions were logged out.",
     "recovery_key_replaced": "You made a new recovery key. The old sheet no longer works.",
+    "safety_reset": "You made an emergency reset: every other session, link, access and mandate was ended.",
     "document_added": "You added {document}.",
     "version_added": "You added a new version of {document}.",
     "document_deleted": "You deleted {document}.",

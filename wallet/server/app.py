@@ -43,6 +43,7 @@ from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
+from wallet.safety.api import router as safety_router
 from wallet.server.disk import DISK_FULL, is_disk_full
 from wallet.server.limits import BodyLimitMiddleware, BodyTooLarge
 from wallet.server.meta import check_at_start
@@ -261,6 +262,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         grants_router,
         journal_router,
         vault_head_router,
+        safety_router,
         # mandates router
         mandates_router,
         # organisations router
