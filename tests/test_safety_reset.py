@@ -284,7 +284,15 @@ def test_redeems_racing_the_reset_never_succeed_after_it(
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
         futures = [pool.submit(redeem, i) for i in range(20)]
-        end_every_access(ways.owner)
+        # Twenty redeems may hold every database connection of this in-process app for a
+        # moment: a 503 ("try again") is what the person would see; the reset is run again.
+        for attempt in range(100):
+            try:
+                end_every_access(ways.owner)
+                break
+            except ApiError as exc:
+                if exc.status != 503 or attempt == 99:
+                    raise
         finished.set()
         after = [pool.submit(redeem, 100 + i) for i in range(5)]
         for future in [*futures, *after]:
