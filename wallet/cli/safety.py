@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wallet.cli.common import fail, friendly, own_vault, passphrase, remember, say
-from wallet.client.safety import ResetInterrupted, emergency_reset
+from wallet.cli.common import echo_json, fail, friendly, own_vault, passphrase, remember, say
+from wallet.client import state
+from wallet.client.grants import revoke_grant
+from wallet.client.journal import fetch_entries, verify
+from wallet.client.mandates import revoke_mandate
+from wallet.client.safety import ResetInterrupted, emergency_reset, failed_tries, ways_in
 
 safety_app = typer.Typer(
-    help="Safety: end every way in to your wallet at once.", no_args_is_help=True
+    help="Safety: see every way in to your wallet, end one or all of them at once.",
+    no_args_is_help=True,
 )
 
 
@@ -61,3 +67,86 @@ def safety_reset(
 
         segno.make(result.recovery_key, error="m").save(str(qr), scale=8, border=4)
         say(f"QR code of the recovery key written to {qr}.")
+
+
+KINDS = {
+    "session": "Session",
+    "link": "Link",
+    "grant": "Access",
+    "org_grant": "Organisation",
+    "mandate": "Mandate",
+}
+
+
+def _seen_file() -> Path:
+    return state.wallet_home() / "safety-review.json"
+
+
+@safety_app.command("review")
+@friendly
+def safety_review(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Who can see my papers: every way in that exists now (other sessions, links, access
+    given to people and organisations, mandates), and failed logins since your last look."""
+    vault = own_vault()
+    ways = ways_in(vault)
+    entries = fetch_entries(vault)
+    chain_ok, _note = verify(entries)
+    key = f"{vault.api.server}|{vault.account['handle']}"
+    seen_path = _seen_file()
+    seen: dict[str, int] = json.loads(seen_path.read_text()) if seen_path.exists() else {}
+    failed = failed_tries(entries, seen.get(key, 0))
+    if entries:
+        seen[key] = max(e["seq"] for e in entries)
+        seen_path.parent.mkdir(parents=True, exist_ok=True)
+        seen_path.write_text(json.dumps(seen))
+    if as_json:
+        echo_json(
+            {
+                "ways_in": [w.__dict__ for w in ways],
+                "failed_since_last_review": [{"at": e["at"], "event": e["event"]} for e in failed],
+                "journal_verified": chain_ok,
+            }
+        )
+        return
+    if not ways:
+        say("Nobody else can see your papers now: no other session, link, access or mandate.")
+    else:
+        say("Every way in to your wallet now:")
+        for way in ways:
+            used = f", last used {way.last_used[:16]}" if way.last_used else ""
+            say(f"  {KINDS[way.kind]:12} {way.id}  {way.what}, since {way.since[:10]}{used}")
+        say(
+            "To end one: wallet safety end KIND ID (KIND: session, link, grant, org_grant, mandate)."
+        )
+        say("To end them all at once: wallet safety reset")
+    if failed:
+        say(f"Failed logins or recovery tries since your last look: {len(failed)}.")
+        for entry in failed:
+            say(f"  {entry['at'][:16]}  {entry['event'].replace('_', ' ')}")
+    else:
+        say("No failed login or recovery try since your last look.")
+    if not chain_ok:
+        say("WARNING: your journal does not check. Run 'wallet journal --verify'.")
+
+
+@safety_app.command("end")
+@friendly
+def safety_end(
+    kind: Annotated[str, typer.Argument(help="session, link, grant, org_grant or mandate")],
+    item_id: Annotated[str, typer.Argument(metavar="ID")],
+) -> None:
+    """End one way in, as listed by 'wallet safety review'. Nobody is told."""
+    vault = own_vault()
+    if kind == "session":
+        vault.api.api("DELETE", f"/auth/sessions/{item_id}")
+    elif kind == "link":
+        vault.covered_change(
+            "POST", f"/links/{item_id}/revoke", lambda s: s.revoked_links.add(item_id)
+        )
+    elif kind in ("grant", "org_grant"):
+        revoke_grant(vault, item_id)
+    elif kind == "mandate":
+        revoke_mandate(vault, item_id)
+    else:
+        fail("KIND is one of: session, link, grant, org_grant, mandate.")
+    say("Ended.")

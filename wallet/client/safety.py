@@ -100,3 +100,58 @@ def emergency_reset(
     except (ApiError, VaultError, httpx.HTTPError) as exc:
         raise ResetInterrupted(done=done, reason=str(exc)) from exc
     return ResetResult(recovery_key=text, ended=ended)
+
+
+# --- who can see my papers (review) -------------------------------------------------------------
+
+FAILED_EVENTS = ("login_failed", "recovery_failed", "oidc_login_failed")
+
+
+@dataclass
+class WayIn:
+    kind: str  # session, link, grant, org_grant, mandate
+    id: str
+    what: str  # plain words: who or what it reaches
+    since: str
+    last_used: str = ""
+
+
+def ways_in(vault: Vault) -> list[WayIn]:
+    """Every way in that exists now, as the server lists it and the owner's head agrees: other
+    sessions, links, grants (people and organisations; a request's answer is a grant) and
+    mandates that are still active."""
+    found: list[WayIn] = []
+    for row in vault.api.api("GET", "/auth/sessions").json():
+        if not row["current"]:
+            found.append(
+                WayIn(
+                    "session",
+                    row["id"],
+                    f"{row['kind']} session",
+                    row["created_at"],
+                    row["last_seen_at"],
+                )  # fmt: skip
+            )
+    for link in vault.api.api("GET", "/links").json():
+        if link["state"] == "active" and not vault.is_revoked("links", link["id"]):
+            what = f"link, {link['uses_left']} of {link['uses_total']} uses left"
+            found.append(WayIn("link", link["id"], what, link["created_at"]))
+    for grant in vault.api.api("GET", "/grants").json():
+        if grant["state"] == "active" and not vault.is_revoked("grants", grant["id"]):
+            if grant.get("organisation"):
+                kind, who = "org_grant", grant["organisation"]["handle"]
+            else:
+                kind, who = "grant", grant["grantee"]["handle"]
+            what = f"{who}: {grant['documents']} document(s)"
+            found.append(WayIn(kind, grant["id"], what, grant["created_at"]))
+    for mandate in vault.api.api("GET", "/mandates").json():
+        if mandate["state"] == "active" and not vault.is_revoked("mandates", mandate["id"]):
+            who = (mandate.get("proxy") or {}).get("handle", "?")
+            what = f"{who} may {', '.join(mandate['actions'])}"
+            found.append(WayIn("mandate", mandate["id"], what, mandate["created_at"]))
+    return found
+
+
+def failed_tries(entries: list[dict[str, Any]], after_seq: int) -> list[dict[str, Any]]:
+    """Failed logins and recovery tries in the (verified) journal after `after_seq`."""
+    return [e for e in entries if e["seq"] > after_seq and e["event"] in FAILED_EVENTS]
