@@ -4,6 +4,7 @@ refused, and the new passphrase and the new recovery key shown once open the pap
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def test_reset_screen_ends_every_way_in(page: Page, web_server: LiveServer, tmp_
     page.locator("#reset-current").fill(TEST_PASSPHRASE)
     page.locator("#reset-new").fill(NEW_PASSPHRASE)
     page.locator("#reset-again").fill(NEW_PASSPHRASE)
-    page.locator("[data-submit]").click()
+    page.locator("form[data-reset] [data-submit]").click()
     result = page.locator("[data-result]")
     expect(result).to_be_visible()
     expect(result.locator("[data-ended]")).to_contain_text("1 link(s), 1 access(es)")
@@ -75,3 +76,29 @@ def test_reset_screen_ends_every_way_in(page: Page, web_server: LiveServer, tmp_
     assert (tmp_path / "back.pdf").read_bytes() == paper.read_bytes()
     recovered = Vault.recover(ApiClient(web_server.url), handle, new_sheet, NEW_PASSPHRASE)
     assert [d.id for d in recovered.list_documents()] == [document_id]
+
+
+def test_a_new_recovery_key_alone_in_the_browser(page: Page, web_server: LiveServer) -> None:
+    handle = f"sheet-{secrets.token_hex(4)}"
+    old_sheet = register(page, handle)
+    page.goto("/login?next=/safety")
+    page.locator("main[data-page=login][data-ready]").wait_for(state="attached")
+    page.locator("#handle").fill(handle)
+    page.locator("#passphrase").fill(TEST_PASSPHRASE)
+    page.locator("form[data-login] button[type=submit]").click()
+    page.locator("main[data-page=safety][data-ready]").wait_for(state="attached")
+    form = page.locator("form[data-new-sheet]")
+    form.locator("#sheet-passphrase").fill("not my passphrase at all")
+    form.locator("[data-submit]").click()
+    expect(form.locator("[data-error]")).to_be_visible()
+    form.locator("#sheet-passphrase").fill(TEST_PASSPHRASE)
+    form.locator("[data-submit]").click()
+    key = page.locator("[data-new-sheet-key]")
+    expect(key).to_have_text(re.compile(r"^WR1-"))
+    new_sheet = key.inner_text().strip()
+    with pytest.raises((ApiError, VaultError)):
+        Vault.recover(ApiClient(web_server.url), handle, old_sheet, "another long passphrase x")
+    recovered = Vault.recover(ApiClient(web_server.url), handle, new_sheet, TEST_PASSPHRASE)
+    assert recovered.list_documents() == []
+    # The rest stayed: the passphrase still opens the wallet.
+    Vault.login(ApiClient(web_server.url), handle, TEST_PASSPHRASE)

@@ -101,6 +101,22 @@ page("safety", async (main, ctx) => {
       }
     });
   });
+  const sheetForm = main.querySelector("form[data-new-sheet]");
+  sheetForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError(sheetForm);
+    await busy(sheetForm, async () => {
+      try {
+        sheet = await newRecoverySheet(sheetForm.querySelector("#sheet-passphrase").value);
+        sheetForm.hidden = true;
+        const box = main.querySelector("[data-sheet-result]");
+        box.hidden = false;
+        box.querySelector("[data-new-sheet-key]").textContent = sheet;
+      } catch (error) {
+        showError(sheetForm, messageFor(error, { 401: "account.wrong_passphrase" }));
+      }
+    });
+  });
   return () => {
     sheet = "";
   };
