@@ -102,3 +102,45 @@ def test_a_new_recovery_key_alone_in_the_browser(page: Page, web_server: LiveSer
     assert recovered.list_documents() == []
     # The rest stayed: the passphrase still opens the wallet.
     Vault.login(ApiClient(web_server.url), handle, TEST_PASSPHRASE)
+
+
+def test_who_can_see_my_papers_lists_and_ends_each_way(
+    page: Page, web_server: LiveServer, tmp_path: Path
+) -> None:
+    handle = f"review-{secrets.token_hex(4)}"
+    register(page, handle)
+    phone = Vault.login(ApiClient(web_server.url), handle, TEST_PASSPHRASE)
+    paper = tmp_path / "lease.pdf"
+    paper.write_bytes(b"%PDF-1.4 lease")
+    document_id, _ = phone.upload(paper, "lease", "Lease")
+    worker, _ = Vault.create_account(
+        ApiClient(web_server.url), f"worker-{secrets.token_hex(4)}", TEST_PASSPHRASE
+    )
+    grant = create_grant(
+        phone, worker.account["handle"], purpose="Check", types=["lease"], pins=PinStore(None)
+    )
+    link = create_link(phone, [document_id], uses=5)
+    page.goto("/login?next=/safety")
+    page.locator("main[data-page=login][data-ready]").wait_for(state="attached")
+    page.locator("#handle").fill(handle)
+    page.locator("#passphrase").fill(TEST_PASSPHRASE)
+    page.locator("form[data-login] button[type=submit]").click()
+    page.locator("main[data-page=safety][data-ready]").wait_for(state="attached")
+    # The phone's session and the one left by registering, the link, the grant: nothing hidden.
+    expect(page.locator("[data-ways] li")).to_have_count(4)
+    expect(page.locator("[data-way=session]")).to_have_count(2)
+    expect(page.locator(f'[data-way=link][data-id="{link.id}"]')).to_contain_text("5 of 5")
+    expect(page.locator(f'[data-way=grant][data-id="{grant.id}"]')).to_contain_text(
+        worker.account["handle"]
+    )
+    for kind, count in (("session", 2), ("link", 1), ("grant", 1)):
+        for left in range(count - 1, -1, -1):
+            page.locator(f"[data-way={kind}] button").first.click()
+            expect(page.locator(f"[data-way={kind}]")).to_have_count(left)
+    expect(page.locator("[data-review] [data-none]")).to_be_visible()
+    with pytest.raises(ApiError):
+        phone.api.api("GET", "/accounts/me")
+    with pytest.raises((ApiError, VaultError)):
+        received_documents(worker, grant.id, phone.keys.public_signing_key)
+    with pytest.raises((ApiError, VaultError)):
+        open_link(link.url, tmp_path / "after", api=ApiClient(web_server.url))

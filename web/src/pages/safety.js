@@ -8,12 +8,15 @@ import { getJson, request } from "../api.js";
 import { b64e } from "../crypto/encoding.js";
 import { splitRecoveryKey } from "../crypto/kdf.js";
 import { formatRecoveryKey, newRecoveryKey } from "../crypto/recovery.js";
-import { t } from "../i18n.js";
+import { formatDate, t } from "../i18n.js";
+import { revokeGrant } from "../grants.js";
+import { revokeLink } from "../links.js";
+import { revokeMandate } from "../proxy.js";
 import { MIN_STRENGTH, strength } from "../passphrase.js";
 import { getSession } from "../session.js";
 import { page, requireSession } from "../shell.js";
-import { busy, clearError, messageFor, showError } from "../ui.js";
-import { coveredChange, HEADER } from "../vaulthead.js";
+import { busy, clearError, el, messageFor, showError } from "../ui.js";
+import { coveredChange, HEADER, markRevoked, ownHead } from "../vaulthead.js";
 
 const STEPS = ["access", "passphrase", "recovery_key"];
 
@@ -49,8 +52,69 @@ async function newRecoverySheet(passphrase) {
   return text;
 }
 
+// Every way in that exists now, each with its one-tap end (like `wallet safety review`). An
+// access the owner's signed head lists as taken back is not a way in, whatever the server says.
+async function waysIn() {
+  const head = await ownHead();
+  const [sessions, links, grants, mandates] = await Promise.all(
+    ["/auth/sessions", "/links", "/grants", "/mandates"].map((path) => getJson(path)),
+  );
+  const active = (kind, rows) => markRevoked(head, kind, rows).rows.filter((row) => row.state === "active");
+  const ways = [];
+  for (const s of sessions.filter((row) => !row.current)) {
+    const text = t("safety.way.session", { since: formatDate(s.created_at), used: formatDate(s.last_seen_at) });
+    ways.push({ kind: "session", id: s.id, text, end: () => request("DELETE", `/auth/sessions/${s.id}`) });
+  }
+  for (const link of active("links", links)) {
+    const text = t("safety.way.link", { left: link.uses_left, total: link.uses_total, since: formatDate(link.created_at) });
+    ways.push({ kind: "link", id: link.id, text, end: () => revokeLink(link.id) });
+  }
+  for (const grant of active("grants", grants)) {
+    const who = grant.organisation ? grant.organisation.handle : grant.grantee.handle;
+    const key = grant.organisation ? "safety.way.org_grant" : "safety.way.grant";
+    const text = t(key, { who, n: grant.documents, since: formatDate(grant.created_at) });
+    ways.push({ kind: grant.organisation ? "org_grant" : "grant", id: grant.id, text, end: () => revokeGrant(grant.id) });
+  }
+  for (const mandate of active("mandates", mandates)) {
+    const text = t("safety.way.mandate", { who: mandate.proxy?.handle ?? "?", since: formatDate(mandate.created_at) });
+    ways.push({ kind: "mandate", id: mandate.id, text, end: () => revokeMandate(mandate.id) });
+  }
+  return ways;
+}
+
+async function showWays(box) {
+  const list = box.querySelector("[data-ways]");
+  const ways = await waysIn();
+  list.replaceChildren(
+    ...ways.map((way) => {
+      const item = el("li", { "data-way": way.kind, "data-id": way.id }, el("span", {}, way.text), " ");
+      const button = el("button", { type: "button", class: "danger small" }, t("safety.end"));
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        try {
+          await way.end();
+          item.remove();
+          box.querySelector("[data-none]").hidden = list.children.length > 0;
+        } catch (error) {
+          button.disabled = false;
+          showError(box, messageFor(error));
+        }
+      });
+      item.append(button);
+      return item;
+    }),
+  );
+  box.querySelector("[data-none]").hidden = ways.length > 0;
+}
+
 page("safety", async (main, ctx) => {
   if (!requireSession(ctx)) return undefined;
+  const review = main.querySelector("[data-review]");
+  try {
+    await showWays(review);
+  } catch (error) {
+    showError(review, messageFor(error));
+  }
   const form = main.querySelector("form[data-reset]");
   const status = form.querySelector("[data-status]");
   const result = main.querySelector("[data-result]");
