@@ -37,6 +37,8 @@ def test_each_kind_present_then_ended_then_absent(wallet_app: WalletApp, tmp_pat
     assert found["mandate"] == {ways.mandate_id}
     assert found["link"] == {link_id}
     assert second_id in found["session"]
+    [second] = [w for w in ways_in(owner) if w.id == second_id]
+    assert second.what.startswith("session on a ") and second.last_used  # kind from User-Agent
     # Nothing hidden: the listing is exactly what the reset's plan would end.
     plan = owner.api.api("GET", "/safety/reset").json()
     assert set(plan["grants"]) == found["grant"] | found["org_grant"]

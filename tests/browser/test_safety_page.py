@@ -129,6 +129,10 @@ def test_who_can_see_my_papers_lists_and_ends_each_way(
     # The phone's session and the one left by registering, the link, the grant: nothing hidden.
     expect(page.locator("[data-ways] li")).to_have_count(4)
     expect(page.locator("[data-way=session]")).to_have_count(2)
+    # The phone logged in with the Python client; the registration session predates the kinds.
+    sessions = page.locator("[data-way=session]")
+    expect(sessions.filter(has_text="(command line)")).to_have_count(1)
+    expect(sessions.filter(has_text="(device not known)")).to_have_count(1)
     expect(page.locator(f'[data-way=link][data-id="{link.id}"]')).to_contain_text("5 of 5")
     expect(page.locator(f'[data-way=grant][data-id="{grant.id}"]')).to_contain_text(
         worker.account["handle"]

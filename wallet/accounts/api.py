@@ -1,6 +1,7 @@
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Response, status
 
 from wallet.accounts import service
 from wallet.accounts.models import Account, AuthSession
@@ -61,8 +62,15 @@ def prelogin(data: PreloginRequest, db: DB, settings: AppSettings) -> KdfParams:
 
 
 @router.post("/auth/login", response_model=SessionOut)
-def login(data: LoginRequest, db: DB, settings: AppSettings, address: Address) -> SessionOut:
+def login(
+    data: LoginRequest,
+    db: DB,
+    settings: AppSettings,
+    address: Address,
+    user_agent: Annotated[str | None, Header()] = None,
+) -> SessionOut:
     token, session, account = service.login(db, settings, data.handle, data.auth_key, address)
+    service.note_device(db, session, (user_agent or "")[:512])
     return _session_out(token, session, account)
 
 
@@ -93,6 +101,7 @@ def sessions(caller: FullCaller, db: DB) -> list[SessionInfo]:
             last_seen_at=s.last_seen_at,
             expires_at=s.expires_at,
             current=s.id == caller.session.id,
+            device=s.device,
         )
         for s in service.list_sessions(db, caller.account)
     ]

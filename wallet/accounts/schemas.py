@@ -116,6 +116,7 @@ class SessionInfo(BaseModel):
     last_seen_at: datetime
     expires_at: datetime
     current: bool
+    device: str | None = Field(default=None, description="phone, tablet, computer or command line")
 
 
 class PublicKeys(BaseModel):

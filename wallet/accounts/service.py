@@ -412,6 +412,24 @@ def logout(db: Session, session: AuthSession) -> None:
     )
 
 
+def device_kind(user_agent: str) -> str:
+    """A coarse kind of device for the owner's list of sessions: enough to spot a phone that
+    is not hers, too little to single anyone out."""
+    agent = user_agent.lower()
+    if not agent or agent.startswith(("python-httpx", "curl", "wget")):
+        return "command line"
+    if "ipad" in agent or "tablet" in agent or ("android" in agent and "mobile" not in agent):
+        return "tablet"
+    if "mobile" in agent or "iphone" in agent or "android" in agent:
+        return "phone"
+    return "computer"
+
+
+def note_device(db: Session, session: AuthSession, user_agent: str) -> None:
+    session.device = device_kind(user_agent)
+    db.add(session)
+
+
 def list_sessions(db: Session, account: Account) -> list[AuthSession]:
     query = select(AuthSession).where(AuthSession.account_id == account.id)
     return list(db.exec(query.order_by(col(AuthSession.created_at))))

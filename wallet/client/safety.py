@@ -127,7 +127,7 @@ def ways_in(vault: Vault) -> list[WayIn]:
                 WayIn(
                     "session",
                     row["id"],
-                    f"{row['kind']} session",
+                    f"session on a {row.get('device') or 'device'}",
                     row["created_at"],
                     row["last_seen_at"],
                 )  # fmt: skip

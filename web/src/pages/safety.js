@@ -62,7 +62,11 @@ async function waysIn() {
   const active = (kind, rows) => markRevoked(head, kind, rows).rows.filter((row) => row.state === "active");
   const ways = [];
   for (const s of sessions.filter((row) => !row.current)) {
-    const text = t("safety.way.session", { since: formatDate(s.created_at), used: formatDate(s.last_seen_at) });
+    const text = t("safety.way.session", {
+      device: t(`safety.device.${s.device || "unknown"}`),
+      since: formatDate(s.created_at),
+      used: formatDate(s.last_seen_at),
+    });
     ways.push({ kind: "session", id: s.id, text, end: () => request("DELETE", `/auth/sessions/${s.id}`) });
   }
   for (const link of active("links", links)) {
