@@ -120,6 +120,9 @@ def test_who_can_see_my_papers_lists_and_ends_each_way(
         phone, worker.account["handle"], purpose="Check", types=["lease"], pins=PinStore(None)
     )
     link = create_link(phone, [document_id], uses=5)
+    for _ in range(2):  # someone tries her handle
+        with pytest.raises((ApiError, VaultError)):
+            Vault.login(ApiClient(web_server.url), handle, "not her passphrase at all")
     page.goto("/login?next=/safety")
     page.locator("main[data-page=login][data-ready]").wait_for(state="attached")
     page.locator("#handle").fill(handle)
@@ -129,6 +132,7 @@ def test_who_can_see_my_papers_lists_and_ends_each_way(
     # The phone's session and the one left by registering, the link, the grant: nothing hidden.
     expect(page.locator("[data-ways] li")).to_have_count(4)
     expect(page.locator("[data-way=session]")).to_have_count(2)
+    expect(page.locator("[data-failed]")).to_contain_text("since your previous login: 2")
     # The phone logged in with the Python client; the registration session predates the kinds.
     sessions = page.locator("[data-way=session]")
     expect(sessions.filter(has_text="(command line)")).to_have_count(1)

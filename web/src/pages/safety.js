@@ -9,6 +9,7 @@ import { b64e } from "../crypto/encoding.js";
 import { splitRecoveryKey } from "../crypto/kdf.js";
 import { formatRecoveryKey, newRecoveryKey } from "../crypto/recovery.js";
 import { formatDate, t } from "../i18n.js";
+import { fetchEntries, verifyChain } from "../journal.js";
 import { revokeGrant } from "../grants.js";
 import { revokeLink } from "../links.js";
 import { revokeMandate } from "../proxy.js";
@@ -86,6 +87,21 @@ async function waysIn() {
   return ways;
 }
 
+const FAILED = new Set(["login_failed", "recovery_failed", "oidc_login_failed"]);
+
+// Failed logins and recovery tries since the login before this one (the page keeps nothing on
+// the device between visits), from the journal whose chain this page checks.
+async function showFailed(box) {
+  const entries = await fetchEntries();
+  const { intact } = await verifyChain(entries);
+  const starts = entries.filter((e) => e.event === "session_started").map((e) => e.seq);
+  const since = starts.length >= 2 ? starts[starts.length - 2] : 0;
+  const failed = entries.filter((e) => e.seq > since && FAILED.has(e.event)).length;
+  const line = box.querySelector("[data-failed]");
+  line.textContent = failed ? t("safety.failed", { n: failed }) : t("safety.no_failed");
+  if (!intact) line.textContent += ` ${t("safety.journal_broken")}`;
+}
+
 async function showWays(box) {
   const list = box.querySelector("[data-ways]");
   const ways = await waysIn();
@@ -116,6 +132,7 @@ page("safety", async (main, ctx) => {
   const review = main.querySelector("[data-review]");
   try {
     await showWays(review);
+    await showFailed(review);
   } catch (error) {
     showError(review, messageFor(error));
   }
