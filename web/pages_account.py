@@ -17,3 +17,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/account")
 def account(request: Request) -> HTMLResponse:
     return render(request, "account.html", "account")
+
+
+@router.get("/safety")
+def safety(request: Request) -> HTMLResponse:
+    """The emergency reset (web/src/pages/safety.js does every step in the browser)."""
+    return render(request, "safety.html", "safety")

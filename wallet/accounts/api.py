@@ -15,6 +15,7 @@ from wallet.accounts.schemas import (
     PassphraseChange,
     PreloginRequest,
     RecoverRequest,
+    RecoveryKeyChange,
     RecoverySessionOut,
     SessionInfo,
     SessionOut,
@@ -85,6 +86,7 @@ def login(
     token, session, account = service.login(
         db, settings, data.handle, data.auth_key, address, _device(request)
     )
+    service.note_device(db, session, request.headers.get("user-agent", "")[:512])
     return _session_out(token, session, account)
 
 
@@ -115,6 +117,7 @@ def sessions(caller: FullCaller, db: DB) -> list[SessionInfo]:
             last_seen_at=s.last_seen_at,
             expires_at=s.expires_at,
             current=s.id == caller.session.id,
+            device=s.device,
         )
         for s in service.list_sessions(db, caller.account)
     ]
@@ -138,6 +141,14 @@ def change_passphrase(
 ) -> SessionOut:
     token, session = service.change_passphrase(db, settings, caller.account, caller.session, change)
     return _session_out(token, session, caller.account)
+
+
+@router.put("/accounts/me/recovery-key", status_code=status.HTTP_204_NO_CONTENT)
+def replace_recovery_key(
+    change: RecoveryKeyChange, caller: FullCaller, db: DB, settings: AppSettings
+) -> Response:
+    service.replace_recovery_key(db, settings, caller.account, change)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/accounts/me/delete", status_code=status.HTTP_204_NO_CONTENT)

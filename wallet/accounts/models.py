@@ -33,6 +33,8 @@ class AuthSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     last_seen_at: datetime = Field(default_factory=utcnow)
+    # Only a coarse kind (phone, tablet, computer, command line), never the User-Agent itself.
+    device: str | None = Field(default=None, max_length=16)
 
 
 class LoginThrottle(SQLModel, table=True):

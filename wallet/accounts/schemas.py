@@ -86,6 +86,14 @@ class RecoverySessionOut(SessionOut):
     keys_by_recovery: B64
 
 
+class RecoveryKeyChange(BaseModel):
+    """A new recovery key: the old sheet stops working in the same transaction."""
+
+    current_auth_key: Key32 = Field(description="Proof of the current passphrase")
+    recovery_auth_key: Key32
+    keys_by_recovery: LockedKeys
+
+
 class PassphraseChange(BaseModel):
     current_auth_key: Key32 | None = Field(
         default=None, description="Required unless the session comes from the recovery key"
@@ -108,6 +116,7 @@ class SessionInfo(BaseModel):
     last_seen_at: datetime
     expires_at: datetime
     current: bool
+    device: str | None = Field(default=None, description="phone, tablet, computer or command line")
 
 
 class PublicKeys(BaseModel):

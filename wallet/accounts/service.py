@@ -20,7 +20,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from storage.base import BlobStore
 from storage.cleanup import delete_blobs_quietly, discard_uploads_quietly
 from wallet.accounts.models import Account, AuthSession, LoginThrottle
-from wallet.accounts.schemas import AccountCreate, PassphraseChange
+from wallet.accounts.schemas import AccountCreate, PassphraseChange, RecoveryKeyChange
 from wallet.crypto.wrap import key_id
 from wallet.db import flush_old_page_copies, utcnow
 from wallet.documents.models import Document, DocumentVersion
@@ -28,6 +28,7 @@ from wallet.errors import Conflict, Invalid, TooManyAttempts, Unauthorized
 from wallet.journal import service as journal
 from wallet.ratelimit import service as ratelimit
 from wallet.settings import Settings
+from wallet.tx import lock_owner
 from wallet.uploads.models import Upload
 
 # Auth keys are 256-bit random values, so a light Argon2id is enough to stop pass-the-hash.
@@ -345,6 +346,12 @@ def recovery_login(
     account = find_by_handle(db, handle)
     stored = account.recovery_auth_hash if account else dummy_hash(settings)
     ok = secret_matches(stored, recovery_auth_key)
+    if account is not None and ok:
+        # Under the owner's lock, the key checked must still be the current one: a new recovery
+        # key committed meanwhile wins (replace_recovery_key ends recovery sessions).
+        lock_owner(db, account.id)
+        db.refresh(account)
+        ok = account.recovery_auth_hash == stored
     if account is None or not ok:
         _confirm_failure(db, keys, utcnow(), account, "recovery_failed")
         raise Unauthorized(WRONG_RECOVERY)
@@ -359,6 +366,24 @@ def logout(db: Session, session: AuthSession) -> None:
     journal.append(
         db, session.account_id, "session_ended", subject_kind="session", subject_id=session.id
     )
+
+
+def device_kind(user_agent: str) -> str:
+    """A coarse kind of device for the owner's list of sessions: enough to spot a phone that
+    is not hers, too little to single anyone out."""
+    agent = user_agent.lower()
+    if not agent or agent.startswith(("python-httpx", "curl", "wget")):
+        return "command line"
+    if "ipad" in agent or "tablet" in agent or ("android" in agent and "mobile" not in agent):
+        return "tablet"
+    if "mobile" in agent or "iphone" in agent or "android" in agent:
+        return "phone"
+    return "computer"
+
+
+def note_device(db: Session, session: AuthSession, user_agent: str) -> None:
+    session.device = device_kind(user_agent)
+    db.add(session)
 
 
 def list_sessions(db: Session, account: Account) -> list[AuthSession]:
@@ -404,6 +429,24 @@ def change_passphrase(
         db, account.id, "passphrase_changed", details={"with_recovery_key": session.kind != "full"}
     )
     return start_session(db, account, "full", timedelta(hours=settings.session_ttl_hours))
+
+
+def replace_recovery_key(
+    db: Session, settings: Settings, account: Account, change: RecoveryKeyChange
+) -> None:
+    """The verifier and the keys locked by the recovery key are replaced together, and every
+    recovery session ends: from the commit on, the old sheet opens nothing."""
+    if not secret_matches(account.auth_hash, change.current_auth_key):
+        raise Unauthorized("Your current passphrase is not right. Nothing was changed.")
+    account.recovery_auth_hash = hash_secret(change.recovery_auth_key, settings)
+    account.keys_by_recovery = change.keys_by_recovery
+    db.add(account)
+    db.exec(
+        delete(AuthSession).where(
+            col(AuthSession.account_id) == account.id, col(AuthSession.kind) == "recovery"
+        )
+    )
+    journal.append(db, account.id, "recovery_key_replaced")
 
 
 def delete_account(db: Session, store: BlobStore, account: Account, auth_key: bytes) -> None:

@@ -23,6 +23,7 @@ from wallet.cli import (
     profile,
     proxy,
     requests,
+    safety,
     share,
 )
 from wallet.cli.common import ctx
@@ -97,6 +98,7 @@ app.add_typer(proxy.proxy_app, name="proxy")
 app.add_typer(orgs.org_app, name="org")
 app.add_typer(requests.request_app, name="request")
 app.add_typer(notes.note_app, name="note")
+app.add_typer(safety.safety_app, name="safety")
 
 
 def main() -> None:

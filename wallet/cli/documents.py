@@ -43,8 +43,18 @@ def upload(
     tag: Annotated[list[str] | None, typer.Option(help="A tag; repeat for more.")] = None,
     label: Annotated[str | None, typer.Option(help="Your own label for type 'other'.")] = None,
     replace: Annotated[str | None, typer.Option(help="Add a new version of this document.")] = None,
+    keep_photo_details: Annotated[
+        bool,
+        typer.Option(
+            "--keep-photo-details",
+            help="Keep a photo's hidden details for this upload: where it was taken (GPS), "
+            "the phone's make, model and serial number, and the time. Anyone you share it "
+            "with can read them. Without it they are removed on this computer.",
+        ),
+    ] = False,
 ) -> None:
-    """Encrypt a file on this computer and store it in your wallet."""
+    """Encrypt a file on this computer and store it in your wallet. Photos (JPEG, PNG, WebP,
+    HEIC) lose their hidden details first: place, phone and time."""
     for value, name in ((issued, "--issued"), (expires, "--expires")):
         day(value, name, example="2027-03-31")
     document_id, version = open_vault().upload(
@@ -57,7 +67,10 @@ def upload(
         tags=tag,
         label=label,
         replace=replace,
+        keep_photo_details=keep_photo_details,
     )
+    if keep_photo_details:
+        say("The photo keeps its hidden details (place, phone, time), as you chose.")
     if version > 1:
         say(f"Saved version {version} of {document_id}.")
     else:

@@ -30,6 +30,8 @@ SENTENCES = {
     "recovery_used": "Your recovery key was used.",
     "recovery_failed": "Someone tried a wrong recovery key for your wallet.",
     "passphrase_changed": "You chose a new passphrase{how}. Your other sessions were logged out.",
+    "recovery_key_replaced": "You made a new recovery key. The old sheet no longer works.",
+    "safety_reset": "You made an emergency reset: every other session, link, access and mandate was ended.",
     "document_added": "You added {document}.",
     "version_added": "You added a new version: {document}.",
     "document_deleted": "You deleted {document}.",

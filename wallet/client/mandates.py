@@ -23,6 +23,7 @@ from typing import Any
 
 from wallet.client.api import ApiError
 from wallet.client.contacts import KeyChanged, PinStore, person, safety_code
+from wallet.client.photos import photo_cleaned
 from wallet.client.transfer import WrongSize, download_to, encrypt_and_upload
 from wallet.client.vault import (
     DocumentInfo,
@@ -705,6 +706,7 @@ class ProxyVault:
         media_type: str | None = None,
         replace: str | None = None,
         progress: Any = None,
+        keep_photo_details: bool = False,
     ) -> tuple[str, int]:
         self._need("upload")
         if replace:
@@ -753,7 +755,11 @@ class ProxyVault:
             str(identity).encode(),
             document_key_info(document_id, version, self.keys.key_id),
         )
-        upload_id, blob_sha256, blob_size = encrypt_and_upload(self.api, path, recipient, progress)
+        # Photos lose their place, phone and time here, before encryption (wallet/client/photos.py).
+        with photo_cleaned(path, keep=keep_photo_details) as clean:
+            upload_id, blob_sha256, blob_size = encrypt_and_upload(
+                self.api, clean, recipient, progress
+            )
         manifest, signature = sign(
             self.keys.signing_key,
             statements.DOCUMENT_VERSION.build(

@@ -23,6 +23,7 @@ import nacl.pwhash
 from wallet.client.api import ApiClient, ApiError
 from wallet.client.errors import IntegrityFailure, VaultError
 from wallet.client.kdfpins import KdfPins, check_kdf_cost
+from wallet.client.photos import photo_cleaned
 from wallet.client.transfer import Progress, WrongSize, download_to, encrypt_and_upload
 from wallet.client.vaulthead import (
     HEADER,
@@ -557,6 +558,20 @@ class Vault:
     def change_passphrase(self, current: str, new: str) -> None:
         self._set_passphrase(new, current_auth_key=self.current_auth_key(current))
 
+    def new_recovery_key(self, passphrase: str) -> str:
+        """Issues a new recovery key and returns its text, to show once. The server replaces the
+        old one in the same transaction: the old sheet stops working at once."""
+        current = self.current_auth_key(passphrase)
+        recovery_key = new_recovery_key()
+        recovery_auth, recovery_kek = split_recovery_key(recovery_key)
+        body = {
+            "current_auth_key": b64e(current),
+            "recovery_auth_key": b64e(recovery_auth),
+            "keys_by_recovery": b64e(self.keys.lock(recovery_kek)),
+        }
+        self.api.api("PUT", "/accounts/me/recovery-key", json=body)
+        return format_recovery_key(recovery_key)
+
     def delete_account(self, passphrase: str) -> None:
         auth_key = self.current_auth_key(passphrase)
         self.api.api("POST", "/accounts/me/delete", json={"auth_key": b64e(auth_key)})
@@ -597,6 +612,7 @@ class Vault:
         media_type: str | None = None,
         replace: str | None = None,
         progress: Progress | None = None,
+        keep_photo_details: bool = False,
     ) -> tuple[str, int]:
         path = Path(path)
         if doc_type not in DOCUMENT_TYPES:
@@ -622,7 +638,11 @@ class Vault:
         encrypted_meta = age.encrypt_bytes(json.dumps(meta).encode(), recipient)
         wrapped_key = self._seal_document_key(identity, document_id, version)
 
-        upload_id, blob_sha256, blob_size = encrypt_and_upload(self.api, path, recipient, progress)
+        # Photos lose their place, phone and time here, before encryption (wallet/client/photos.py).
+        with photo_cleaned(path, keep=keep_photo_details) as clean:
+            upload_id, blob_sha256, blob_size = encrypt_and_upload(
+                self.api, clean, recipient, progress
+            )
 
         manifest, signature = sign(
             self.keys.signing_key,

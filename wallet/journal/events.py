@@ -18,6 +18,8 @@ EVENTS: dict[str, str] = {
     "recovery_used": "older journals: a recovery key was used",
     "recovery_failed": "a wrong recovery key for this handle",
     "passphrase_changed": "a new passphrase (details: with_recovery_key)",
+    "recovery_key_replaced": "the owner made a new recovery key; the old sheet stopped working",
+    "safety_reset": "the owner made an emergency reset (details: what was ended)",
     # documents and the profile
     "document_added": "the owner added a document",
     "version_added": "the owner added a version",

@@ -57,6 +57,7 @@ from wallet.journal.api import router as journal_router
 from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
+from wallet.safety.api import router as safety_router
 from wallet.server.admission import AdmissionMiddleware
 from wallet.server.apidocs import install as install_api_docs
 from wallet.server.budget import background_limits, request_limits
@@ -336,6 +337,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         grants_router,
         journal_router,
         vault_head_router,
+        safety_router,
         # mandates router
         mandates_router,
         # organisations router

@@ -7,6 +7,7 @@ import { request } from "./api.js";
 import { loadMessages } from "./i18n.js";
 import { clearSession, getSession, onSessionChange } from "./session.js";
 import { announce } from "./ui.js";
+import "./quickexit.js"; // quick exit on every page (issue 19)
 
 const registry = new Map();
 let started = false;

@@ -420,6 +420,10 @@ export function coveredChange(change, send) {
         else profile[slot] = sha;
       }
       const revoked = Object.fromEntries(REVOKED_KINDS.map((kind) => [kind, new Set(head.revoked[kind])]));
+      // An emergency reset revokes everything still open at once (web/src/pages/safety.js).
+      for (const [kind, ids] of Object.entries(change.revokeAll || {})) {
+        for (const id of ids) revoked[kind].add(id);
+      }
       if (change.revoke) {
         const { kind, id } = change.revoke;
         revoked[kind].add(id);

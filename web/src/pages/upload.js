@@ -1,6 +1,7 @@
 // Add a document (or a newer version of one): encrypt here, upload with tus, resume after a
 // dropped network, then record the version with the owner's signature.
 import { formatBytes, t } from "../i18n.js";
+import { cleanPhoto } from "../photo_clean.js";
 import { page, requireSession } from "../shell.js";
 import { busy, clearError, messageFor, PlainError, showError } from "../ui.js";
 import { uploadDocument, versions } from "../vault.js";
@@ -51,8 +52,10 @@ page("upload", async (main, ctx) => {
     await busy(form, async () => {
       cancel.disabled = false; // the one control that stays usable
       try {
+        // Place, phone and time leave the photo here, unless kept on purpose for this upload.
+        const cleaned = await cleanPhoto(file, { keep: form.querySelector("#keep-details")?.checked });
         const result = await uploadDocument(
-          file,
+          cleaned,
           {
             type: form.querySelector("#type").value,
             title: form.querySelector("#title").value.trim(),

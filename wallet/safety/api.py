@@ -1,0 +1,26 @@
+from fastapi import APIRouter
+
+from wallet.deps import DB, FullCaller, VaultChange
+from wallet.safety import service
+from wallet.safety.schemas import ResetDone, ResetPlan
+
+router = APIRouter(tags=["safety"])
+
+
+@router.get("/safety/reset", response_model=ResetPlan)
+def reset_plan(caller: FullCaller, db: DB) -> ResetPlan:
+    """What an emergency reset would end now. Nothing changes."""
+    still = service.still_open(db, caller.account.id)
+    return ResetPlan(
+        grants=still.grants,
+        mandates=still.mandates,
+        links=still.links,
+        other_sessions=len(service.other_sessions(db, caller.account.id, caller.session.id)),
+    )
+
+
+@router.post("/safety/reset", response_model=ResetDone, dependencies=[VaultChange])
+def reset(caller: FullCaller, db: DB) -> ResetDone:
+    """Ends every other session and every grant, mandate and link still open, in one
+    transaction, under the owner's next vault head (which must list all of them as revoked)."""
+    return ResetDone(**service.reset(db, caller.account, caller.session))
