@@ -152,11 +152,28 @@ def test_tus_js_client_terminates(server: LiveServer, vault: Vault, tmp_path: Pa
     assert status.status_code == 404
 
 
+def memory_kib(server: LiveServer, field: str) -> int:
+    """VmRSS (now) or VmHWM (peak since the last reset) of the server process, in KiB."""
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    [line] = [line for line in status.splitlines() if line.startswith(f"{field}:")]
+    return int(line.split()[1])
+
+
 def test_tus_js_client_parallel_uploads(server: LiveServer, vault: Vault, tmp_path: Path) -> None:
     """parallelUploads: 3, a 50 MB file: three partial uploads and one final upload, which
     is stored as one version whose signed hash covers the joined bytes."""
     prepared = prepare_version(vault, os.urandom(50 * 1000 * 1000))
-    answer = _node("parallel", server, vault, ciphertext_file(tmp_path, prepared))
+    file = ciphertext_file(tmp_path, prepared)
+    before = memory_kib(server, "VmRSS")
+    Path(f"/proc/{server.process.pid}/clear_refs").write_text("5")  # peak := now
+    answer = _node("parallel", server, vault, file)
+    grown_mib = (memory_kib(server, "VmHWM") - before) / 1024
+    print(f"server peak memory grew by {grown_mib:.1f} MiB for a 50 MB parallel upload")
+    if server.settings_env.get("WALLET_STORAGE_BACKEND", "filesystem") == "filesystem":
+        # Flat: no part (about 17 MB each), let alone the whole file, is held in memory.
+        assert grown_mib < 16, grown_mib
+    # On S3 the peak grew by 40-60 MiB in this test (staging spools and minio's part buffers
+    # of the three PATCHes in flight): bounded per request, but not yet flat. Known, open.
     final = httpx.head(str(answer["url"]), headers={**TUS, **bearer(vault.api.token or "")})
     assert final.status_code == 200
     concat = final.headers["Upload-Concat"]
