@@ -100,7 +100,11 @@ def test_summary_after_login_and_journal_sentences_in_french(
     page.locator("form[data-profile] button[type=submit]").click()
     expect(page.locator("[data-saved]")).to_be_visible()
     page.locator("#language-select").select_option("fr")
+    before = page.locator("main[data-page=profile]").element_handle()
     page.locator("form[data-language] button[type=submit]").click()
+    # The language form swaps the page in: wait for the new one, or the next navigation
+    # races it and the swap lands last.
+    page.wait_for_function("main => !main.isConnected", arg=before)
     page.locator("main[data-page=profile][data-ready]").wait_for(state="attached")
 
     go(page, "/journal")
