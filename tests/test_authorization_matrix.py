@@ -40,6 +40,7 @@ from tests.conftest import (
     TEST_PASSPHRASE,
     WalletApp,
     fresh_database,
+    next_head,
 )
 from tests.test_grants import database
 from wallet.accounts.models import AuthSession
@@ -50,8 +51,10 @@ from wallet.client.contacts import PinStore
 from wallet.client.grants import create_grant, revoke_grant
 from wallet.client.vault import new_credentials
 from wallet.crypto.encoding import b64d, b64e
+from wallet.crypto.kdf import split_recovery_key
 from wallet.crypto.keys import AccountKeys
 from wallet.crypto.links import challenge_message, proof_key
+from wallet.crypto.recovery import new_recovery_key
 from wallet.crypto.signing import sign
 from wallet.db import utcnow
 from wallet.server.app import create_app
@@ -492,6 +495,30 @@ def _passphrase(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
     if response.status_code == 200:
         Vault.login(m.app.api(), vault.account["handle"], new_passphrase)
     return response
+
+
+@row("PUT", "/accounts/me/recovery-key", "self", ok=204, fresh=throwaway)
+def _recovery_key(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    vault = ids.get("vault") or m.vaults["owner"]  # no session: a valid change of the owner's
+    recovery_auth, recovery_kek = split_recovery_key(new_recovery_key())
+    body = {
+        "current_auth_key": b64e(vault.current_auth_key(TEST_PASSPHRASE)),
+        "recovery_auth_key": b64e(recovery_auth),
+        "keys_by_recovery": b64e(vault.keys.lock(recovery_kek)),
+    }
+    return send_as(m, role, ids, "PUT", f"{API}/accounts/me/recovery-key", json=body)
+
+
+@row("GET", "/safety/reset", "self")
+def _reset_plan(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/safety/reset")
+
+
+@row("POST", "/safety/reset", "self", fresh=throwaway)
+def _reset(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    vault = ids.get("vault") or m.vaults["owner"]  # no session: the owner's valid next head
+    headers = next_head(vault, lambda state: None)
+    return send_as(m, role, ids, "POST", f"{API}/safety/reset", headers=headers)
 
 
 @row("POST", "/accounts/me/delete", "self", ok=204, fresh=throwaway, after=_owner_can_still_log_in)
