@@ -332,6 +332,15 @@ def any_store_app(request: pytest.FixtureRequest, make_app: AppFactory) -> Walle
     return make_app()
 
 
+def store_env(request: pytest.FixtureRequest, store: str, bucket_prefix: str) -> dict[str, str]:
+    """Environment for a live server on `store` ("filesystem" or "s3", a fresh moto bucket)."""
+    if store != "s3":
+        return {}
+    s3: S3Server = request.getfixturevalue("s3_server")
+    settings = s3.settings(f"{bucket_prefix}-{secrets.token_hex(4)}")
+    return {f"WALLET_{key.upper()}": str(value) for key, value in settings.items()}
+
+
 @dataclass
 class LiveServer:
     url: str

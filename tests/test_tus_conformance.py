@@ -21,7 +21,7 @@ import httpx
 import pytest
 from tusclient import client as tus_client
 
-from tests.conftest import LiveServer, S3Server, next_head, run_live_server
+from tests.conftest import LiveServer, next_head, run_live_server, store_env
 from tests.test_uploads import API, TUS, PreparedVersion, bearer, prepare_version
 from wallet.client import ApiClient, Vault
 
@@ -33,11 +33,7 @@ MIB = 1024 * 1024
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    env: dict[str, str] = {}
-    if request.param == "s3":
-        s3: S3Server = request.getfixturevalue("s3_server")
-        settings = s3.settings(f"tus-{secrets.token_hex(4)}")
-        env = {f"WALLET_{key.upper()}": str(value) for key, value in settings.items()}
+    env = store_env(request, request.param, "tus")
     with run_live_server(tmp_path_factory.mktemp("tus"), env) as live:
         yield live
 

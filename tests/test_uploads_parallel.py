@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from storage.base import BlobStore
 from storage.filesystem import FilesystemBlobStore
 from storage.s3 import S3BlobStore
-from tests.conftest import LiveServer, S3Server, run_live_server
+from tests.conftest import LiveServer, run_live_server, store_env
 from tests.test_uploads import API, OFFSET_TYPE, TUS, bearer, prepare_version
 from wallet.client import ApiClient, Vault
 
@@ -32,11 +32,7 @@ MIB = 1024 * 1024
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    env: dict[str, str] = {}
-    if request.param == "s3":
-        s3: S3Server = request.getfixturevalue("s3_server")
-        settings = s3.settings(f"patch-{secrets.token_hex(4)}")
-        env = {f"WALLET_{key.upper()}": str(value) for key, value in settings.items()}
+    env = store_env(request, request.param, "patch")
     with run_live_server(tmp_path_factory.mktemp("patch"), env) as live:
         yield live
 
