@@ -181,7 +181,7 @@ class LiveServer:
         assert self.proc is not None
         return self.proc.pid
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:  # start-up takes 30 s on a loaded machine
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {
             k: v

@@ -43,12 +43,12 @@ def gzip_size(path: Path) -> int:
 
 
 @contextlib.contextmanager
-def browser_and_server() -> Iterator[tuple[Any, Any]]:
+def browser_and_server(extra_env: dict[str, str] | None = None) -> Iterator[tuple[Any, Any]]:
     from playwright.sync_api import sync_playwright
 
     if not (STATIC / "js" / "pages").exists():
         sys.exit("web/static/js is missing: run scripts/install.sh first")
-    env = {**FAST_KDF, "WALLET_WEB_KDF_FLOOR": "1,8192"}
+    env = {**FAST_KDF, "WALLET_WEB_KDF_FLOOR": "1,8192", **(extra_env or {})}
     with live_server(env, prefix="wallet-bench-web-") as (server, _work), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:

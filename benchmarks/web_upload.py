@@ -2,15 +2,18 @@
 (tus concatenation), against the Python client in the same run and against the same server.
 
   browser = plaintext size / (click "Lock and save" -> the document page is shown):
-            age encryption in the page (typage), SHA-256 (hash-wasm), tus in 2 MiB PATCHes
-            (one upload, or 3 partial uploads at once joined by a final upload), HPKE wrap,
-            Ed25519 manifest, completion
+            age encryption (typage) and SHA-256 (hash-wasm) in a Web Worker, each 2 MiB chunk
+            sent (tus PATCH) while the next is encrypted, in one upload or in 3 partial
+            uploads at once joined by a final upload; HPKE wrap, Ed25519 manifest, completion
   python  = plaintext size / Vault.upload (pyrage, 8 MiB PATCHes, same completion)
 
 The page's part count is forced through localStorage "wallet.upload_parts" (web/src/tus.js).
-The three sides take turns in each round; every side runs REPEAT times; the median is reported.
+--in-page adds the same two with the encryption on the page's own thread (localStorage
+"wallet.encrypt_in_page", web/src/crypto/encrypt-job.js), to show what the worker brings.
+The sides take turns in each round; every side runs REPEAT times; the median is reported.
 MB = 10^6 bytes.
 Run: .venv/bin/python benchmarks/web_upload.py [--size-mb 20] [--repeat 3] [--latency-ms 0]
+     [--in-page]
 """
 
 from __future__ import annotations
@@ -37,12 +40,24 @@ def main() -> None:
         help="added to every request of the page (Chromium's network emulation), as a phone's "
         "network would; the Python client gets none",
     )
+    parser.add_argument(
+        "--in-page",
+        action="store_true",
+        help="also encrypt on the page's own thread instead of the Web Worker",
+    )
     args = parser.parse_args()
     size = args.size_mb * MB
-    parts_choices = (1, 3)
-    browser_times: dict[int, list[float]] = {parts: [] for parts in parts_choices}
+    # (parts, encryption in the page's thread)
+    choices = [(1, False), (3, False)] + ([(1, True), (3, True)] if args.in_page else [])
+    browser_times: dict[tuple[int, bool], list[float]] = {choice: [] for choice in choices}
     python_times: list[float] = []
-    with temp_dir("wallet-bench-webup-") as work, browser_and_server() as (browser, server):
+    with (
+        temp_dir("wallet-bench-webup-") as work,
+        browser_and_server(
+            # Every run stores each file again: 12 copies of 100 MB pass the default 1 GiB quota.
+            {"WALLET_ACCOUNT_QUOTA_BYTES": "0"}
+        ) as (browser, server),
+    ):
         scan = work / "scan.pdf"
         write_random_file(scan, size)
 
@@ -69,9 +84,11 @@ def main() -> None:
             ApiClient(server.url, timeout=600), f"bench-{secrets.token_hex(4)}", PASSPHRASE
         )
         for _ in range(args.repeat):
-            for parts in parts_choices:
+            for parts, in_page in choices:
                 page.evaluate(
-                    "(n) => localStorage.setItem('wallet.upload_parts', String(n))", parts
+                    "([n, inPage]) => { localStorage.setItem('wallet.upload_parts', String(n));"
+                    " localStorage.setItem('wallet.encrypt_in_page', inPage ? '1' : '0'); }",
+                    [parts, in_page],
                 )
                 page.get_by_role("link", name="Add a document").first.click()
                 page.locator("main[data-page=upload][data-ready]").wait_for(state="attached")
@@ -80,7 +97,7 @@ def main() -> None:
                 page.locator("[data-submit]").click()
                 page.wait_for_url(re.compile(r".*/documents/[0-9a-f]{32}$"))
                 page.locator("main[data-page=document][data-ready]").wait_for(state="attached")
-                browser_times[parts].append(time.perf_counter() - started)
+                browser_times[(parts, in_page)].append(time.perf_counter() - started)
             started = time.perf_counter()
             vault.upload(scan, "other", "scan")
             python_times.append(time.perf_counter() - started)
@@ -88,13 +105,14 @@ def main() -> None:
 
     p = median(python_times)
     rows = []
-    for parts in parts_choices:
-        b = median(browser_times[parts])
+    for parts, in_page in choices:
+        b = median(browser_times[(parts, in_page)])
         label = "1 part" if parts == 1 else f"{parts} parallel parts"
+        label += ", encrypting in the page" if in_page else ""
         rows.append((f"browser, {label}", f"{b:.2f}", f"{size / MB / b:.1f}", f"{p / b:.2f}"))
     rows.append(("python client", f"{p:.2f}", f"{size / MB / p:.1f}", "1.00"))
     print(table(["side", "median s", "MB/s", "/ python"], rows))
-    one, three = median(browser_times[1]), median(browser_times[3])
+    one, three = median(browser_times[(1, False)]), median(browser_times[(3, False)])
     latency = f", page latency {args.latency_ms} ms" if args.latency_ms else ""
     print(f"\n{args.size_mb} MB scan{latency}; 3 parts / 1 part speed: {one / three:.2f}")
 

@@ -3,6 +3,12 @@
 Each PATCH of an upload becomes one staging object; completion composes them server-side
 (S3 multipart copy) when S3's 5 MiB part rule allows it, and otherwise streams them into one
 multipart upload. Memory stays bounded either way.
+
+Memory: a PATCH's body goes to a temporary file (on disk past SPOOL_IN_MEMORY), which is then
+sent to S3 as one PUT streamed from that file in SEND_BLOCK blocks (a presigned URL, so the
+payload is neither read into memory nor hashed). minio's put_object would read the whole
+object (up to its part size, 16 MiB) into memory first: three parallel 17 MB parts held about
+50 MiB at once (tests/test_tus_conformance.py measures the server's peak).
 """
 
 from __future__ import annotations
@@ -12,8 +18,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import IO, Any
 
 import urllib3
 from minio import Minio
@@ -22,10 +28,18 @@ from minio.error import MinioException, S3Error
 
 from storage.base import BlobNotFound, BlobStore, StagingWriter, StorageUnavailable
 
-PART_SIZE = 16 * 1024 * 1024
 MIN_COMPOSE_PART = 5 * 1024 * 1024
+# Bytes streamed through this process (small staged PATCHes joined, `put`) go up in parts of
+# this size, the smallest S3 allows: one part is in memory at a time.
+PART_SIZE = MIN_COMPOSE_PART
 MAX_COMPOSE_PARTS = 10_000
-SPOOL_IN_MEMORY = 8 * 1024 * 1024
+# Smaller PATCHes stay in memory; bigger ones go to a temporary file (several PATCHes of
+# parallel parts run at once, each holding at most this much).
+SPOOL_IN_MEMORY = 1024 * 1024
+# A streamed PUT reads its file in blocks of this size (urllib3's default is 16 KiB).
+SEND_BLOCK = 256 * 1024
+# A presigned URL is used at once; this is only its upper bound.
+PRESIGN_FOR = timedelta(minutes=15)
 READ_CHUNK = 1024 * 1024
 _STAGING = "staging/"
 _BLOBS = "blobs/"
@@ -116,43 +130,19 @@ class _S3StagingWriter(StagingWriter):
         try:
             if length:
                 self._spool.seek(0)
-                self._store._call(
-                    "put_object",
-                    self._store.bucket,
-                    self._name,
-                    self._spool,
-                    length,
-                    part_size=PART_SIZE,
-                )
+                self._store.put_file(self._name, self._spool, length)
         finally:
             self._spool.close()
         return self._offset + length
 
 
-class _ConcatenatedReader:
-    """Reads several staging objects one after the other, as one stream."""
-
-    def __init__(self, store: S3BlobStore, names: list[str]) -> None:
-        self._chunks = (chunk for name in names for chunk in store._iter_object(name))
-        self._buffer = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
-
-
 class _IteratorReader:
+    """A file-like reader over chunks of bytes, for minio's put_object. Holds at most one
+    read's worth plus one chunk (minio reads one part at a time)."""
+
     def __init__(self, source: Iterator[bytes]) -> None:
         self._source = source
-        self._buffer = b""
+        self._buffer = bytearray()
         self.count = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -161,9 +151,12 @@ class _IteratorReader:
                 self._buffer += next(self._source)
             except StopIteration:
                 break
-        data, self._buffer = (
-            (self._buffer, b"") if size < 0 else (self._buffer[:size], self._buffer[size:])
-        )
+        if size < 0 or size >= len(self._buffer):
+            data = bytes(self._buffer)
+            self._buffer.clear()
+        else:
+            data = bytes(self._buffer[:size])
+            del self._buffer[:size]
         self.count += len(data)
         return data
 
@@ -198,7 +191,9 @@ class S3BlobStore(BlobStore):
                 status_forcelist=[500, 502, 503],
             ),
             maxsize=20,
+            blocksize=SEND_BLOCK,
         )
+        self._http = http
         self.pause = Pause(pause_seconds)
         self.client = Minio(
             endpoint,
@@ -222,6 +217,25 @@ class S3BlobStore(BlobStore):
             raise _unavailable(exc) from exc
         except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             raise _unavailable(exc) from exc
+
+    def put_file(self, name: str, file: IO[bytes], length: int) -> None:
+        """Stores `length` bytes from `file` (at its start) as object `name`, streamed: one PUT
+        to a presigned URL, so minio neither reads the file into memory nor hashes it."""
+        url: str = self._call("get_presigned_url", "PUT", self.bucket, name, expires=PRESIGN_FOR)
+        try:
+            with self.pause.guard():
+                response = self._http.request(
+                    "PUT",
+                    url,
+                    body=file,
+                    headers={"Content-Length": str(length)},
+                    # a retry (connection failure, 5xx) sends the file again from its start
+                    body_pos=0,
+                )
+        except _TRANSPORT_ERRORS as exc:
+            raise _unavailable(exc) from exc
+        if response.status >= 300:
+            raise StorageUnavailable(f"S3 answered {response.status} to a PUT")
 
     def _ensure_bucket(self, *, probe: bool = False) -> None:
         if self._bucket_ready:
@@ -271,9 +285,18 @@ class S3BlobStore(BlobStore):
             sources = [ComposeSource(self.bucket, name) for name, _size in parts]
             self._call("compose_object", self.bucket, target, sources)
         else:
+            # Parts under 5 MiB (small PATCHes) cannot be composed: they go through this
+            # process, one part (5 MiB) in memory at a time.
             total = sum(size for _name, size in parts)
-            reader = _ConcatenatedReader(self, [name for name, _size in parts])
-            self._call("put_object", self.bucket, target, reader, total, part_size=PART_SIZE)
+            chunks = (chunk for name, _size in parts for chunk in self._iter_object(name))
+            self._call(
+                "put_object",
+                self.bucket,
+                target,
+                _IteratorReader(chunks),
+                total,
+                part_size=PART_SIZE,
+            )
 
     def discard_staging(self, upload_id: str) -> None:
         for name, _size in self._staging_parts(upload_id):

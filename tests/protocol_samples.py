@@ -184,6 +184,18 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "revoked_links_sha256": "9" * 64,
         "signed_at": WHEN,
     },
+    "emergency-access": {
+        "arrangement_id": ID,
+        "owner": "amélie",
+        "owner_key_id": KEY_ID,
+        "trusted": "bruno",
+        "trusted_key_id": KEY_ID,
+        "trusted_signing_key": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+        "access": "takeover",
+        "wait_days": 7,
+        "sealed_sha256": SHA,
+        "created_at": WHEN,
+    },
 }
 
 # A vault state and its digests (wallet/protocol/vault_state.py), listed out of order on purpose.

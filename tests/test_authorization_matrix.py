@@ -34,6 +34,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from sharing.emergency.models import EmergencyAccess
 from tests.conftest import (
     FAST_AUTH_HASH,
     FAST_KDF,
@@ -95,6 +96,10 @@ class Matrix:
     door: tuple[str, str]  # a handle and passphrase to log in with
     recovery: tuple[str, str]  # a handle and its recovery key
     checks: dict[str, Any] = field(default_factory=dict)
+    # The owner's emergency-access arrangement naming the grantee, released; and one naming
+    # the revoked grantee, ended (sharing/emergency).
+    emergency: str = ""
+    ended_emergency: str = ""
 
     @property
     def http(self) -> TestClient:
@@ -121,6 +126,7 @@ class Matrix:
             "upload": self.upload,
             "session": self.session,
             "new_document_body": self.new_document_body,
+            "emergency": self.ended_emergency if role == "revoked_grantee" else self.emergency,
         }
 
     def unknown_ids(self) -> dict[str, Any]:
@@ -133,6 +139,7 @@ class Matrix:
             "upload": hex_id(),
             "session": hex_id(),
             "new_document_body": {**self.new_document_body, "upload_id": hex_id()},
+            "emergency": hex_id(),
         }
 
     # --- fresh resources for calls that change or consume something ---------------------
@@ -927,6 +934,186 @@ def _journal(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
     return m.send(role, "GET", f"{API}/journal")
 
 
+# emergency access (sharing/emergency): the trusted person is the matrix's grantee
+
+
+def emergency_body(
+    m: Matrix, role: str, to: str, access: str = "view", owner: Vault | None = None
+) -> dict[str, Any]:
+    owner = owner or m.vaults.get(role, m.vaults["owner"])
+    trusted = m.vaults[to]
+    arrangement_id = hex_id()
+    sealed = secrets.token_bytes(120)
+    statement, signature = sign(
+        owner.keys.signing_key,
+        {
+            "v": 1,
+            "kind": "emergency-access",
+            "arrangement_id": arrangement_id,
+            "owner": owner.account["handle"],
+            "owner_key_id": owner.keys.key_id,
+            "trusted": trusted.account["handle"],
+            "trusted_key_id": trusted.keys.key_id,
+            "trusted_signing_key": b64e(trusted.keys.public_signing_key),
+            "access": access,
+            "wait_days": 1,
+            "sealed_sha256": sha(sealed),
+            "created_at": "2026-01-01T00:00:00+00:00",
+        },
+    )
+    return {
+        "arrangement_id": arrangement_id,
+        "trusted_handle": trusted.account["handle"],
+        "trusted_key_id": trusted.keys.key_id,
+        "access": access,
+        "wait_days": 1,
+        "statement": b64e(statement),
+        "signature": b64e(signature),
+        "sealed": b64e(sealed),
+    }
+
+
+def new_emergency(
+    m: Matrix, owner: Vault | None = None, access: str = "view", asked: bool = True
+) -> str:
+    """An arrangement naming the grantee; asked a day ago, so released now."""
+    owner = owner or m.vaults["owner"]
+    body = emergency_body(m, "owner", "grantee", access, owner)
+    created = m.http.post(
+        f"{API}/emergency", json=body, headers={"Authorization": f"Bearer {owner.api.token}"}
+    )
+    assert created.status_code == 201, created.text
+    if asked:
+        path = f"{API}/emergency/{body['arrangement_id']}/request"
+        assert m.send("grantee", "POST", path).status_code == 200
+        with database(m.app.database.url) as db:
+            row = db.get(EmergencyAccess, body["arrangement_id"])
+            assert row is not None and row.requested_at is not None
+            row.requested_at = row.requested_at - timedelta(days=1)
+            db.add(row)
+            db.commit()
+    return str(body["arrangement_id"])
+
+
+def _fresh_takeover(m: Matrix, role: str) -> dict[str, Any]:
+    """Take-over changes its owner's passphrase: a throwaway owner's arrangement."""
+    spare = m.app.new_vault()
+    m.checks["spare_owner"] = spare
+    return {"emergency": new_emergency(m, spare, "takeover")}
+
+
+def _emergency_given_after(m: Matrix, role: str, response: httpx.Response) -> None:
+    if response.status_code == 200:
+        assert (m.emergency in response.text) == (role == "owner")
+
+
+@row("POST", "/emergency", "self", ok=201)
+def _emergency_create(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    to = "grantee" if role != "grantee" else "other_account"
+    return m.send(role, "POST", f"{API}/emergency", json=emergency_body(m, role, to))
+
+
+@row("GET", "/emergency", "self", after=_emergency_given_after)
+def _emergency_given(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/emergency")
+
+
+@row("GET", "/emergency/received", "self")
+def _emergency_received(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/emergency/received")
+
+
+@row(
+    "POST",
+    "/emergency/{arrangement_id}/refuse",
+    "owned",
+    fresh=lambda m, r: {"emergency": new_emergency(m)},
+)
+def _emergency_refuse(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "POST", f"{API}/emergency/{ids['emergency']}/refuse")
+
+
+@row(
+    "POST",
+    "/emergency/{arrangement_id}/end",
+    "owned",
+    ok=204,
+    fresh=lambda m, r: {"emergency": new_emergency(m, asked=False)},
+)
+def _emergency_end(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "POST", f"{API}/emergency/{ids['emergency']}/end")
+
+
+@row("POST", "/emergency/{arrangement_id}/request", "received")
+def _emergency_request(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "POST", f"{API}/emergency/{ids['emergency']}/request")
+
+
+@row("GET", "/emergency/{arrangement_id}/head", "received")
+def _emergency_head(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/emergency/{ids['emergency']}/head")
+
+
+@row("GET", "/emergency/{arrangement_id}/open", "received")
+def _emergency_open(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/emergency/{ids['emergency']}/open")
+
+
+@row("GET", "/emergency/{arrangement_id}/vault/head", "received")
+def _emergency_vault_head(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/emergency/{ids['emergency']}/vault/head")
+
+
+@row("GET", "/emergency/{arrangement_id}/documents", "received")
+def _emergency_documents(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/emergency/{ids['emergency']}/documents")
+
+
+@row("GET", "/emergency/{arrangement_id}/documents/{document_id}", "received")
+def _emergency_document(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/emergency/{ids['emergency']}/documents/{ids['doc']}")
+
+
+@row(
+    "GET", "/emergency/{arrangement_id}/documents/{document_id}/versions/{version}/blob", "received"
+)
+def _emergency_blob(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    path = f"{API}/emergency/{ids['emergency']}/documents/{ids['doc']}/versions/{ids['version']}"
+    return m.send(role, "GET", f"{path}/blob")
+
+
+@row("GET", "/emergency/{arrangement_id}/profile", "received")
+def _emergency_profile(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    return m.send(role, "GET", f"{API}/emergency/{ids['emergency']}/profile")
+
+
+def _owner_keeps_passphrase(m: Matrix, role: str, response: httpx.Response) -> None:
+    assert m.works("owner")
+
+
+@row(
+    "POST",
+    "/emergency/{arrangement_id}/takeover",
+    "received",
+    ok=204,
+    fresh=_fresh_takeover,
+    after=_owner_keeps_passphrase,
+)
+def _emergency_takeover(m: Matrix, role: str, ids: dict[str, Any]) -> httpx.Response:
+    vault = m.checks.get("spare_owner", m.vaults["owner"])
+    creds = new_credentials(
+        "a passphrase for the owner", FAST_KDF["kdf_opslimit"], FAST_KDF["kdf_memlimit"]
+    )
+    body = {
+        "kdf_salt": b64e(creds.salt),
+        "kdf_opslimit": creds.opslimit,
+        "kdf_memlimit": creds.memlimit,
+        "auth_key": b64e(creds.auth_key),
+        "keys_by_passphrase": b64e(vault.keys.lock(creds.kek)),
+    }
+    return m.send(role, "POST", f"{API}/emergency/{ids['emergency']}/takeover", json=body)
+
+
 # --- fixtures ----------------------------------------------------------------------------------
 
 
@@ -1018,6 +1205,13 @@ def build_matrix(app: WalletApp, tmp: Path) -> Matrix:
     m.finished_uploads = {
         role: m.finished_upload(role) for role in ("grantee", "revoked_grantee", "other_account")
     }
+    m.emergency = new_emergency(m)
+    ended = emergency_body(m, "owner", "revoked_grantee")
+    assert m.owner("POST", f"{API}/emergency", json=ended).status_code == 201
+    ended_path = f"{API}/emergency/{ended['arrangement_id']}"
+    assert m.send("revoked_grantee", "POST", f"{ended_path}/request").status_code == 200
+    assert m.owner("POST", f"{ended_path}/end").status_code == 204
+    m.ended_emergency = ended["arrangement_id"]
     return m
 
 
@@ -1128,35 +1322,47 @@ def test_expired_session_is_refused_even_with_right_secrets(matrix: Matrix) -> N
     assert m.owner("GET", f"{API}/documents/{m.doc}").status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (reported): POST /documents with another owner's document id answers 409, "
-    "an id that does not exist answers 201, so someone who once saw an id (a revoked "
-    "grantee) can tell whether the owner still keeps that document.",
-)
 def test_creating_a_document_with_someone_elses_id_reveals_nothing(matrix: Matrix) -> None:
+    """Document ids are scoped per owner: another owner's id is simply free for you."""
     m = matrix
     role = "revoked_grantee"
     taken = m.version_body(role, m.doc, 1)
     free = m.version_body(role, hex_id(), 1)
     taken_response = m.send(role, "POST", f"{API}/documents", json=taken)
     free_response = m.send(role, "POST", f"{API}/documents", json=free)
-    assert taken_response.status_code == free_response.status_code
+    assert free_response.status_code == 201, free_response.text
+    assert taken_response.status_code == free_response.status_code, taken_response.text
+    # The owner's document is untouched, and each owner sees only their own.
+    mine = m.send(role, "GET", f"{API}/documents/{m.doc}").json()
+    theirs = m.send("owner", "GET", f"{API}/documents/{m.doc}")
+    assert theirs.status_code == 200, theirs.text
+    assert theirs.json()["current_version"] >= 1
+    assert mine["id"] == m.doc and mine["current_version"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (reported): POST /links with a link id another owner uses answers 422 'already "
-    "used', a free id answers 201: whoever saw a link's address (its id, not its secret) can "
-    "tell whether the link is still kept.",
-)
 def test_creating_a_link_with_someone_elses_id_reveals_nothing(matrix: Matrix) -> None:
+    """Link ids are unique per owner; a redeem finds the link by its id and the proof of the
+    secret, so the copy neither answers for the owner's link nor hides it."""
     m = matrix
     role = "revoked_grantee"
+    before = m.link_state()
     taken = m.send(role, "POST", f"{API}/links", json=m.link_body(role, [], m.link_id))
     free = m.send(role, "POST", f"{API}/links", json=m.link_body(role, []))
     assert free.status_code == 201, free.text
     assert taken.status_code == free.status_code, taken.text
+    assert taken.json() == {"id": m.link_id}
+    mine = {link["id"] for link in m.send(role, "GET", f"{API}/links").json()}
+    assert m.link_id in mine
+    # The owner's link still opens with its secret, unchanged.
+    proof = m.link_proof(m.link_id, _link_secret(m), "anonymous")
+    seen = m.send("anonymous", "POST", f"{API}/links/{m.link_id}/preview", json=proof)
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["state"] == before["state"]
+    assert m.link_state() == before
+    # Revoking the copy leaves the owner's link alone.
+    revoked = m.send(role, "POST", f"{API}/links/{m.link_id}/revoke")
+    assert revoked.status_code == 204, revoked.text
+    assert m.link_state() == before
 
 
 @pytest.mark.xfail(

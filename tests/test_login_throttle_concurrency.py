@@ -145,3 +145,116 @@ def test_an_ipv4_mapped_address_is_throttled_as_its_ipv4_address() -> None:
     assert key("2001:db8::1") == key("2001:db8::2") == "2001:db8::/64"
     login_keys = service._throttle_keys("login", "someone", "::ffff:198.51.100.7")
     assert login_keys[1][0] == "login:a:198.51.100.7"
+
+
+@pytest.fixture(scope="module")
+def roomy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Room for many logins at once in one process, so more reservations than a handle's free
+    failures can be in flight together."""
+    env = {"WALLET_REQUESTS_IN_FLIGHT": "40", "WALLET_LOGINS_IN_FLIGHT": "40"}
+    with run_live_server(tmp_path_factory.mktemp("throttle-inflight"), env) as live:
+        yield live
+
+
+def right_burst(server: LiveServer, handle: str, auth_key: bytes, attempts: int) -> list[Attempt]:
+    """`attempts` clients send the right passphrase at once (several devices, one person)."""
+    barrier = threading.Barrier(attempts)
+
+    def attempt(_index: int) -> Attempt:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            http.get("/healthz")
+            barrier.wait(timeout=60)
+            started = time.monotonic()
+            response = login(http, handle, auth_key)
+            return Attempt(response.status_code, started, time.monotonic())
+
+    with ThreadPoolExecutor(max_workers=attempts) as pool:
+        return list(pool.map(attempt, range(attempts)))
+
+
+def test_right_logins_at_once_are_not_refused_for_the_others_in_flight(
+    roomy_server: LiveServer,
+) -> None:
+    """Each login reserves a failure before its check; a sixth one finding five reserved waits
+    for them instead of answering 429, and the first success clears the count."""
+    handle = f"many-{secrets.token_hex(4)}"
+    Vault.create_account(ApiClient(roomy_server.url), handle, TEST_PASSPHRASE)
+    good_key = auth_key_for(roomy_server, handle)
+    attempts = 4 * service.HANDLE_FREE_FAILURES
+    results = right_burst(roomy_server, handle, good_key, attempts)
+    statuses = Counter(a.status for a in results)
+    assert statuses == {200: attempts}, statuses
+
+
+def test_wrong_logins_at_once_still_reach_the_hash_only_the_allowed_number_of_times(
+    roomy_server: LiveServer,
+) -> None:
+    """With room for all of them in the process, the attempts refused while one is in flight
+    wait for it; it fails, the block stands, and none of them gets a check of its own."""
+    handle = f"wrong-{secrets.token_hex(4)}"
+    Vault.create_account(ApiClient(roomy_server.url), handle, TEST_PASSPHRASE)
+    # One try left, and the failure that spends it blocks the handle for 16 s (see above).
+    set_handle_counter(
+        roomy_server,
+        handle,
+        failures=service.HANDLE_FREE_FAILURES + 3,
+        blocked_until=datetime.now(UTC) - timedelta(seconds=1),
+    )
+    results = burst(roomy_server, handle, ATTEMPTS)
+    statuses = Counter(a.status for a in results)
+    assert statuses == {401: 1, 429: ATTEMPTS - 1}, statuses
+
+
+@pytest.mark.parametrize(("outcome", "status"), [("success", 200), ("failure", 429)])
+def test_a_login_refused_while_one_is_in_flight_gets_that_ones_outcome(
+    roomy_server: LiveServer, outcome: str, status: int
+) -> None:
+    """The handle's free failures are all reserved, one still in flight (on another instance,
+    say). A right login waits for it: if it was right, the count is cleared and this one gets
+    in; if it failed, the block stands."""
+    handle = f"wait-{secrets.token_hex(4)}"
+    Vault.create_account(ApiClient(roomy_server.url), handle, TEST_PASSPHRASE)
+    good_key = auth_key_for(roomy_server, handle)
+    now = datetime.now(UTC)
+    set_handle_counter(
+        roomy_server,
+        handle,
+        failures=service.HANDLE_FREE_FAILURES,
+        blocked_until=now + timedelta(seconds=60),
+        last_failure_at=now,
+        in_flight=1,
+        reserved_at=now,
+    )
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        httpx.Client(base_url=roomy_server.url, timeout=60) as http,
+    ):
+        waiting = pool.submit(login, http, handle, good_key)
+        # Resolved only once the login is refused and waits (the server's /metrics says so).
+        while not waiting.done() and logins_waiting(http) < 1:
+            time.sleep(0.01)
+        if outcome == "success":  # what a success does: the handle's count is cleared
+            clear_handle_counter(roomy_server, handle)
+        else:  # what a failure does: no longer in flight, the block stays
+            set_handle_counter(roomy_server, handle, in_flight=0)
+        assert waiting.result().status_code == status, waiting.result().text
+
+
+def logins_waiting(http: httpx.Client) -> float:
+    for line in http.get("/metrics").text.splitlines():
+        if line.startswith("wallet_logins_waiting "):
+            return float(line.split()[1])
+    raise AssertionError("no wallet_logins_waiting gauge in /metrics")
+
+
+def clear_handle_counter(server: LiveServer, handle: str) -> None:
+    key = service._throttle_keys("login", handle, "127.0.0.1")[0][0]
+    engine = make_engine(server.database.url)
+    try:
+        with Session(engine) as db:
+            row = db.get(LoginThrottle, key)
+            if row is not None:
+                db.delete(row)
+                db.commit()
+    finally:
+        engine.dispose()

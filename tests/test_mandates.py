@@ -751,7 +751,7 @@ def test_owner_refuses_a_document_that_claims_a_proxy_but_is_not_signed_by_it(
     mandate = s.give()
     added, _ = s.acting().upload(write_file(s.tmp / "r.pdf", "receipt"), "rent_receipt", "R")
     with database(s.app.database.url) as db:
-        document = db.get(Document, added)
+        document = db.exec(select(Document).where(Document.id == added)).first()
         assert document is not None
         manifest = json.loads(base64.urlsafe_b64decode(document.current_manifest_b64 + "=="))
         assert manifest["mandate_id"] == mandate.id

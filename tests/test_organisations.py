@@ -49,6 +49,7 @@ AUTHZ_COVERED = {
     "GET /api/v1/orgs/{org}",
     "GET /api/v1/orgs/{org}/public",
     "POST /api/v1/orgs/{org}/members",
+    "POST /api/v1/orgs/{org}/members/{handle}/role",
     "GET /api/v1/orgs/{org}/wraps",
     "POST /api/v1/orgs/{org}/rotate",
     "GET /api/v1/orgs/{org}/events",
@@ -286,6 +287,49 @@ def test_roles_workers_cannot_manage_and_the_last_admin_stays(office: Office) ->
         "member_removed",
         "team_key_rotated",
     ]
+
+
+def test_an_admin_changes_roles_and_the_last_admin_stays(office: Office) -> None:
+    o = office
+    http = o.app.client
+    worker = o.worker.account["handle"]
+    path = f"{API}/orgs/{o.handle}/members/{worker}/role"
+    stranger = o.app.new_vault()
+    unknown = f"{API}/orgs/nowhere-{secrets.token_hex(3)}/members/{worker}/role"
+
+    def call(token: str | None, url: str, role: str) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return http.post(url, headers=headers, json={"role": role})
+
+    assert call(None, path, "admin").status_code == 401
+    # A stranger learns nothing: exactly what an unknown organisation answers.
+    real, twin = call(stranger.api.token, path, "admin"), call(stranger.api.token, unknown, "admin")
+    assert real.status_code == twin.status_code == 404 and real.json() == twin.json()
+    # A worker cannot promote themselves.
+    refused = call(o.worker.api.token, path, "admin")
+    assert refused.status_code == 403 and "Only an admin" in refused.json()["detail"]
+    assert call(o.admin.api.token, path, "boss").status_code == 422
+    assert orglib.change_role(o.admin, o.handle, worker, "admin") == {
+        "handle": worker,
+        "role": "admin",
+    }
+    roles = {
+        m["keys"]["handle"]: m["role"] for m in orglib.org_detail(o.admin, o.handle)["members"]
+    }
+    assert roles[worker] == "admin"
+    # The new admin holds the same team key: no rotation, and can now add members.
+    orglib.add_member(o.worker, o.handle, stranger.account["handle"], pins=PinStore(None))
+    assert o.read(stranger)["files"] == o.files
+    # Two admins: one may step down; then the last one may not.
+    orglib.change_role(o.worker, o.handle, o.admin.account["handle"], "worker")
+    with pytest.raises(ApiError) as caught:
+        orglib.change_role(o.worker, o.handle, worker, "worker")
+    assert caught.value.status == 422 and "last admin" in caught.value.message
+    missing = call(o.worker.api.token, f"{API}/orgs/{o.handle}/members/nobody-1/role", "admin")
+    assert missing.status_code == 404
+    events = [(e["event"], e["subject"]) for e in orglib.org_events(o.worker, o.handle)]
+    assert ("role_changed", worker) in events
+    assert ("role_changed", o.admin.account["handle"]) in events
 
 
 # --- team rotation -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from tests.conftest import TEST_PASSPHRASE, WalletApp, run_cli
 from tests.test_grants import database
 from tests.test_organisations import Office, make_office
 from wallet.client import Vault
+from wallet.client import requests as requestlib
 from wallet.client.api import ApiError
 from wallet.client.contacts import PinStore
 from wallet.client.grants import (
@@ -32,6 +33,7 @@ from wallet.client.grants import (
     received_documents,
     received_get,
 )
+from wallet.client.journal import fetch_entries
 from wallet.client.links import create_link, open_link
 from wallet.client.mandates import ProxyVault, create_mandate
 from wallet.client.safety import ResetInterrupted, emergency_reset, end_every_access
@@ -202,6 +204,8 @@ def test_reset_ends_every_way_in_and_keeps_every_paper(
         "grants": 0,
         "mandates": 0,
         "links": 0,
+        "emergency": 0,
+        "requests": 0,
     }
     every_paper_opens(wallet_app, ways, tmp_path, sheet=again.recovery_key)
 
@@ -318,6 +322,49 @@ def test_an_operator_restoring_the_old_rows_is_refused_by_the_clients(
     assert not org_grant_works(ways, tmp_path)
     assert not mandate_works(ways)
     assert not link_works(ways, wallet_app, tmp_path)
+
+
+def test_requests_waiting_for_an_answer_are_closed_and_nobody_is_told(
+    wallet_app: WalletApp, tmp_path: Path
+) -> None:
+    owner, worker, other = (wallet_app.new_vault() for _ in range(3))
+    handle = owner.account["handle"]
+    pins = PinStore(None)
+
+    def ask(who: Vault, purpose: str) -> str:
+        return requestlib.create_request(
+            who, handle, types=["payslip"], purpose=purpose, pins=pins
+        ).id
+
+    waiting, refused, from_other = (
+        ask(worker, "Social inquiry"),
+        ask(worker, "Old"),
+        ask(other, "X"),
+    )
+    requestlib.refuse(owner, refused, reason="Not now", pins=PinStore(None))
+    status = {r.id: r.status for r in requestlib.list_requests(worker, pins)}
+    assert status == {waiting: "open", refused: "refused"}
+    worker_events = [e["event"] for e in fetch_entries(worker)]
+    owner_events_before = [e["event"] for e in fetch_entries(owner)]
+
+    result = emergency_reset(owner, TEST_PASSPHRASE, NEW_PASSPHRASE)
+    assert result.ended["requests"] == 2
+    owner = Vault.login(wallet_app.api(), handle, NEW_PASSPHRASE)
+
+    # The asker sees what any request closed without an answer shows; the answered one stays.
+    status = {r.id: r.status for r in requestlib.list_requests(worker, pins)}
+    assert status == {waiting: "closed", refused: "refused"}
+    assert requestlib.get_request(other, from_other, pins).status == "closed"
+    with pytest.raises(VaultError, match="closed"):
+        requestlib.refuse(owner, waiting, pins=PinStore(None))
+    # Nobody is told: nothing new in the askers' journals, and the owner's says "reset" once.
+    assert [e["event"] for e in fetch_entries(worker)] == worker_events
+    added = [e["event"] for e in fetch_entries(owner)][len(owner_events_before) :]
+    assert added.count("safety_reset") == 1 and "request_closed" not in added
+    # Run again: nothing left to close.
+    assert emergency_reset(owner, NEW_PASSPHRASE, NEW_PASSPHRASE).ended["requests"] == 0
+    # A new request after the reset is asked and answered as usual.
+    assert requestlib.get_request(worker, ask(worker, "After"), pins).status == "open"
 
 
 def test_cli_safety_reset(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -9,13 +9,13 @@ import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from tests.conftest import AppFactory, WalletApp, run_cli, run_cli_process
 from wallet.db import make_engine, utcnow
-from wallet.documents.models import DocumentVersion
+from wallet.documents.models import Document, DocumentVersion
 from wallet.server.meta import LAST_SWEEP, get_meta
 from wallet.server.sweeper import BATCH, SCHEDULE, SweepTask, sweep, sweep_turn
 
@@ -91,12 +91,16 @@ def test_orphan_blobs_are_looked_up_in_batches(make_app: AppFactory, tmp_path: P
     orphans = {secrets.token_hex(16) for _ in range(BATCH // 2)}
     engine = engine_of(app)
     with engine.begin() as db:
+        owner_id = db.execute(
+            select(Document.owner_id).where(col(Document.id) == document_id)
+        ).scalar_one()
         db.execute(
             insert(DocumentVersion),
             [
                 {
                     "id": secrets.token_hex(16),
                     "document_id": document_id,
+                    "owner_id": owner_id,
                     "version": 2 + n,
                     "blob_key": key,
                     "blob_size": 1,

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 
 from sharing.grants.models import Grant
 from sharing.links.models import ShareLink
@@ -155,7 +156,7 @@ def test_a_rolled_back_or_hidden_version_is_refused(
     owner.upload(write_file(tmp_path / "b.pdf", "v2"), "lease", "Lease", replace=first)
     assert [d.version for d in owner.list_documents()] == [2]
     with database(wallet_app.database.url) as db:  # version 1 made current again
-        document = db.get(Document, first)
+        document = db.exec(select(Document).where(Document.id == first)).first()
         assert document is not None and document.head_version == 2
         document.current_version = 1
         db.add(document)
@@ -169,7 +170,7 @@ def test_a_rolled_back_or_hidden_version_is_refused(
             text("DELETE FROM document_version WHERE document_id = :d AND version = 2"),
             {"d": first},
         )
-        document = db.get(Document, first)
+        document = db.exec(select(Document).where(Document.id == first)).first()
         assert document is not None
         document.head_version = 1
         db.add(document)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
@@ -12,6 +13,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 class WalletError(Exception):
     status_code = 400
     code = "bad_request"
+    # The headers its answers carry (name: meaning), for the API description
+    # (wallet/server/openapi.py).
+    described_headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -32,6 +36,8 @@ class NotFound(WalletError):
 class Unauthorized(WalletError):
     status_code = 401
     code = "unauthorized"
+
+    described_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
     def __init__(self, message: str = "Your session has ended. Please log in again.") -> None:
         super().__init__(message, {"WWW-Authenticate": "Bearer"})
@@ -60,6 +66,7 @@ class Invalid(WalletError):
 class TooManyAttempts(WalletError):
     status_code = 429
     code = "too_many_attempts"
+    described_headers: ClassVar[dict[str, str]] = {"Retry-After": "seconds to wait"}
 
     def __init__(self, retry_after: int) -> None:
         minutes = max(1, round(retry_after / 60))
@@ -74,6 +81,7 @@ class TooManyAttempts(WalletError):
 class Unavailable(WalletError):
     status_code = 503
     code = "unavailable"
+    described_headers: ClassVar[dict[str, str]] = {"Retry-After": "seconds to wait"}
 
     def __init__(self, message: str, retry_after: int = 30) -> None:
         super().__init__(message, {"Retry-After": str(retry_after)})

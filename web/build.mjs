@@ -24,7 +24,8 @@ const outdir = watch ? target : `${target}.next-${process.pid}`;
 rmSync(outdir, { recursive: true, force: true });
 
 const options = {
-  entryPoints: [...pages, join(here, "src/testing/harness.js")],
+  // The encryption worker is its own entry: a same-origin module file (crypto/encrypt-job.js).
+  entryPoints: [...pages, join(here, "src/testing/harness.js"), join(here, "src/workers/encrypt.js")],
   outbase: join(here, "src"),
   outdir,
   bundle: true,
@@ -41,13 +42,30 @@ const options = {
   logLevel: "warning",
 };
 
+// The link page's service worker (src/link-sw.js): one classic script with everything inlined
+// (a worker cannot import() the page chunks), served as /static/js/link-sw.js so its scope can
+// be /static/js/link-download/.
+const workerOptions = {
+  ...options,
+  entryPoints: [join(here, "src/link-sw.js")],
+  outbase: undefined,
+  outdir: undefined,
+  outfile: join(outdir, "link-sw.js"),
+  splitting: false,
+  format: "iife",
+  chunkNames: undefined,
+  entryNames: undefined,
+};
+
 if (watch) {
   const context = await esbuild.context(options);
   await context.watch();
+  await (await esbuild.context(workerOptions)).watch();
   console.log("watching web/src ...");
 } else {
   const result = await esbuild.build(options);
-  const outputs = Object.entries(result.metafile.outputs);
+  const worker = await esbuild.build(workerOptions);
+  const outputs = [...Object.entries(result.metafile.outputs), ...Object.entries(worker.metafile.outputs)];
   const total = outputs.reduce((sum, [, info]) => sum + info.bytes, 0);
   writeFileSync(join(outdir, ".built"), `${new Date().toISOString()}\n`);
   const old = `${target}.old-${process.pid}`;

@@ -22,7 +22,7 @@ from wallet.accounts import service as accounts
 from wallet.deps import CROSS_SITE, DB, AppSettings, from_this_site
 from wallet.errors import Forbidden, Unauthorized
 from wallet.protocol.catalogue import DOCUMENT_TYPES, PROCEDURE_CATEGORIES
-from web.i18n import LANGUAGE_COOKIE, LANGUAGES, negotiate, translations
+from web.i18n import LANGUAGE_COOKIE, LANGUAGES, negotiate, text_direction, translations
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -53,6 +53,7 @@ def _environment(language: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["text_direction"] = text_direction
     return env
 
 

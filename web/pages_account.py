@@ -19,6 +19,12 @@ def account(request: Request) -> HTMLResponse:
     return render(request, "account.html", "account")
 
 
+@router.get("/wallet-card")
+def wallet_card(request: Request) -> HTMLResponse:
+    """The printable wallet card: the wallet name as text and QR code (web/src/card.js)."""
+    return render(request, "wallet_card.html", "wallet_card")
+
+
 @router.get("/safety")
 def safety(request: Request) -> HTMLResponse:
     """The emergency reset (web/src/pages/safety.js does every step in the browser)."""

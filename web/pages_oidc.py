@@ -29,7 +29,8 @@ def _wants_html(request: Request) -> bool:
 
 
 def _page(request: Request, status_code: int = 200, **context: object) -> Response:
-    # The language form leads to the start page: this URL works once.
+    # The language form leads to the start page: this URL works once. With a code, the page's
+    # script asks for the passphrase and opens the wallet in this tab (web/src/pages/oidc.js).
     return render(
         request,
         "oidc.html",
@@ -37,7 +38,7 @@ def _page(request: Request, status_code: int = 200, **context: object) -> Respon
         status_code=status_code,
         path="/",
         headers={"Pragma": "no-cache"},
-        page_script=False,
+        page_script=context.get("outcome") == "code",
         **context,
     )
 

@@ -25,11 +25,11 @@ def inbox(caller: FullCaller, db: DB) -> InboxOut:
         ],
         links=[
             RedeemedLink(
-                link_id=session.link_id,
+                link_id=link_id,
                 owner_handle=handle,
                 redeemed_at=session.expires_at - service.REDEEM_WINDOW,
                 download_until=session.expires_at,
             )
-            for session, handle in service.redeemed_links(db, me)
+            for session, handle, link_id in service.redeemed_links(db, me)
         ],
     )

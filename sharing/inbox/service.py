@@ -18,17 +18,18 @@ def sent_requests(db: Session, account: Account) -> list[tuple[DocumentRequest, 
     return requests.sent_requests(db, account)
 
 
-def redeemed_links(db: Session, account: Account) -> list[tuple[LinkDownloadSession, str]]:
-    """Links this account redeemed while logged in, while their download window is open."""
+def redeemed_links(db: Session, account: Account) -> list[tuple[LinkDownloadSession, str, str]]:
+    """Links this account redeemed while logged in, while their download window is open: the
+    session, the owner's handle and the link's id."""
     rows = db.exec(
-        select(LinkDownloadSession, Account.handle)
+        select(LinkDownloadSession, Account.handle, ShareLink.public_id)
         .join(ShareLink, col(ShareLink.id) == col(LinkDownloadSession.link_id))
         .join(Account, col(Account.id) == col(ShareLink.owner_id))
         .where(LinkDownloadSession.redeemer_id == account.id)
         .where(col(LinkDownloadSession.expires_at) > utcnow())
         .order_by(col(LinkDownloadSession.expires_at).desc())
     ).all()
-    return [(session, handle) for session, handle in rows]
+    return [(session, handle, link_id) for session, handle, link_id in rows]
 
 
 REDEEM_WINDOW = DOWNLOAD_TTL

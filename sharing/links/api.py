@@ -35,14 +35,14 @@ def create_link(
     data: LinkCreate, caller: FullCaller, db: DB, settings: AppSettings
 ) -> dict[str, str]:
     link = service.create_link(db, settings, caller.account, data)
-    return {"id": link.id}
+    return {"id": link.public_id}
 
 
 @router.get("/links", response_model=list[LinkOut])
 def list_links(caller: FullCaller, db: DB) -> list[LinkOut]:
     return [
         LinkOut(
-            id=link.id,
+            id=link.public_id,
             state=service.state_of(link),
             uses_total=link.uses_total,
             uses_left=link.uses_left,

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Column, LargeBinary
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from wallet.db import new_id, utcnow
@@ -15,8 +15,16 @@ class ShareLink(SQLModel, table=True):
     """
 
     __tablename__ = "share_link"
+    __table_args__ = (UniqueConstraint("owner_id", "public_id"),)
 
+    # The row's key, which the link's items, download sessions and mandate refer to: the
+    # link's id, unless another owner's link already has it; then a fresh key, so creating a
+    # link never tells whether someone else keeps one with that id (SECURITY.md, "Ids").
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    # The id its maker chose: in the address /s/<id>, the signed descriptor and the key
+    # derivations; unique per owner. A redeem finds the link by it and by the proof of the
+    # secret, so another owner's link with the same id can neither answer for it nor block it.
+    public_id: str = Field(max_length=32, index=True)
     owner_id: str = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
     # The account that made and signed the link: the owner, or a proxy under a mandate. Preview
     # and redeem name this account from here, never from what the link's maker wrote, and the

@@ -25,7 +25,7 @@ from wallet.accounts.models import Account
 from wallet.crypto import links as linkcrypto
 from wallet.crypto.kdf import hkdf
 from wallet.crypto.signing import BadSignature, verify
-from wallet.db import flush_old_page_copies, utcnow
+from wallet.db import flush_old_page_copies, new_id, utcnow
 from wallet.documents.models import DocumentVersion
 from wallet.documents.service import find_owned_version, owned_version
 from wallet.errors import Forbidden, Invalid, NotFound, Unauthorized, WalletError
@@ -141,10 +141,13 @@ def create_link(
         raise Invalid(f"The signed link descriptor is not well formed: {exc}.") from exc
     for item in data.items:
         owned_version(db, account, item.document_id, item.version)
-    if db.get(ShareLink, data.link_id) is not None:
+    if find_link(db, account.id, data.link_id) is not None:
         raise Invalid("This link id is already used. Create the link again.")
+    # Another owner's link with this id is no conflict: this one gets a row key of its own.
+    taken = db.get(ShareLink, data.link_id) is not None
     link = ShareLink(
-        id=data.link_id,
+        id=new_id() if taken else data.link_id,
+        public_id=data.link_id,
         owner_id=account.id,
         creator_id=signer.id,
         proof_key=data.proof_key,
@@ -170,7 +173,7 @@ def create_link(
         actor_kind="account" if actor_id else "owner",
         actor_id=actor_id,
         subject_kind="link",
-        subject_id=link.id,
+        subject_id=link.public_id,
         details={
             "uses": data.uses,
             "items": len(data.items),
@@ -214,9 +217,16 @@ def list_links(db: Session, account: Account) -> list[tuple[ShareLink, list[Link
     return result
 
 
+def find_link(db: Session, owner_id: str, link_id: str) -> ShareLink | None:
+    """A link id names a link only within one owner's links (or with its secret: a redeem)."""
+    return db.exec(
+        select(ShareLink).where(ShareLink.owner_id == owner_id, ShareLink.public_id == link_id)
+    ).first()
+
+
 def revoke_link(db: Session, account: Account, link_id: str) -> None:
-    link = db.get(ShareLink, link_id)
-    if link is None or link.owner_id != account.id:
+    link = find_link(db, account.id, link_id)
+    if link is None:
         raise NotFound()
     stop_link(db, link)
 
@@ -230,7 +240,9 @@ def stop_link(db: Session, link: ShareLink) -> None:
         link.revoked_at = utcnow()
         db.add(link)
     db.exec(delete(LinkDownloadSession).where(col(LinkDownloadSession.link_id) == link.id))
-    journal.append(db, link.owner_id, "link_revoked", subject_kind="link", subject_id=link.id)
+    journal.append(
+        db, link.owner_id, "link_revoked", subject_kind="link", subject_id=link.public_id
+    )
     tx.after_commit(db, lambda: flush_old_page_copies(db))
 
 
@@ -266,13 +278,24 @@ def _proven_link(db: Session, link_id: str, challenge_id: str, proof: bytes) -> 
         .where(col(LinkChallenge.expires_at) > utcnow())
         .returning(col(LinkChallenge.nonce))
     ).scalar_one_or_none()
-    link = db.get(ShareLink, link_id)
-    key = link.proof_key if link is not None else bytes(32)
-    try:
-        verify(key, linkcrypto.challenge_message(link_id, nonce or b""), proof)
-        proven = nonce is not None and link is not None
-    except BadSignature:
-        proven = False
+    # Owners choose their links' ids, so several may share one: the link is the one whose
+    # proof key the proof of the secret matches, the oldest first (the one whose id was copied).
+    candidates = db.exec(
+        select(ShareLink)
+        .where(ShareLink.public_id == link_id)
+        .order_by(col(ShareLink.created_at), col(ShareLink.id))
+    ).all()
+    message = linkcrypto.challenge_message(link_id, nonce or b"")
+    link: ShareLink | None = None
+    # An unknown id costs the same check as a known one.
+    for key in [c.proof_key for c in candidates] or [bytes(32)]:
+        try:
+            verify(key, message, proof)
+        except BadSignature:
+            continue
+        link = next((c for c in candidates if c.proof_key == key), None)
+        break
+    proven = nonce is not None and link is not None
     if not proven:
         db.commit()  # the challenge is spent either way
         raise NotFound(DOES_NOT_WORK)
@@ -363,7 +386,7 @@ def redeem(
     if claimed is None or claimed[1] is None or claimed[2] is None:
         raise LinkGone(USED)
     uses_left, sealed_share, sealed_package = claimed
-    server_share = linkcrypto.open_sealed(_share_key(settings), sealed_share, link.id)
+    server_share = linkcrypto.open_sealed(_share_key(settings), sealed_share, link.public_id)
     if uses_left == 0:
         # The last use: without this share, the database plus the URL can open nothing.
         _forget_share(db, link.id)
@@ -381,9 +404,9 @@ def redeem(
         link.owner_id,
         "link_redeemed",
         actor_kind="link",
-        actor_id=link.id,
+        actor_id=link.public_id,
         subject_kind="link",
-        subject_id=link.id,
+        subject_id=link.public_id,
         details={"uses_left": uses_left, **({"account": redeemer_id} if redeemer_id else {})},
     )
     db.commit()  # before the old pages holding the share are flushed
@@ -435,9 +458,9 @@ def _count_wrong_pin(db: Session, link: ShareLink) -> None:
         link.owner_id,
         "link_pin_failed",
         actor_kind="link",
-        actor_id=link.id,
+        actor_id=link.public_id,
         subject_kind="link",
-        subject_id=link.id,
+        subject_id=link.public_id,
         details={"failures": failures},
     )
     if locked:
@@ -448,9 +471,9 @@ def _count_wrong_pin(db: Session, link: ShareLink) -> None:
             link.owner_id,
             "link_locked",
             actor_kind="link",
-            actor_id=link.id,
+            actor_id=link.public_id,
             subject_kind="link",
-            subject_id=link.id,
+            subject_id=link.public_id,
         )
     db.commit()  # the failed PIN counts although the request fails
     if locked:
@@ -485,7 +508,7 @@ def download_item(db: Session, token: str, document_id: str, version: int) -> Do
         link.owner_id,
         "link_download",
         actor_kind="link",
-        actor_id=link.id,
+        actor_id=link.public_id,
         subject_kind="document",
         subject_id=document_id,
         details={"version": version},

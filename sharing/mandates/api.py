@@ -159,7 +159,7 @@ def proxy_create_link(
     mandate_id: MandateId, data: LinkCreate, caller: FullCaller, db: DB, settings: AppSettings
 ) -> dict[str, str]:
     """A one-shot link over documents in the mandate, signed by the proxy."""
-    return {"id": service.create_link(db, settings, caller.account, mandate_id, data).id}
+    return {"id": service.create_link(db, settings, caller.account, mandate_id, data).public_id}
 
 
 @router.post("/mandates/{mandate_id}/complete", status_code=status.HTTP_204_NO_CONTENT)

@@ -32,7 +32,7 @@ from wallet.accounts.models import Account
 from wallet.crypto.encoding import b64e
 from wallet.crypto.signing import BadSignature, verify
 from wallet.db import new_id, utcnow
-from wallet.documents.models import Document, DocumentVersion
+from wallet.documents.models import DocumentVersion
 from wallet.documents.service import (
     MANIFEST_KIND,
     VersionContent,
@@ -326,9 +326,10 @@ def link_ids(db: Session, mandate_ids: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     if mandate_ids:
         rows = db.exec(
-            select(MandateLink.mandate_id, MandateLink.link_id)
+            select(MandateLink.mandate_id, ShareLink.public_id)
+            .join(ShareLink, col(ShareLink.id) == col(MandateLink.link_id))
             .where(col(MandateLink.mandate_id).in_(mandate_ids))
-            .order_by(col(MandateLink.link_id))
+            .order_by(col(ShareLink.public_id))
         )
         for mandate_id, link_id in rows:
             found.setdefault(mandate_id, []).append(link_id)
@@ -455,8 +456,7 @@ def _resumed_view(
         return None
     return db.exec(
         select(DocumentVersion)
-        .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-        .where(Document.owner_id == mandate.owner_id)
+        .where(DocumentVersion.owner_id == mandate.owner_id)
         .where(DocumentVersion.document_id == document_id)
         .where(DocumentVersion.version == version)
     ).first()
@@ -625,7 +625,7 @@ def create_link(
     )
     _still_active(db, mandate)
     db.add(MandateLink(link_id=link.id, mandate_id=mandate.id))
-    _used_once(db, mandate, proxy, "share", link=link.id)
+    _used_once(db, mandate, proxy, "share", link=link.public_id)
     return link
 
 

@@ -16,6 +16,7 @@ from sharing.organisations.schemas import (
     OrgOut,
     OrgPublic,
     OrgSummary,
+    RoleChange,
     Rotated,
     Rotation,
     TeamKeyOut,
@@ -100,6 +101,15 @@ def add_member(org: Ref, data: MemberAdd, caller: FullCaller, db: DB) -> dict[st
     """Add a member with the team key sealed to them. Admins only."""
     service.add_member(db, caller.account, org, data)
     return {"handle": data.copy_for_member.handle, "role": data.role}
+
+
+@router.post("/orgs/{org}/members/{handle}/role")
+def change_role(
+    org: Ref, handle: Ref, data: RoleChange, caller: FullCaller, db: DB
+) -> dict[str, str]:
+    """Make a member an admin or a worker. Admins only; the last admin stays admin."""
+    _found, member = service.change_role(db, caller.account, org, handle, data)
+    return {"handle": handle.strip().lower(), "role": member.role}
 
 
 @router.get("/orgs/{org}/wraps", response_model=TeamWraps)

@@ -43,6 +43,10 @@ class MemberAdd(BaseModel):
     copy_for_member: SealedCopyIn
 
 
+class RoleChange(BaseModel):
+    role: Literal["admin", "worker"]
+
+
 class Rewrap(BaseModel):
     id: HexId
     wrapped_key: B64 = Field(max_length=1024)

@@ -22,6 +22,7 @@ from sharing.organisations.models import Organisation, OrgEvent, OrgMember, OrgT
 from sharing.organisations.schemas import (
     MemberAdd,
     OrgCreate,
+    RoleChange,
     Rotation,
     SealedCopyIn,
     TeamKeyIn,
@@ -317,6 +318,36 @@ def add_member(db: Session, admin: Account, ref: str, data: MemberAdd) -> OrgMem
     db.add(row)
     _event(db, org.id, "member_added", admin.id, newcomer.id, {"role": data.role})
     return row
+
+
+def change_role(
+    db: Session, admin: Account, ref: str, handle: str, data: RoleChange
+) -> tuple[Organisation, OrgMember]:
+    """Makes a member an admin or a worker. No key changes: both roles hold the team key.
+    An organisation always keeps one admin."""
+    org, _ = admin_org(db, admin, ref)
+    lock_org(db, org.id)
+    db.refresh(org)
+    admin_org(db, admin, ref)  # again under the lock: an admin removed meanwhile changes nothing
+    account = find_by_handle(db, handle.strip().lower())
+    member = membership(db, account.id, org.id) if account is not None else None
+    if account is None or member is None:
+        raise NotFound(f"{handle} is not a member of {org.handle}.")
+    if member.role == data.role:
+        return org, member
+    if member.role == "admin":
+        admins = db.exec(
+            select(func.count())
+            .select_from(OrgMember)
+            .where(OrgMember.org_id == org.id)
+            .where(OrgMember.role == "admin")
+        ).one()
+        if admins <= 1:
+            raise Invalid("The last admin cannot become a worker. Make another member admin first.")
+    member.role = data.role
+    db.add(member)
+    _event(db, org.id, "role_changed", admin.id, account.id, {"role": data.role})
+    return org, member
 
 
 def events(

@@ -205,3 +205,23 @@ def close_request(db: Session, caller: Account, request_id: str) -> DocumentRequ
         assert owner is not None
         grants.revoke_grant(db, owner, grant.id)  # in the same transaction as the close
     return request
+
+
+def close_unanswered(db: Session, owner: Account) -> int:
+    """Closes every request to `owner` still waiting for an answer, as if the owner had closed
+    it: the asker sees "closed", as for any request closed without an answer, and is told
+    nothing else (the emergency reset; the caller holds the owner's lock and writes the
+    journal line). Returns how many were closed."""
+    waiting = list(
+        db.exec(
+            select(DocumentRequest)
+            .where(DocumentRequest.owner_id == owner.id)
+            .where(DocumentRequest.status == OPEN)
+        )
+    )
+    now = utcnow()
+    for request in waiting:
+        request.status = "closed"
+        request.closed_at = now
+        db.add(request)
+    return len(waiting)

@@ -215,3 +215,47 @@ def login(page: Page, handle: str, passphrase: str = TEST_PASSPHRASE) -> None:
     page.locator("form[data-login] button[type=submit]").click()
     page.wait_for_url("**/documents")
     page.locator("main[data-page=documents][data-ready]").wait_for(state="attached")
+
+
+def open_menu(page: Page) -> Any:
+    """The main menu, opened: below about 600 px it folds behind the "Menu" button
+    (base.html), which this presses if the menu is closed. Returns the nav locator."""
+    nav = page.locator("nav.site-nav")
+    toggle = page.locator("header [data-menu-toggle]")
+    nav.wait_for(state="attached")
+    expect(toggle).to_have_count(1)
+    # Wait until the session shows the chrome, then open the menu if it is folded.
+    expect(nav).not_to_have_attribute("hidden", "")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(nav).to_be_visible()
+    return nav
+
+
+def menu_link(page: Page, name: str | re.Pattern[str]) -> Any:
+    """A link of the main menu, made visible: opens the folded menu (phone) and its "More"
+    section when the link is in there. Use it instead of clicking page-wide links by name."""
+    nav = open_menu(page)
+    link = nav.get_by_role("link", name=name, include_hidden=True).first
+    link.wait_for(state="attached")
+    more = nav.locator("details[data-menu-more]")
+    inside_more = more.count() and link.evaluate("(a, d) => d.contains(a)", more.element_handle())
+    if inside_more and more.get_attribute("open") is None:
+        more.locator("summary").click()
+    expect(link).to_be_visible()
+    return link
+
+
+def soft_goto(page: Page, path: str) -> None:
+    """Goes to `path` the way a link does (the page shell's soft navigation), so the unlocked
+    wallet stays in memory - page.goto reloads the tab and forgets it."""
+    page.evaluate(
+        """(path) => { document.querySelector("main[data-page]")?.setAttribute("data-left", "");
+            const a = document.createElement("a"); a.href = path;
+            document.body.append(a); a.click(); a.remove(); }""",
+        path,
+    )
+    page.wait_for_url(f"**{path}")
+    # The page that was left is gone (going to the same address also swaps the page).
+    page.locator("main[data-page]:not([data-left])").wait_for(state="attached")

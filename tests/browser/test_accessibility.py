@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, axe_violations, new_context, register
+from tests.browser.conftest import DESKTOP, PHONE, axe_violations, menu_link, new_context, register
 from tests.browser.test_pages import PNG, upload
 
 
@@ -54,12 +54,12 @@ def test_axe_on_every_owner_page(browser, web_server, viewport, tmp_path: Path) 
         page.locator("[data-show]").click()
         expect(page.locator("[data-viewer] img")).to_be_visible()
         check(page, "/documents/{id}")
-        page.get_by_role("link", name="My documents").first.click()
+        menu_link(page, "My documents").click()
         expect(page.locator(".doc-list li")).to_have_count(1)
         check(page, "/documents")
-        page.get_by_role("link", name="Add a document").first.click()
+        menu_link(page, "Add a document").click()
         check(page, "/documents/new")
-        page.get_by_role("link", name="My details").first.click()
+        menu_link(page, "My details").click()
         expect(page.locator("form[data-profile]")).to_be_visible()
         check(page, "/profile")
     finally:
@@ -123,6 +123,9 @@ def test_keyboard_only_register_upload_view(page: Page, tmp_path: Path) -> None:
     tab_to(page, "#file")
     # The picker itself is the system's dialog: hand it the file once Tab reached the input.
     page.locator("#file").set_input_files(str(scan))
+    # The kind is asked: reached by Tab, chosen with the keyboard.
+    tab_to(page, "#type")
+    page.locator("#type").select_option("rent_receipt")
     tab_to(page, "[data-submit]")
     page.keyboard.press("Enter")
     page.wait_for_url("**/documents/*")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, axe_violations, register, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, axe_violations, menu_link, register, screenshot
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client.api import ApiClient, ApiError
 from wallet.client.contacts import own_safety_code
@@ -20,7 +20,7 @@ NEW_PASSPHRASE = "purple kettle beside seven quiet lanterns"
 
 
 def open_account(page: Page) -> None:
-    page.get_by_role("link", name="My account").click()
+    menu_link(page, "My account").click()
     page.wait_for_url("**/account")
     page.locator("main[data-page=account][data-ready]").wait_for(state="attached")
 
@@ -75,7 +75,7 @@ def test_change_passphrase_by_keyboard_then_python_logs_in_with_the_new_one(
     again.download(doc_id, tmp_path / "back.txt")
     assert (tmp_path / "back.txt").read_text(encoding="utf-8") == "kept"
     # This tab stays open with its new session.
-    page.get_by_role("link", name="My documents").click()
+    menu_link(page, "My documents").click()
     expect(page.locator("main[data-page=documents]")).to_contain_text("Kept paper")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import PageProblems, build_web, new_context
+from tests.browser.conftest import PageProblems, build_web, menu_link, new_context
 from tests.conftest import TEST_PASSPHRASE, LiveServer, run_live_server
 from tests.test_kdf_pinning import COST, LOWER, account_kdf, set_kdf
 from wallet.client.api import ApiClient
@@ -202,7 +202,7 @@ def test_a_passphrase_change_and_a_recovery_on_the_page_move_the_pin(
     open_login(tab)
     submit_login(tab, handle)
     tab.page.wait_for_url("**/documents")
-    tab.page.get_by_role("link", name="My account").click()
+    menu_link(tab.page, "My account").click()
     tab.page.locator("main[data-page=account][data-ready]").wait_for(state="attached")
     tab.page.locator("#current-passphrase").fill(TEST_PASSPHRASE)
     tab.page.locator("#new-passphrase").fill(NEW_PASSPHRASE)
@@ -224,6 +224,9 @@ def test_a_passphrase_change_and_a_recovery_on_the_page_move_the_pin(
     tab.page.locator("#new-passphrase").fill(TEST_PASSPHRASE)
     tab.page.locator("#new-passphrase-again").fill(TEST_PASSPHRASE)
     tab.page.locator("form[data-recover] button[type=submit]").click()
+    # Recovery ends by saying so, then goes on to the documents.
+    tab.page.locator("[data-recovered]").wait_for(state="visible")
+    tab.page.locator("[data-recovered-go]").click()
     tab.page.wait_for_url("**/documents")
     salt, _, _ = account_kdf(pin_server, handle)
     assert [pin["salt"] for pin in stored_pins(tab.page).values()] == [salt_digest(salt)]
@@ -251,7 +254,7 @@ def test_on_a_kiosk_the_pin_lasts_for_the_session_only(
         # Within the session the pin holds: the operator lowers the cost, and the passphrase
         # check of the account page is refused before anything is sent.
         set_kdf(pin_server, handle, kdf_opslimit=LOWER[0], kdf_memlimit=LOWER[1])
-        tab.page.get_by_role("link", name="My account").click()
+        menu_link(tab.page, "My account").click()
         tab.page.locator("main[data-page=account][data-ready]").wait_for(state="attached")
         tab.page.locator("#current-passphrase").fill(TEST_PASSPHRASE)
         tab.page.locator("#new-passphrase").fill(NEW_PASSPHRASE)

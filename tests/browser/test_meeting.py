@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import axe_violations, login, screenshot
+from tests.browser.conftest import axe_violations, login, menu_link, screenshot
 from tests.browser.test_kiosk import heap_strings, owner_with_documents
 from tests.conftest import LiveServer
 
@@ -36,7 +36,7 @@ def test_meeting_shows_only_the_chosen_papers(
     vault, ids = owner_with_documents(web_server, tmp_path, titles)
     login(page, vault.account["handle"])
 
-    page.get_by_role("link", name="Meeting mode").click()
+    menu_link(page, "Meeting mode").click()
     page.wait_for_url("**/meeting")
     for title in titles:
         expect(page.locator("[data-pick-list]")).to_contain_text(title)
@@ -98,7 +98,7 @@ def test_meeting_needs_a_pick_and_an_unlocked_wallet(
     page.wait_for_url("**/login?next=%2Fmeeting")
     vault, _ids = owner_with_documents(web_server, tmp_path, ["Only-paper"])
     login(page, vault.account["handle"])
-    page.get_by_role("link", name="Meeting mode").click()
+    menu_link(page, "Meeting mode").click()
     page.wait_for_url("**/meeting")
     expect(page.locator("[data-pick-list]")).to_contain_text("Only-paper")
     page.get_by_role("button", name="Start the meeting").click()
@@ -118,6 +118,9 @@ def tab_to(page: Page, test: str, limit: int = 60) -> None:
 def test_meeting_by_keyboard_only(page: Page, web_server: LiveServer, tmp_path: Path) -> None:
     vault, _ids = owner_with_documents(web_server, tmp_path, ["Kbd-payslip", "Kbd-lease"])
     login(page, vault.account["handle"])
+    # Meeting mode is a rare entry, under "More": opened from the keyboard too.
+    tab_to(page, "e.matches('details[data-menu-more] > summary')")
+    page.keyboard.press("Enter")
     tab_to(page, "e.getAttribute('href') === '/meeting'")
     page.keyboard.press("Enter")
     page.wait_for_url("**/meeting")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.conftest import DESKTOP, axe_violations, login, screenshot
+from tests.browser.conftest import DESKTOP, axe_violations, login, menu_link, screenshot
 from tests.browser.test_requests_page import new_account, owner_with, tab_to
 from tests.conftest import LiveServer
 from wallet.client import notes as notelib
@@ -21,7 +21,7 @@ from wallet.crypto.encoding import b64d, b64e
 
 def open_notes_page(page: Page, handle: str) -> None:
     login(page, handle)
-    page.get_by_role("link", name="Notes").click()
+    menu_link(page, "Notes").click()
     page.wait_for_url("**/notes")
     page.locator("main[data-page=notes][data-ready]").wait_for(state="attached")
 
@@ -111,7 +111,7 @@ def test_a_note_the_server_changed_is_refused(
         route.fulfill(response=response, json=body)
 
     page.route("**/api/v1/notes", tamper)
-    page.get_by_role("link", name="Notes").click()
+    menu_link(page, "Notes").click()
     page.wait_for_url("**/notes")
     expect(page.locator("main > [data-error]")).to_contain_text("changed on the server")
     assert f"Secret words {tag}" not in page.content()

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import login, register, screenshot
+from tests.browser.conftest import login, menu_link, register, screenshot
 from tests.conftest import TEST_PASSPHRASE
 from wallet.client import ApiClient, Vault
 from wallet.crypto.recovery import parse_recovery_key
@@ -46,7 +46,7 @@ def handle() -> str:
 
 
 def upload(page: Page, path: Path, doc_type: str = "payslip", expiry: str = "") -> str:
-    page.get_by_role("link", name=re.compile("Add a document")).first.click()
+    menu_link(page, re.compile("Add a document")).click()
     page.wait_for_url("**/documents/new")
     page.locator("main[data-page=upload][data-ready]").wait_for(state="attached")
     page.locator("#file").set_input_files(str(path))
@@ -180,11 +180,11 @@ def test_screenshots(browser, web_server, viewport, tmp_path: Path) -> None:  # 
         page.locator("[data-show]").click()
         expect(page.locator("[data-viewer] img")).to_be_visible()
         screenshot(page, "document")
-        page.get_by_role("link", name="My documents").first.click()
+        menu_link(page, "My documents").click()
         page.wait_for_url("**/documents")
         expect(page.locator(".doc-list li")).to_have_count(1)
         screenshot(page, "documents")
-        page.get_by_role("link", name="Add a document").first.click()
+        menu_link(page, "Add a document").click()
         page.wait_for_url("**/documents/new")
         screenshot(page, "upload")
         page.goto("/login")

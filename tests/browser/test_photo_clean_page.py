@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import register
+from tests.browser.conftest import menu_link, register
 from tests.conftest import TEST_PASSPHRASE, LiveServer, run_cli
 from tests.test_photo_clean import SERIAL, assert_clean, make_photo
 
@@ -24,7 +24,7 @@ TURNED = {"jpeg": True, "png": True, "webp": False}
 
 def upload(page: Page, path: Path, *, keep: bool = False) -> str:
     # Soft navigation (a typed address would forget the keys).
-    page.get_by_role("link", name=re.compile("Add a document")).first.click()
+    menu_link(page, re.compile("Add a document")).click()
     page.wait_for_url("**/documents/new")
     page.locator("main[data-page=upload][data-ready]").wait_for(state="attached")
     page.locator("#file").set_input_files(str(path))

@@ -137,7 +137,13 @@ esbuild.build({ entryPoints: [harness], bundle: true, format: "esm", outfile,
     ("change", "expected"),
     [
         (('"GRANT": "wallet/v1/grant"', '"GRANT": "wallet/v1/grants"'), "label GRANT"),
-        (('"sealed_sha256": "string"', '"sealed_hash": "string"'), "team-key-seal: unknown"),
+        (
+            (
+                '"sealed_sha256": "string",\n      "admin"',
+                '"sealed_hash": "string",\n      "admin"',
+            ),
+            "team-key-seal: unknown",
+        ),
     ],
     ids=["label", "field"],
 )

@@ -118,7 +118,7 @@ def test_owner_sees_a_document_a_proxy_added_and_shares_it_with_python(
     assert (tmp_path / "copy.pdf").read_bytes() == content
     # The owner's statement vouches for the proxy-signed manifest exactly as served.
     with database(web_server.database.url) as db:
-        served = db.get(Document, added)
+        served = db.exec(select(Document).where(Document.id == added)).first()
         assert served is not None
         manifest_bytes = b64d(served.current_manifest_b64)
     assert json.loads(manifest_bytes)["mandate_id"]
@@ -134,7 +134,7 @@ def iso(moment: datetime) -> str:
 def resign(server: LiveServer, document_id: str, signing_key: bytes, **changes: str) -> None:
     """The operator (or a thief) rewrites a document's manifest and signature in the database."""
     with database(server.database.url) as db:
-        document = db.get(Document, document_id)
+        document = db.exec(select(Document).where(Document.id == document_id)).first()
         assert document is not None
         manifest = json.loads(base64.urlsafe_b64decode(document.current_manifest_b64 + "=="))
         forged, signature = sign(signing_key, {**manifest, **changes})

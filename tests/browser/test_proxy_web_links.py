@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, axe_violations, login, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, axe_violations, login, menu_link, screenshot
 from tests.browser.test_inbox import new_worker
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client import links as linklib
@@ -43,7 +43,7 @@ def test_owner_gives_a_mandate_in_the_browser_and_the_proxy_sees_its_scope_only(
     )
     proxy = new_worker(web_server)
     login(page, owner.account["handle"])
-    page.get_by_role("link", name="Proxies").click()
+    menu_link(page, "Proxies").click()
     page.wait_for_url("**/proxy")
     form = page.locator("form[data-mandate]")
     form.wait_for(state="visible")
@@ -121,7 +121,7 @@ def test_a_proxy_shares_a_one_shot_link_that_names_proxy_and_owner(
         pins=PinStore(None),
     )
     login(page, proxy.account["handle"])
-    page.get_by_role("link", name="Proxies").click()
+    menu_link(page, "Proxies").click()
     page.wait_for_url("**/proxy")
     page.get_by_role("link", name=f"Act for {owner.account['handle']}").click()
     page.wait_for_url("**/proxy/for/*")

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import register
+from tests.browser.conftest import menu_link, register
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client import ApiClient, Vault
 
@@ -47,7 +47,7 @@ def test_quick_exit_leaves_no_trace(
     vault.upload(paper, "other", TITLE)
     # Walk through a few owner pages (soft navigation adds history entries).
     for name in ("My documents", "Journal", "My documents"):
-        page.get_by_role("link", name=name).first.click()
+        menu_link(page, name).click()
         page.locator("main[data-ready]").wait_for(state="attached")
     expect(page.locator("main")).to_contain_text(TITLE)
     # What a page could have left behind in the other stores.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PageProblems, build_web, new_context, register
+from tests.browser.conftest import PageProblems, build_web, menu_link, new_context, register
 from tests.conftest import LiveServer, run_live_server
 
 QUOTA = 20_000
@@ -41,14 +41,15 @@ def test_the_upload_page_says_the_wallet_is_full(small_page: Page, tmp_path: Pat
     page = small_page
     register(page, f"quota-{secrets.token_hex(4)}")
     # A click, not a reload: the keys live in this page's memory.
-    page.locator('a[href="/documents/new"]').first.click()
+    menu_link(page, "Ajouter un document").click()
     page.locator("main[data-page=upload][data-ready]").wait_for(state="attached")
     scan = tmp_path / "scan.pdf"
     scan.write_bytes(b"%PDF-1.4\n" + secrets.token_bytes(QUOTA))
     page.locator("#file").set_input_files(str(scan))
+    page.locator("#type").select_option("payslip")
     page.locator("[data-submit]").click()
     error = page.locator("form[data-upload] [data-error]")
     expect(error).to_be_visible()
-    # French, with the figures: nothing stored yet (0 B) of 20 kB, and what to do.
-    expect(error).to_have_text(re.compile(r"Votre portefeuille est plein : 0 B sur 20 kB"))
+    # French, with the figures in French units: nothing stored yet (0 o) of 20 ko, and what to do.
+    expect(error).to_have_text(re.compile(r"Votre portefeuille est plein\s:\s0\so sur 20\sko"))
     expect(error).to_contain_text("Supprimez les documents")

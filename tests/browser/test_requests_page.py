@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.conftest import DESKTOP, axe_violations, login, screenshot
+from tests.browser.conftest import DESKTOP, axe_violations, login, menu_link, screenshot
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client import grants as grantlib
 from wallet.client import requests as requestlib
@@ -42,7 +42,7 @@ def owner_with(server: LiveServer, tmp: Path, papers: list[tuple[str, str]]) -> 
 
 def open_requests_page(page: Page, handle: str) -> None:
     login(page, handle)
-    page.get_by_role("link", name="Requests").click()
+    menu_link(page, "Requests").click()
     page.wait_for_url("**/requests")
     page.locator("main[data-page=requests][data-ready]").wait_for(state="attached")
 
@@ -195,7 +195,7 @@ def test_a_request_with_a_tampered_signature_is_refused(
         route.fulfill(response=response, json=body)
 
     page.route("**/api/v1/requests", tamper)
-    page.get_by_role("link", name="Requests").click()
+    menu_link(page, "Requests").click()
     page.wait_for_url("**/requests")
     expect(page.locator("main > [data-error]")).to_contain_text("changed on the server")
     assert f"Secret purpose {tag}" not in page.content()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.browser.conftest import register
+from tests.browser.conftest import menu_link, register
 from tests.conftest import TEST_PASSPHRASE
 from wallet.client import ApiClient, Vault
 
@@ -43,9 +43,10 @@ def test_upload_resumes_after_going_offline(
 
     page.route(re.compile(r".*/api/v1/uploads/[0-9a-f]+$"), on_patch)
     # A soft navigation (a reload would lock the wallet).
-    page.get_by_role("link", name="Add a document").first.click()
+    menu_link(page, "Add a document").click()
     page.locator("main[data-page=upload][data-ready]").wait_for(state="attached")
     page.locator("#file").set_input_files(str(scan))
+    page.locator("#type").select_option("payslip")
     page.locator("[data-submit]").click()
 
     status = page.locator("[data-progress-text]")

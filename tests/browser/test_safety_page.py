@@ -57,7 +57,7 @@ def test_reset_screen_ends_every_way_in(page: Page, web_server: LiveServer, tmp_
     page.locator("form[data-reset] [data-submit]").click()
     result = page.locator("[data-result]")
     expect(result).to_be_visible()
-    expect(result.locator("[data-ended]")).to_contain_text("1 link(s), 1 access(es)")
+    expect(result.locator("[data-ended]")).to_contain_text("Links: 1. Accesses: 1.")
     new_sheet = result.locator("[data-recovery-key]").inner_text().strip()
     assert new_sheet.startswith("WR1-") and new_sheet != old_sheet
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, axe_violations, login, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, axe_violations, login, menu_link, screenshot
 from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client.api import ApiClient
 from wallet.client.contacts import PinStore
@@ -50,7 +50,7 @@ def team_with_grant(server: LiveServer, tmp_path: Path) -> tuple[Vault, Vault, V
 
 
 def open_received(page: Page) -> None:
-    page.get_by_role("link", name="Shared with me").click()
+    menu_link(page, "Shared with me").click()
     page.wait_for_url("**/received")
     page.locator("main[data-page=received][data-ready]").wait_for(state="attached")
 
@@ -79,7 +79,7 @@ def test_a_member_downloads_a_team_document_until_removed(
 
     # The admin removes the worker: a new team key they never get; nothing shows any more.
     remove_member(admin, team, worker.account["handle"], pins=PinStore(None))
-    page.get_by_role("link", name="My documents").click()
+    menu_link(page, "My documents").click()
     page.wait_for_url("**/documents")
     open_received(page)
     expect(page.locator("section.received-grant[data-team='1']")).to_have_count(0)

@@ -44,3 +44,8 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = 0
     blocked_until: datetime | None = None
     last_failure_at: datetime = Field(default_factory=utcnow)
+    # Reservations counted in `failures` whose secret is still being checked, and when the
+    # last one was made: an attempt refused while some are in flight waits for them, since a
+    # success among them clears the count (wallet/accounts/service.py, _reserve_attempt).
+    in_flight: int = 0
+    reserved_at: datetime | None = None

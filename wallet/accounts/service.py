@@ -6,6 +6,8 @@ import functools
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from datetime import datetime, timedelta
 
 import nacl.exceptions
@@ -23,7 +25,7 @@ from wallet.accounts.models import Account, AuthSession, LoginThrottle
 from wallet.accounts.schemas import AccountCreate, PassphraseChange, RecoveryKeyChange
 from wallet.crypto.wrap import key_id
 from wallet.db import flush_old_page_copies, utcnow
-from wallet.documents.models import Document, DocumentVersion
+from wallet.documents.models import DocumentVersion
 from wallet.errors import Conflict, Invalid, TooManyAttempts, Unauthorized
 from wallet.journal import service as journal
 from wallet.ratelimit import service as ratelimit
@@ -41,6 +43,12 @@ ADDRESS_FREE_FAILURES = 50
 HANDLE_MAX_DELAY = 300
 ADDRESS_MAX_DELAY = 900
 THROTTLE_FORGET_AFTER = timedelta(hours=1)
+# How long an attempt refused only because others are in flight waits for them to be resolved,
+# how often it looks, and after how long a reservation never resolved (its process died) no
+# longer counts as in flight.
+IN_FLIGHT_WAIT = timedelta(seconds=3)
+IN_FLIGHT_POLL = 0.02
+IN_FLIGHT_STALE = timedelta(seconds=30)
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 WRONG_LOGIN = "Wrong handle or passphrase. Check both and try again."
@@ -176,14 +184,92 @@ def _insert_if_missing(db: Session, key: str, now: datetime) -> None:
 def _reserve_attempt(db: Session, keys: list[ThrottleKey], now: datetime) -> list[datetime | None]:
     """Counts this attempt as a failure under every key before the secret is checked, in one
     short transaction: of many attempts at once, exactly as many as the keys allow get through.
-    Returns the block each reservation set (to give back on success); raises while blocked."""
+    Returns the block each reservation set (to give back on success); raises while blocked.
+
+    Refused while reservations are still in flight (their secrets being checked), the attempt
+    waits for them, up to IN_FLIGHT_WAIT, and tries again: a success among them clears the
+    count, so a right passphrase sent with five others at once is not refused for their sake.
+    Once they are resolved as failures, the block stands."""
+    deadline = time.monotonic() + IN_FLIGHT_WAIT.total_seconds()
+    while True:
+        try:
+            return _reserve_once(db, keys, now)
+        except _Blocked as blocked:
+            cleared = _cleared_while_waiting(db, blocked.key, blocked.failures, deadline)
+            if not cleared or time.monotonic() >= deadline:
+                raise TooManyAttempts(_retry_after(db, blocked.key, utcnow())) from None
+        now = utcnow()
+
+
+class _Waiting:
+    """How many attempts of this process wait for reservations in flight (a gauge in /metrics)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self, step: int) -> None:
+        with self._lock:
+            self.count += step
+
+
+_waiting = _Waiting()
+
+
+def logins_waiting() -> int:
+    return _waiting.count
+
+
+class _Blocked(Exception):
+    """A key refused the reservation; `failures` is its count then."""
+
+    def __init__(self, key: str, failures: int) -> None:
+        self.key = key
+        self.failures = failures
+
+
+def _cleared_while_waiting(db: Session, key: str, failures: int, deadline: float) -> bool:
+    """Waits while the key has reservations in flight. True once its count went down (a
+    success among them cleared it or gave its reservation back): worth trying again. False
+    when none is in flight any more (they failed: the block stands) or the wait is over."""
+    _waiting.add(1)
+    try:
+        return _wait_for_in_flight(db, key, failures, deadline)
+    finally:
+        _waiting.add(-1)
+
+
+def _wait_for_in_flight(db: Session, key: str, failures: int, deadline: float) -> bool:
+    while True:
+        row = db.execute(
+            select(
+                col(LoginThrottle.failures),
+                col(LoginThrottle.in_flight),
+                col(LoginThrottle.reserved_at),
+            ).where(col(LoginThrottle.key) == key)
+        ).first()
+        db.rollback()  # no connection held while waiting
+        if row is None or row[0] < failures:
+            return True
+        in_flight, reserved_at = row[1], row[2]
+        running = in_flight > 0 and reserved_at is not None
+        if not running or reserved_at <= utcnow() - IN_FLIGHT_STALE:
+            return False
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(IN_FLIGHT_POLL)
+
+
+def _reserve_once(db: Session, keys: list[ThrottleKey], now: datetime) -> list[datetime | None]:
     blocks: list[datetime | None] = []
     for key, free, max_delay in keys:
         _insert_if_missing(db, key, now)
         # After an hour without failures the count starts again.
-        failures = case(
-            (col(LoginThrottle.last_failure_at) < now - THROTTLE_FORGET_AFTER, 1),
-            else_=col(LoginThrottle.failures) + 1,
+        forgotten = col(LoginThrottle.last_failure_at) < now - THROTTLE_FORGET_AFTER
+        failures = case((forgotten, 1), else_=col(LoginThrottle.failures) + 1)
+        in_flight = case(
+            (forgotten | (col(LoginThrottle.reserved_at) < now - IN_FLIGHT_STALE), 1),
+            else_=col(LoginThrottle.in_flight) + 1,
         )
         reserved = db.execute(
             update(LoginThrottle)
@@ -198,13 +284,19 @@ def _reserve_attempt(db: Session, keys: list[ThrottleKey], now: datetime) -> lis
                 failures=failures,
                 last_failure_at=now,
                 blocked_until=_block_after(failures, free, max_delay, now),
+                in_flight=in_flight,
+                reserved_at=now,
             )
             .returning(col(LoginThrottle.blocked_until))
             .execution_options(synchronize_session=False)
         ).first()
         if reserved is None:
             db.rollback()  # nothing is reserved under any key when one of them is blocked
-            raise TooManyAttempts(_retry_after(db, key, now))
+            seen = db.execute(
+                select(col(LoginThrottle.failures)).where(col(LoginThrottle.key) == key)
+            ).scalar_one_or_none()
+            db.rollback()
+            raise _Blocked(key, seen or 0)
         blocks.append(reserved[0])
     db.commit()  # the attempt counts although the request then fails or is cut off
     return blocks
@@ -230,9 +322,23 @@ def _confirm_failure(
         .values(last_failure_at=now)
         .execution_options(synchronize_session=False)
     )
+    _resolved(db, keys)
     if account is not None:
         journal.append(db, account.id, event, actor_kind="unknown")
     db.commit()  # the failure and its journal entry last although the request then fails
+
+
+def _resolved(db: Session, keys: list[ThrottleKey]) -> None:
+    """This attempt's reservations are no longer in flight."""
+    db.execute(
+        update(LoginThrottle)
+        .where(
+            col(LoginThrottle.key).in_([key for key, _free, _max in keys]),
+            col(LoginThrottle.in_flight) > 0,
+        )
+        .values(in_flight=col(LoginThrottle.in_flight) - 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _give_back(db: Session, keys: list[ThrottleKey], blocks: list[datetime | None]) -> None:
@@ -251,6 +357,9 @@ def _give_back(db: Session, keys: list[ThrottleKey], blocks: list[datetime | Non
             .where(col(LoginThrottle.key) == key, col(LoginThrottle.failures) > 0)
             .values(
                 failures=col(LoginThrottle.failures) - 1,
+                in_flight=case(
+                    (col(LoginThrottle.in_flight) > 0, col(LoginThrottle.in_flight) - 1), else_=0
+                ),
                 blocked_until=case(
                     (blocked_until == literal(block, _BLOCK_TYPE), null()), else_=blocked_until
                 )
@@ -454,11 +563,7 @@ def delete_account(db: Session, store: BlobStore, account: Account, auth_key: by
     if not secret_matches(account.auth_hash, auth_key):
         raise Unauthorized("Your passphrase is not right. Nothing was deleted.")
     blob_keys = list(
-        db.exec(
-            select(DocumentVersion.blob_key)
-            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-            .where(Document.owner_id == account.id)
-        )
+        db.exec(select(DocumentVersion.blob_key).where(DocumentVersion.owner_id == account.id))
     )
     upload_ids = list(db.exec(select(Upload.id).where(Upload.account_id == account.id)))
     db.delete(account)

@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 from wallet.cli import (
     account,
     documents,
+    emergency,
     grants,
     journal,
     notes,
@@ -99,6 +100,7 @@ app.add_typer(orgs.org_app, name="org")
 app.add_typer(requests.request_app, name="request")
 app.add_typer(notes.note_app, name="note")
 app.add_typer(safety.safety_app, name="safety")
+app.add_typer(emergency.emergency_app, name="emergency")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from wallet.cli.common import (
     say,
     server,
 )
+from wallet.cli.emergency import notice as emergency_notice
 from wallet.cli.proxy import show_banner
 from wallet.client import state
 from wallet.client.api import ApiClient
@@ -90,6 +91,7 @@ def login(
     remember(vault)
     say(f"Logged in as {handle}.")
     show_banner(vault)  # what people with a mandate did for you since your last login
+    emergency_notice(vault)  # a request for emergency access, at every login
 
 
 @friendly

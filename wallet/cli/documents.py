@@ -19,8 +19,9 @@ from wallet.cli.common import (
     passphrase,
     say,
 )
+from wallet.cli.emergency import notice as emergency_notice
 from wallet.client.export import export_wallet
-from wallet.client.vault import DocumentInfo
+from wallet.client.vault import DocumentInfo, Vault
 from wallet.protocol.catalogue import DOCUMENT_TYPES
 
 
@@ -100,7 +101,10 @@ def _document_json(d: DocumentInfo) -> dict[str, Any]:
 @friendly
 def list_documents(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List your documents (decrypted on this computer)."""
-    documents = open_vault().list_documents()
+    vault = open_vault()
+    documents = vault.list_documents()
+    if isinstance(vault, Vault) and not as_json:
+        emergency_notice(vault)  # a request for emergency access, shown until it is answered
     if listed(
         [_document_json(d) for d in documents],
         as_json,

@@ -98,6 +98,18 @@ def member_add(
     echo_safety_code(member["handle"], code, first)
 
 
+@member_app.command("role")
+@friendly
+def member_role(
+    org: str,
+    handle: str,
+    role: Annotated[str, typer.Argument(help="admin or worker.")],
+) -> None:
+    """Make a member an admin or a worker. Admins only."""
+    changed = orglib.change_role(own_vault(), org, handle, role)
+    say(f"{changed['handle']} is now {changed['role']} of {org}.")
+
+
 @member_app.command("remove")
 @friendly
 def member_remove(org: str, handle: str) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from wallet.cli.common import echo_json, fail, friendly, own_vault, passphrase, remember, say
+from wallet.client import emergency as emergencylib
 from wallet.client import state
 from wallet.client.grants import revoke_grant
 from wallet.client.journal import fetch_entries, verify
@@ -37,6 +38,8 @@ def safety_reset(
     say(f"  - log out every other device and session ({plan['other_sessions']});")
     say(f"  - stop every link ({len(plan['links'])}), every access given to a person or an")
     say(f"    organisation ({len(plan['grants'])}) and every mandate ({len(plan['mandates'])});")
+    if plan.get("emergency"):
+        say(f"  - end every emergency access you set up ({len(plan['emergency'])});")
     say("  - change your passphrase and make a new recovery key: the old sheet stops working.")
     say("It keeps all your papers, their versions, your notes and your journal.")
     say("Nobody is told: the people who had access see it as ended, as when it expires.")
@@ -58,6 +61,8 @@ def safety_reset(
         f"Done. Ended: {ended['sessions']} other session(s), {ended['links']} link(s), "
         f"{ended['grants']} access(es), {ended['mandates']} mandate(s)."
     )
+    if ended.get("emergency"):
+        say(f"Emergency access ended: {ended['emergency']}.")
     say("Your passphrase is changed.")
     say("Your NEW recovery key (shown only once, write it down or print it):")
     say(f"  {result.recovery_key}")
@@ -75,6 +80,7 @@ KINDS = {
     "grant": "Access",
     "org_grant": "Organisation",
     "mandate": "Mandate",
+    "emergency": "Emergency",
 }
 
 
@@ -116,7 +122,8 @@ def safety_review(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
             used = f", last used {way.last_used[:16]}" if way.last_used else ""
             say(f"  {KINDS[way.kind]:12} {way.id}  {way.what}, since {way.since[:10]}{used}")
         say(
-            "To end one: wallet safety end KIND ID (KIND: session, link, grant, org_grant, mandate)."
+            "To end one: wallet safety end KIND ID "
+            "(KIND: session, link, grant, org_grant, mandate, emergency)."
         )
         say("To end them all at once: wallet safety reset")
     if failed:
@@ -132,7 +139,9 @@ def safety_review(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 @safety_app.command("end")
 @friendly
 def safety_end(
-    kind: Annotated[str, typer.Argument(help="session, link, grant, org_grant or mandate")],
+    kind: Annotated[
+        str, typer.Argument(help="session, link, grant, org_grant, mandate or emergency")
+    ],
     item_id: Annotated[str, typer.Argument(metavar="ID")],
 ) -> None:
     """End one way in, as listed by 'wallet safety review'. Nobody is told."""
@@ -147,6 +156,8 @@ def safety_end(
         revoke_grant(vault, item_id)
     elif kind == "mandate":
         revoke_mandate(vault, item_id)
+    elif kind == "emergency":
+        emergencylib.end(vault, item_id)
     else:
-        fail("KIND is one of: session, link, grant, org_grant, mandate.")
+        fail("KIND is one of: session, link, grant, org_grant, mandate, emergency.")
     say("Ended.")

@@ -74,6 +74,14 @@ SENTENCES = {
     "request_closed": "{by} closed the request{for_}. The access you gave for it has ended.",
     "note_added": "{by} wrote a contact note in your file.",
     "notes_read": "{by} read the contact notes they wrote about you.",
+    # emergency access
+    "emergency_added": "You named a trusted person for emergency access.",
+    "emergency_requested": "Your trusted person asked for emergency access to your wallet. You can refuse until the waiting period ends.",
+    "emergency_refused": "You refused a request for emergency access.",
+    "emergency_released": "The waiting period ended without a refusal: your trusted person received emergency access.",
+    "emergency_download": "Your trusted person viewed {document} with emergency access.",
+    "emergency_taken_over": "Your trusted person chose a new passphrase for your wallet. Every session was logged out.",
+    "emergency_ended": "You ended an emergency access arrangement.",
     # the owner-signed vault head
     "state_refused": (
         "Your device refused a state of your wallet that you did not leave it in. Nothing was "

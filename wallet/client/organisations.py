@@ -248,6 +248,16 @@ def add_member(
     return member, first
 
 
+def change_role(vault: Vault, org: str, handle: str, role: str) -> dict[str, str]:
+    """Makes a member an admin or a worker. No key changes: both roles hold the team key."""
+    if role not in ("admin", "worker"):
+        raise VaultError("The role is admin or worker.")
+    wanted = handle.strip().lower()
+    return vault.api.api(
+        "POST", f"/orgs/{org.strip().lower()}/members/{wanted}/role", json={"role": role}
+    ).json()
+
+
 @dataclass
 class Rotation:
     epoch: int

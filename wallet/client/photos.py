@@ -6,7 +6,13 @@ through a link, a grant or a mandate could read them (for example, the address o
 `photo_cleaned` re-saves JPEG, PNG, WebP and HEIC images with Pillow (and pillow-heif) with the
 pixels only: the orientation is applied to the pixels, everything else is dropped (EXIF, XMP,
 IPTC, comments, text chunks, colour profile, thumbnails and extra frames of a phone's
-multi-picture JPEG). Other files (PDF, text, ...) pass unchanged.
+multi-picture JPEG).
+
+PDFs lose their document information (Author, Creator, Producer, Title, Subject, Keywords, dates)
+and their XMP metadata (the whole document's and each page's) with pikepdf; the pages are kept
+as they are. A PDF with none of these passes byte for byte; so does a signed PDF (removing
+anything would break its signature, and its details are the issuer's, not the person's) and a
+file that only looks like a PDF and cannot be read as one. Other files (text, ...) pass unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pikepdf
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from wallet.client.errors import VaultError
@@ -124,10 +131,69 @@ def clean_photo(source: Path, target: Path) -> bool:
     return True
 
 
+PDF_MAGIC = b"%PDF-"
+# Keys of a page or of the document catalogue that carry metadata about the author or the tool.
+PDF_METADATA_KEYS = ("/Metadata", "/PieceInfo")
+
+
+def _pdf_signed(pdf: pikepdf.Pdf) -> bool:
+    form = pdf.Root.get("/AcroForm")
+    if form is not None and int(form.get("/SigFlags", 0)) & 1:
+        return True
+    return any(
+        field.get("/FT") == "/Sig" and field.get("/V") is not None
+        for field in (form.get("/Fields", []) if form is not None else [])
+    )
+
+
+def _pdf_has_metadata(pdf: pikepdf.Pdf) -> bool:
+    if "/Info" in pdf.trailer and len(pdf.trailer.Info):
+        return True
+    holders = [pdf.Root, *(page.obj for page in pdf.pages)]
+    return any(key in holder for holder in holders for key in PDF_METADATA_KEYS)
+
+
+def clean_pdf(source: Path, target: Path) -> bool:
+    """Writes `source` without its document information and XMP metadata to `target`.
+    Returns False (and writes nothing) when there is nothing to remove, when the PDF is signed,
+    or when `source` is not a PDF pikepdf can read."""
+    with source.open("rb") as head:
+        if not head.read(1024).lstrip().startswith(PDF_MAGIC):
+            return False
+    try:
+        pdf = pikepdf.open(source)
+    except (pikepdf.PdfError, pikepdf.PasswordError, OSError, ValueError):
+        return False  # not a PDF after all, or locked with a password: sent as it is
+    with pdf:
+        if _pdf_signed(pdf) or not _pdf_has_metadata(pdf):
+            return False
+        if "/Info" in pdf.trailer:
+            del pdf.trailer["/Info"]
+        for holder in [pdf.Root, *(page.obj for page in pdf.pages)]:
+            for key in PDF_METADATA_KEYS:
+                if key in holder:
+                    del holder[key]
+        # No object streams: what is left is plain to see (and to check, below). Objects no
+        # longer referenced (the old information dictionary) are not written.
+        pdf.save(
+            target,
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+            fix_metadata_version=False,
+            deterministic_id=True,
+        )
+    with pikepdf.open(target) as again:
+        if _pdf_has_metadata(again):
+            target.unlink(missing_ok=True)
+            raise PhotoCleanError(
+                "The PDF's hidden details could not all be removed. Nothing was sent."
+            )
+    return True
+
+
 @contextlib.contextmanager
 def photo_cleaned(path: Path, *, keep: bool = False) -> Iterator[Path]:
-    """The file to encrypt: a cleaned copy (same name, same format) of a photo, or `path`
-    itself for other files and when the person chose to keep the details for this upload.
+    """The file to encrypt: a cleaned copy (same name, same format) of a photo or a PDF, or
+    `path` itself for other files and when the person chose to keep the details for this upload.
     The copy lives in a private temporary folder, removed afterwards."""
     path = Path(path)
     if keep:
@@ -135,4 +201,4 @@ def photo_cleaned(path: Path, *, keep: bool = False) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="wallet-photo-") as folder:
         target = Path(folder) / path.name
-        yield target if clean_photo(path, target) else path
+        yield target if clean_photo(path, target) or clean_pdf(path, target) else path

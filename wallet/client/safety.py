@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from wallet.client import emergency
 from wallet.client.api import ApiError
 from wallet.client.errors import VaultError
 from wallet.client.vault import Vault
@@ -109,7 +110,7 @@ FAILED_EVENTS = ("login_failed", "recovery_failed", "oidc_login_failed")
 
 @dataclass
 class WayIn:
-    kind: str  # session, link, grant, org_grant, mandate
+    kind: str  # session, link, grant, org_grant, mandate, emergency
     id: str
     what: str  # plain words: who or what it reaches
     since: str
@@ -149,6 +150,17 @@ def ways_in(vault: Vault) -> list[WayIn]:
             who = (mandate.get("proxy") or {}).get("handle", "?")
             what = f"{who} may {', '.join(mandate['actions'])}"
             found.append(WayIn("mandate", mandate["id"], what, mandate["created_at"]))
+    # Emergency access: checked against the owner's signature and head (an ended one is not
+    # a way in, whatever the server says).
+    for row in emergency.given(vault):
+        if row["state"] in ("standby", "waiting", "released"):
+            what = (
+                f"{row['trusted']['handle']} may ask to "
+                f"{'read your papers' if row['access'] == 'view' else 'choose a new passphrase'}"
+                f" after {row['wait_days']} day(s)"
+                + {"waiting": ": ASKED, waiting", "released": ": ACCESS OPEN"}.get(row["state"], "")
+            )
+            found.append(WayIn("emergency", row["id"], what, row["created_at"]))
     return found
 
 

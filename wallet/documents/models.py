@@ -1,17 +1,23 @@
 from datetime import datetime
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKeyConstraint, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from wallet.db import new_id, utcnow
 
 
 class Document(SQLModel, table=True):
+    """One owner's document. Its id is the owner's choice (it is in the signed manifests) and
+    is scoped to the owner: the key is (id, owner_id), so another owner's id is simply free for
+    you, and creating a document never tells whether someone else has one (SECURITY.md)."""
+
     # Listing pages through one owner's documents in id order.
     __table_args__ = (Index("ix_document_owner_id_id", "owner_id", "id"),)
 
     id: str = Field(primary_key=True, max_length=32)
-    owner_id: str = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
+    owner_id: str = Field(
+        primary_key=True, foreign_key="account.id", index=True, ondelete="CASCADE"
+    )
     current_version: int = 1
     # The newest version the owner's signed vault head covers (wallet/vaulthead): a listing
     # shows it beside current_version, so the owner's client can prove neither was rolled back.
@@ -32,10 +38,17 @@ class DocumentVersion(SQLModel, table=True):
     """One age file plus its encrypted metadata and the owner-signed manifest."""
 
     __tablename__ = "document_version"
-    __table_args__ = (UniqueConstraint("document_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("owner_id", "document_id", "version"),
+        ForeignKeyConstraint(
+            ["document_id", "owner_id"], ["document.id", "document.owner_id"], ondelete="CASCADE"
+        ),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    document_id: str = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
+    document_id: str = Field(index=True)
+    # The document's owner: a document id means something only within one owner's wallet.
+    owner_id: str
     version: int
     blob_key: str = Field(unique=True, max_length=80)
     blob_size: int

@@ -91,10 +91,16 @@ def check_statement(kind: statements.Kind, value: Any, what: str) -> None:
         raise Invalid(f"The {what} is not well formed: {exc}.") from exc
 
 
+def find_document(db: Session, owner_id: str, document_id: str) -> Document | None:
+    """A document id names a document only within one owner's wallet."""
+    return db.get(Document, (document_id, owner_id))
+
+
 def owned_document(db: Session, account: Account, document_id: str) -> Document:
-    document = db.get(Document, document_id)
-    # Someone else's document and a missing one get the very same answer.
-    if document is None or document.owner_id != account.id:
+    document = find_document(db, account.id, document_id)
+    # Someone else's document (another owner may use the same id) and a missing one get the
+    # very same answer.
+    if document is None:
         raise NotFound()
     return document
 
@@ -146,7 +152,9 @@ def store_version(
     uploads.check_room_at_completion(db, quota, owner, upload)
     now = utcnow()
     if new_document:
-        if db.get(Document, document_id) is not None:
+        # Only the owner's own ids are taken: another owner's document with this id is no
+        # conflict, so this answer tells nothing about other wallets.
+        if find_document(db, owner.id, document_id) is not None:
             raise Conflict(DOCUMENT_EXISTS)
         document = Document(id=document_id, owner_id=owner.id, current_version=0, created_at=now)
     else:
@@ -162,6 +170,7 @@ def store_version(
 
     version = DocumentVersion(
         document_id=document_id,
+        owner_id=owner.id,
         version=version_number,
         blob_key=blob_key,
         blob_size=upload.length,
@@ -243,11 +252,9 @@ def _already_stored(
     db: Session, owner: Account, document_id: str, content: VersionContent
 ) -> DocumentVersion | None:
     """The version this very completion (same signed manifest) already stored, if any."""
-    document = db.get(Document, document_id)
-    if document is None or document.owner_id != owner.id:
-        return None
     return db.exec(
         select(DocumentVersion)
+        .where(col(DocumentVersion.owner_id) == owner.id)
         .where(col(DocumentVersion.document_id) == document_id)
         .where(col(DocumentVersion.manifest) == content.manifest)
         .where(col(DocumentVersion.signature) == content.signature)
@@ -324,6 +331,7 @@ def get_document(
     rows = db.exec(
         select(DocumentVersion, KeyWrap.wrapped_key)
         .join(KeyWrap, col(KeyWrap.version_id) == col(DocumentVersion.id))
+        .where(DocumentVersion.owner_id == account.id)
         .where(DocumentVersion.document_id == document.id)
         .where(KeyWrap.recipient_key_id == account.key_id)
         .order_by(col(DocumentVersion.version))
@@ -336,8 +344,7 @@ def find_owned_version(
 ) -> DocumentVersion | None:
     return db.exec(
         select(DocumentVersion)
-        .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-        .where(Document.owner_id == owner_id)
+        .where(DocumentVersion.owner_id == owner_id)
         .where(DocumentVersion.document_id == document_id)
         .where(DocumentVersion.version == version)
     ).first()
@@ -364,8 +371,7 @@ def owned_version_ids(
     for start in range(0, len(document_ids), 500):
         rows = db.exec(
             select(DocumentVersion.document_id, DocumentVersion.version, DocumentVersion.id)
-            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-            .where(Document.owner_id == owner.id)
+            .where(DocumentVersion.owner_id == owner.id)
             .where(col(DocumentVersion.document_id).in_(document_ids[start : start + 500]))
         ).all()
         versions.update({(d, v): row_id for d, v, row_id in rows if (d, v) in wanted_set})
@@ -379,6 +385,7 @@ def get_version(db: Session, account: Account, document_id: str, version: int) -
     document = owned_document(db, account, document_id)
     row = db.exec(
         select(DocumentVersion)
+        .where(DocumentVersion.owner_id == account.id)
         .where(DocumentVersion.document_id == document.id)
         .where(DocumentVersion.version == version)
     ).first()
@@ -390,7 +397,11 @@ def get_version(db: Session, account: Account, document_id: str, version: int) -
 def delete_document(db: Session, store: BlobStore, account: Account, document_id: str) -> None:
     document = owned_document(db, account, document_id)
     blob_keys = list(
-        db.exec(select(DocumentVersion.blob_key).where(DocumentVersion.document_id == document.id))
+        db.exec(
+            select(DocumentVersion.blob_key)
+            .where(DocumentVersion.owner_id == account.id)
+            .where(DocumentVersion.document_id == document.id)
+        )
     )
     db.delete(document)
     journal.append(

@@ -61,6 +61,14 @@ EVENTS: dict[str, str] = {
     "request_closed": "the worker closed a request",
     "note_added": "a worker wrote a contact note",
     "notes_read": "a worker read the notes they wrote",
+    # emergency access (sharing/emergency)
+    "emergency_added": "the owner named a trusted person for emergency access",
+    "emergency_requested": "the trusted person asked for emergency access; the wait starts",
+    "emergency_refused": "the owner refused the request",
+    "emergency_released": "the wait ended without a refusal; the keys were handed over",
+    "emergency_download": "the trusted person read a document under emergency access",
+    "emergency_taken_over": "the trusted person chose a new passphrase; every session ended",
+    "emergency_ended": "the owner ended the arrangement",
     # the owner-signed vault head
     "state_refused": "the owner's device refused the state the server showed",
 }

@@ -39,6 +39,8 @@ REQUEST = "wallet/v1/request"  # |request_id|recipient_key_id
 REQUEST_ANSWER = "wallet/v1/request-answer"  # |request_id|recipient_key_id
 NOTE = "wallet/v1/note"  # |note_id|recipient_key_id
 TEAM_KEY = "wallet/v1/team-key"  # |org_id|team_key_id|member_key_id
+# The owner's keys sealed to a trusted person for emergency access.
+EMERGENCY_ACCESS = "wallet/v1/emergency-access"  # |arrangement_id|recipient_key_id
 
 # --- share links: HKDF infos from the fragment secret, and the signed challenge ----------------
 # |link_id: the web app derives a link's secret from the vault secret.

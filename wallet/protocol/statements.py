@@ -326,6 +326,26 @@ TEAM_KEY_SEAL = _kind(
     _f("admin"),
 )
 
+# --- emergency access -------------------------------------------------------------------------
+
+# The owner names a trusted person who may ask for access; the server hands the sealed keys
+# over only when `wait_days` pass after a request the owner did not refuse. An ended
+# arrangement's id is listed among the revoked grants of the owner's vault head.
+EMERGENCY_ACCESS = _kind(
+    "emergency-access",
+    "the owner",
+    _f("arrangement_id"),
+    _f("owner"),
+    _f("owner_key_id"),
+    _f("trusted"),
+    _f("trusted_key_id"),
+    _f("trusted_signing_key"),
+    _f("access"),  # "view" or "takeover"
+    _f("wait_days", INTEGER),
+    _f("sealed_sha256"),  # the owner's keys sealed to the trusted person
+    _f("created_at"),
+)
+
 # --- the owner's vault head --------------------------------------------------------------------
 
 # A signed tree head for one owner's vault (wallet/protocol/vault_state.py gives the digests):
@@ -366,6 +386,7 @@ KINDS: dict[str, Kind] = {
         TEAM_KEY,
         TEAM_KEY_SEAL,
         VAULT_HEAD,
+        EMERGENCY_ACCESS,
     )
 }
 

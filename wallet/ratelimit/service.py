@@ -14,6 +14,7 @@ import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import case, delete, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -29,6 +30,7 @@ MICROS = 1_000_000
 class RateLimited(WalletError):
     status_code = 429
     code = "rate_limited"
+    described_headers: ClassVar[dict[str, str]] = {"Retry-After": "seconds to wait"}
 
     def __init__(self, what: str, retry_after: int) -> None:
         minutes = max(1, math.ceil(retry_after / 60))

@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from sharing.emergency import service as emergency
 from wallet.deps import DB, FullCaller, VaultChange
 from wallet.safety import service
 from wallet.safety.schemas import ResetDone, ResetPlan
@@ -11,8 +12,11 @@ router = APIRouter(tags=["safety"])
 def reset_plan(caller: FullCaller, db: DB) -> ResetPlan:
     """What an emergency reset would end now. Nothing changes."""
     still = service.still_open(db, caller.account.id)
+    arrangements = emergency.open_ids(db, caller.account.id)
     return ResetPlan(
-        grants=still.grants,
+        # An emergency-access arrangement is listed with the revoked grants of the owner's head.
+        grants=sorted([*still.grants, *arrangements]),
+        emergency=arrangements,
         mandates=still.mandates,
         links=still.links,
         other_sessions=len(service.other_sessions(db, caller.account.id, caller.session.id)),

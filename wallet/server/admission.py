@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from wallet.errors import BUSY, BUSY_RETRY_AFTER
 
 NEVER_QUEUED = frozenset({"/healthz", "/readyz", "/metrics"})
+BUSY_CODE = "busy"
 # Requests that cost the server an Argon2id hash (tens of ms of CPU and 16 MiB each): a line
 # of their own, so a burst of logins cannot fill every place while listings wait behind it.
 COSTLY = frozenset(
@@ -39,7 +40,7 @@ COSTLY = frozenset(
 
 def busy_response(retry_after: int = BUSY_RETRY_AFTER) -> JSONResponse:
     return JSONResponse(
-        {"detail": BUSY, "code": "busy"},
+        {"detail": BUSY, "code": BUSY_CODE},
         status_code=503,
         headers={"Retry-After": str(retry_after)},
     )

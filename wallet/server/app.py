@@ -28,6 +28,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from sharing.emergency.api import router as emergency_router
 from sharing.grants.api import router as grants_router
 from sharing.inbox.api import router as inbox_router
 from sharing.links.api import router as links_router
@@ -76,6 +77,7 @@ from web.pages_account import router as account_pages_router
 from web.pages_kiosk import router as kiosk_pages_router
 from web.pages_mandates import router as mandate_pages_router
 from web.pages_oidc import router as oidc_callback_router
+from web.pages_org import router as org_pages_router
 from web.pages_requests import router as requests_pages_router
 from web.pages_sharing import router as sharing_pages_router
 
@@ -348,6 +350,8 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
         requests_router,
         notes_router,
         inbox_router,
+        # emergency access router
+        emergency_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     # web pages router
@@ -357,6 +361,7 @@ def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) 
     app.include_router(sharing_pages_router)  # share, links, grants, received, journal, /s/
     app.include_router(requests_pages_router)  # requests, notes (owner pages)
     app.include_router(account_pages_router)  # account (passphrase, safety code, delete)
+    app.include_router(org_pages_router)  # orgs, requests/new, grants/org, backup
     app.include_router(web_pages_router)
     mount_static(app)
 

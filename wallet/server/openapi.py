@@ -4,8 +4,10 @@
   of fields), not FastAPI's default array.
 - The status codes a route answers are found, not listed by hand: each WalletError its handler,
   its dependencies and the project functions they call construct (read from their source), and
-  the answers every route can get from the app itself (body cap, database or storage down, two
-  writes at once).
+  the answers every route can get from the app itself (the admission limit's 503 `busy`, body
+  cap, database or storage down, two writes at once). Each status's description names the
+  `code`s it comes with and the headers they carry (`WalletError.described_headers`:
+  Retry-After, Tus-Version, the quota headers).
 - A route that returns a bare `Response` (tus, 204s) is described with no body, and a download
   (`StreamingResponse`) as bytes, whole (200) or from an offset (206).
 - Routes that need a session say so (`security`).
@@ -27,6 +29,7 @@ from starlette.responses import Response, StreamingResponse
 
 from wallet.deps import any_caller, get_db, get_store
 from wallet.errors import ErrorBody, FieldError, WalletError
+from wallet.server.admission import BUSY_CODE, NEVER_QUEUED
 from wallet.server.limits import body_cap
 
 PROJECT_PACKAGES = frozenset({"wallet", "sharing", "storage", "web"})
@@ -43,15 +46,22 @@ MEANINGS = {
     413: "The request is too large.",
     422: "A field is missing or out of bounds; `errors` names each one.",
     423: "Locked after too many wrong tries.",
-    429: "Too many tries: wait for Retry-After seconds.",
+    429: "Too many tries, or too many requests of a kind: wait for Retry-After seconds.",
     500: "The stored copy is damaged; nothing else is affected.",
-    503: "The database or the blob store cannot be reached now: retry after Retry-After.",
+    503: "The service is busy (every place taken), or the database or the blob store cannot be "
+    "reached now: retry after Retry-After.",
+    507: "This account's storage quota is used up: delete something first.",
 }
-HEADERS = {
-    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
-    429: {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
-    503: {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
+RETRY_AFTER = "seconds to wait"
+# What the app itself answers (wallet/server/app.py and admission.py), by status: its codes and
+# headers. The WalletErrors a route raises add theirs.
+APP_ANSWERS: dict[int, tuple[set[str], dict[str, str]]] = {
+    409: ({"conflict"}, {}),
+    413: ({"too_large"}, {}),
+    422: ({"invalid"}, {}),
+    503: ({BUSY_CODE, "unavailable"}, {"Retry-After": RETRY_AFTER}),
 }
+INTEGER_HEADERS = frozenset({"Retry-After", "Wallet-Quota-Used", "Wallet-Quota-Limit"})
 
 
 def _in_project(obj: object) -> bool:
@@ -76,8 +86,11 @@ def _error_status(call: ast.Call, error: type[WalletError]) -> int:
     return error.status_code
 
 
+Raised = tuple[int, type[WalletError]]
+
+
 @functools.cache
-def _scan(target: object) -> tuple[frozenset[int], tuple[object, ...]]:
+def _scan(target: object) -> tuple[frozenset[Raised], tuple[object, ...]]:
     """What one function or class builds itself, and the project code it calls or hands on
     (read once: a route's walk reuses what another route's walk read)."""
     if inspect.isclass(target):
@@ -92,13 +105,13 @@ def _scan(target: object) -> tuple[frozenset[int], tuple[object, ...]]:
     except (OSError, TypeError, SyntaxError):
         return frozenset(), ()
     namespace: dict[str, Any] = func.__globals__
-    statuses: set[int] = set()
+    statuses: set[Raised] = set()
     reached: list[object] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             error = _resolve(node.func, namespace)
             if inspect.isclass(error) and issubclass(error, WalletError):
-                statuses.add(_error_status(node, error))
+                statuses.add((_error_status(node, error), error))
         elif isinstance(node, ast.Name | ast.Attribute):
             # Called here, or handed on (run_in_threadpool(service.get, ...), send(find, ...)).
             found = _resolve(node, namespace)
@@ -107,11 +120,11 @@ def _scan(target: object) -> tuple[frozenset[int], tuple[object, ...]]:
     return frozenset(statuses), tuple(reached)
 
 
-def raised_statuses(target: object, seen: set[int] | None = None) -> set[int]:
-    """The status of every WalletError that `target` (a function, or a class used as a
-    dependency), or project code it calls or hands on, builds."""
+def raised_errors(target: object, seen: set[int] | None = None) -> set[Raised]:
+    """The status and class of every WalletError that `target` (a function, or a class used as
+    a dependency), or project code it calls or hands on, builds."""
     seen = set() if seen is None else seen
-    statuses: set[int] = set()
+    statuses: set[Raised] = set()
     pending = [target]
     while pending:
         current = pending.pop()
@@ -133,14 +146,22 @@ def _dependency_calls(route: RouteContext) -> Iterator[Callable[..., Any]]:
         pending.extend(dependant.dependencies)
 
 
-def route_statuses(route: RouteContext, method: str) -> set[int]:
-    """Every error status this route can answer, besides FastAPI's 422."""
+def route_errors(route: RouteContext) -> set[Raised]:
+    """The WalletErrors this route can answer with."""
     seen: set[int] = set()
-    statuses: set[int] = set()
+    errors: set[Raised] = set()
     for call in _dependency_calls(route):
-        statuses |= raised_statuses(call, seen)
-    # The app's own answers (wallet/server/app.py): the database or the blob store is down...
-    if {get_db, get_store} & set(_dependency_calls(route)):
+        errors |= raised_errors(call, seen)
+    return errors
+
+
+def route_statuses(route: RouteContext, method: str, errors: set[Raised]) -> set[int]:
+    """Every error status this route can answer, besides FastAPI's 422."""
+    statuses = {status for status, _error in errors}
+    # The app's own answers: every place taken (the admission limit, wallet/server/admission.py)
+    # or the database or the blob store is down (wallet/server/app.py)...
+    path = route.path_format or ""
+    if path not in NEVER_QUEUED or {get_db, get_store} & set(_dependency_calls(route)):
         statuses.add(503)
     # ... a body over the cap (wallet/server/limits.py) ...
     if body_cap(method, route.path_format or "", 1) is not None:
@@ -151,14 +172,21 @@ def route_statuses(route: RouteContext, method: str) -> set[int]:
     return statuses
 
 
-def _error_response(status: int) -> dict[str, Any]:
+def _error_response(status: int, codes: set[str], headers: dict[str, str]) -> dict[str, Any]:
     schema = {"$ref": f"#/components/schemas/{ErrorBody.__name__}"}
+    listed = ", ".join(f"`{code}`" for code in sorted(codes))
     answer: dict[str, Any] = {
-        "description": MEANINGS.get(status, "An error."),
+        "description": MEANINGS.get(status, "An error.") + (f" Codes: {listed}." if listed else ""),
         "content": {"application/json": {"schema": schema}},
     }
-    if status in HEADERS:
-        answer["headers"] = HEADERS[status]
+    if headers:
+        answer["headers"] = {
+            name: {
+                "schema": {"type": "integer" if name in INTEGER_HEADERS else "string"},
+                "description": meaning,
+            }
+            for name, meaning in sorted(headers.items())
+        }
     return answer
 
 
@@ -185,6 +213,9 @@ def describe(app: FastAPI) -> dict[str, Any]:
     spec["components"]["securitySchemes"] = {
         "session": {"type": "http", "scheme": "bearer"},
     }
+    # Each status's codes and headers, over every route: one description per status.
+    codes: dict[int, set[str]] = {s: set(c) for s, (c, _h) in APP_ANSWERS.items()}
+    headers: dict[int, dict[str, str]] = {s: dict(h) for s, (_c, h) in APP_ANSWERS.items()}
     for route in iter_route_contexts(app.routes):
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
@@ -202,7 +233,11 @@ def describe(app: FastAPI) -> dict[str, Any]:
                 # A Response the handler builds itself, with no body (tus, 204s).
                 responses[success].pop("content", None)
             calls = set(_dependency_calls(route))
-            statuses = route_statuses(route, method)
+            errors = route_errors(route)
+            for status, error in errors:
+                codes.setdefault(status, set()).add(error.code)
+                headers.setdefault(status, {}).update(error.described_headers)
+            statuses = route_statuses(route, method, errors)
             if any_caller in calls:
                 operation["security"] = [{"session": []}]
             if "422" in responses:
@@ -210,9 +245,12 @@ def describe(app: FastAPI) -> dict[str, Any]:
             for status in sorted(statuses):
                 if str(status) not in declared:  # a route's own shape wins (readyz's 503)
                     # Described once, in components; every route refers to it.
-                    shared[f"Error{status}"] = _error_response(status)
+                    shared[f"Error{status}"] = status
                     responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
-    spec["components"]["responses"] = dict(sorted(shared.items()))
+    spec["components"]["responses"] = {
+        name: _error_response(status, codes.get(status, set()), headers.get(status, {}))
+        for name, status in sorted(shared.items())
+    }
     return spec
 
 

@@ -1,5 +1,6 @@
 """Imports every table so SQLModel.metadata (and Alembic) sees the whole schema."""
 
+from sharing.emergency.models import EmergencyAccess
 from sharing.grants.models import Grant, GrantFieldWrap
 from sharing.links.models import LinkChallenge, LinkDownloadSession, LinkItem, ShareLink
 from sharing.mandates.models import Mandate, MandateLink, MandateWrap
@@ -23,6 +24,7 @@ __all__ = [
     "Document",
     "DocumentRequest",
     "DocumentVersion",
+    "EmergencyAccess",
     "Grant",
     "GrantFieldWrap",
     "JournalEntry",

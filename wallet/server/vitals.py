@@ -17,6 +17,7 @@ from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from storage.base import BlobStore
+from wallet.accounts.service import logins_waiting
 from wallet.health.checks import DISK_FULL, OK, Readiness, is_ready
 from wallet.server.meta import LAST_SWEEP, get_meta
 from wallet.settings import Settings
@@ -42,6 +43,12 @@ class Vitals(Collector):
         yield from self._disk()
         yield from self._pool()
         yield from self._sweeps()
+        yield _gauge(
+            "wallet_logins_waiting",
+            "Logins refused while other attempts on their handle or address were being checked,"
+            " waiting for those (a success among them lets them in).",
+            logins_waiting(),
+        )
 
     def _readiness(self) -> Iterator[Metric]:
         # The same checks as /readyz, shared with it: a scrape never waits long for them.

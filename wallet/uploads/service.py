@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,7 +21,7 @@ from storage.cleanup import discard_uploads_quietly
 from wallet import tx
 from wallet.accounts.models import Account
 from wallet.db import utcnow
-from wallet.documents.models import Document, DocumentVersion
+from wallet.documents.models import DocumentVersion
 from wallet.errors import Conflict, Forbidden, NotFound, TooLarge, WalletError
 from wallet.settings import Settings
 from wallet.uploads.models import Upload
@@ -44,6 +45,10 @@ GONE = "This upload is gone or has expired. Start the upload again."
 class TusVersionUnsupported(WalletError):
     status_code = 412
     code = "tus_version_unsupported"
+    described_headers: ClassVar[dict[str, str]] = {
+        "Tus-Version": f"the tus versions this server speaks: {TUS_VERSION}",
+        "Tus-Resumable": TUS_VERSION,
+    }
 
     def __init__(self) -> None:
         super().__init__(
@@ -69,6 +74,7 @@ class OffsetMismatch(Conflict):
 class UploadBusy(WalletError):
     status_code = 423
     code = "upload_busy"
+    described_headers: ClassVar[dict[str, str]] = {"Retry-After": "seconds to wait"}
 
     def __init__(self) -> None:
         super().__init__(
@@ -130,6 +136,10 @@ class QuotaFull(WalletError):
 
     status_code = 507
     code = "quota_full"
+    described_headers: ClassVar[dict[str, str]] = {
+        "Wallet-Quota-Used": "bytes this account's documents and uploads use",
+        "Wallet-Quota-Limit": "bytes this account may use (WALLET_ACCOUNT_QUOTA_BYTES)",
+    }
 
     def __init__(self, whose: str, used: int, quota: int, needed: int) -> None:
         super().__init__(
@@ -154,19 +164,21 @@ def amount_text(size: int) -> str:
 def stored_bytes(db: Session, owner_id: str) -> int:
     """The ciphertext the owner's documents keep: every version's blob."""
     total = db.exec(
-        select(func.coalesce(func.sum(DocumentVersion.blob_size), 0))
-        .join(Document, col(Document.id) == col(DocumentVersion.document_id))
-        .where(Document.owner_id == owner_id)
+        select(func.coalesce(func.sum(DocumentVersion.blob_size), 0)).where(
+            DocumentVersion.owner_id == owner_id
+        )
     ).one()
     return int(total)
 
 
 def reserved_bytes(db: Session, account_id: str) -> int:
-    """The announced length of the account's unfinished uploads, not yet expired."""
+    """The announced length of the account's unfinished uploads, not yet expired. A part
+    joined into a final upload is not counted: the final upload's length carries its bytes."""
     total = db.exec(
         select(func.coalesce(func.sum(Upload.length), 0))
         .where(Upload.account_id == account_id)
         .where(col(Upload.expires_at) > utcnow())
+        .where(col(Upload.final_id).is_(None))
     ).one()
     return int(total)
 

@@ -60,15 +60,26 @@ class Pending:
     statement: dict[str, Any]
 
 
+# Ended emergency-access arrangements (sharing/emergency) are listed with the revoked grants:
+# the same head digest and the same client checks keep an operator from reviving them.
+_ALSO_REVOKABLE = {
+    "grants": table("emergency_access", column("id"), column("owner_id"), column("revoked_at")),
+}
+
+
 def revoked_ids(db: Session, owner_id: str, kind: str) -> list[str]:
-    revocable = _REVOKABLE[kind]
-    rows = db.execute(
-        sqlalchemy.select(revocable.c.id)
-        .where(revocable.c.owner_id == owner_id)
-        .where(revocable.c.revoked_at.is_not(None))
-        .order_by(revocable.c.id)
-    )
-    return [row[0] for row in rows]
+    found: list[str] = []
+    for revocable in (
+        _REVOKABLE[kind],
+        *([_ALSO_REVOKABLE[kind]] if kind in _ALSO_REVOKABLE else []),
+    ):
+        rows = db.execute(
+            sqlalchemy.select(revocable.c.id)
+            .where(revocable.c.owner_id == owner_id)
+            .where(revocable.c.revoked_at.is_not(None))
+        )
+        found.extend(row[0] for row in rows)
+    return sorted(found)
 
 
 def profile_hashes(db: Session, owner_id: str) -> dict[str, str]:

@@ -83,8 +83,10 @@ export const grantInfo = (grantId, recipientKeyId) => infoBytes(LABELS.GRANT, gr
 
 /** _wrap_for: the version's key sealed to the grantee, with the owner's statement binding the
  * wrap to this grant and naming the manifest's hash (the bytes exactly as served): the owner
- * vouches for it even when a proxy signed it (a document added on the owner's behalf). */
-async function wrapFor(keys, head, grantId, grantee, documentId, version, identity, manifestSha256) {
+ * vouches for it even when a proxy signed it (a document added on the owner's behalf). For a
+ * team (`team` true) the statement binds the key itself (its public half), not the wrap, which
+ * rotations redo. */
+async function wrapFor(keys, head, grantId, grantee, documentId, version, identity, manifestSha256, team = false) {
   // Never for a grant the owner took back (the signed head says so), whatever the server shows.
   if (head.revoked.grants.has(grantId)) throw new Refused("changed");
   const wrapped = await seal(
@@ -92,15 +94,17 @@ async function wrapFor(keys, head, grantId, grantee, documentId, version, identi
     utf8(identity),
     documentKeyInfo(documentId, version, grantee.key_id),
   );
+  const fields = {
+    grant_id: grantId,
+    document_id: documentId,
+    version,
+    ...(manifestSha256 ? { manifest_sha256: manifestSha256 } : {}),
+  };
   const [signed, signature] = sign(
     keys.signingSeed,
-    statement(KIND.GRANT_WRAP, {
-      grant_id: grantId,
-      document_id: documentId,
-      version,
-      wrap_sha256: await sha256Hex(wrapped),
-      ...(manifestSha256 ? { manifest_sha256: manifestSha256 } : {}),
-    }),
+    team
+      ? statement(KIND.GRANT_WRAP_TEAM, { ...fields, key_sha256: await keySha256(identity) })
+      : statement(KIND.GRANT_WRAP, { ...fields, wrap_sha256: await sha256Hex(wrapped) }),
   );
   return {
     document_id: documentId,
@@ -143,7 +147,7 @@ async function profileIdentities(keys, head) {
   return result;
 }
 
-async function fieldWraps(keys, head, grantId, grantee, names) {
+async function fieldWraps(keys, head, grantId, grantee, names, team = false) {
   if (!names.length) return [];
   if (head.revoked.grants.has(grantId)) throw new Refused("changed");
   const identities = await profileIdentities(keys, head);
@@ -154,37 +158,37 @@ async function fieldWraps(keys, head, grantId, grantee, names) {
     const wrapped = await seal(b64d(grantee.public_encryption_key), utf8(identity), profileFieldInfo(slot, grantee.key_id));
     const [signed, signature] = sign(
       keys.signingSeed,
-      statement(KIND.GRANT_FIELD, { grant_id: grantId, slot, wrap_sha256: await sha256Hex(wrapped) }),
+      team
+        ? statement(KIND.GRANT_FIELD_TEAM, { grant_id: grantId, slot, key_sha256: await keySha256(identity) })
+        : statement(KIND.GRANT_FIELD, { grant_id: grantId, slot, wrap_sha256: await sha256Hex(wrapped) }),
     );
     wraps.push({ slot, wrapped_key: b64e(wrapped), statement: b64e(signed), statement_signature: b64e(signature) });
   }
   return wraps;
 }
 
-/**
- * Gives `handle` standing access. The caller must have shown the safety code (lookupPerson)
- * and had the owner confirm it; this pins the key and refuses a changed one.
- * scope: { ids, types, fields }; options: { purpose, expiresAt: Date|null }.
- */
-export async function createGrant(handle, scope, { purpose, expiresAt = null }) {
-  const { keys, account } = session();
+function grantScope(scope, purpose) {
   if (!purpose || !purpose.trim()) throw new PlainError("grant.purpose_needed");
   const ids = [...new Set(scope.ids || [])].sort();
   const types = [...new Set(scope.types || [])].sort();
   const fields = [...new Set(scope.fields || [])].sort();
   if (!ids.length && !types.length && !fields.length) throw new PlainError("share.nothing");
-  const person = await lookupPerson(handle);
-  const grantee = person.keys;
-  const first = await checkPin(grantee.handle, grantee);
+  return { documents: ids, types, fields };
+}
+
+/** _give: the signed descriptor sealed to both, and every covered key sealed to the grantee.
+ * `named`: the descriptor's grantee fields; `body`: the request's grantee fields. */
+async function give(grantee, named, body, scope, { purpose, expiresAt = null }, team = false) {
+  const { keys, account } = session();
   const grantId = crypto.randomUUID().replaceAll("-", "");
   const descriptor = statement(KIND.GRANT, {
     grant_id: grantId,
     owner: account.handle,
     owner_key_id: await keys.keyId(),
-    grantee: grantee.handle,
+    ...named,
     grantee_key_id: grantee.key_id,
     purpose: purpose.trim(),
-    scope: { documents: ids, types, fields },
+    scope,
     expires_at: expiresAt ? isoUtc(expiresAt) : null,
     created_at: isoNowSeconds(),
   });
@@ -192,25 +196,56 @@ export async function createGrant(handle, scope, { purpose, expiresAt = null }) 
   const head = await ownHead();
   const documents = await listDocuments();
   const byId = new Map(documents.map((d) => [d.id, d]));
-  for (const id of ids) if (!byId.has(id)) throw new PlainError("errors.not_found");
-  const chosen = chooseDocuments(documents, ids, types);
+  for (const id of scope.documents) if (!byId.has(id)) throw new PlainError("errors.not_found");
+  const chosen = chooseDocuments(documents, scope.documents, scope.types);
   const wraps = [];
   for (const id of chosen) {
     const doc = byId.get(id);
-    wraps.push(await wrapFor(keys, head, grantId, grantee, id, doc.version, doc.identity, doc.manifestSha256));
+    wraps.push(await wrapFor(keys, head, grantId, grantee, id, doc.version, doc.identity, doc.manifestSha256, team));
   }
   await postJson("/grants", {
     grant_id: grantId,
-    grantee_handle: grantee.handle,
+    ...body,
     grantee_key_id: grantee.key_id,
     sealed_for_owner: b64e(await seal(keys.publicEncryptionKey, message, grantInfo(grantId, await keys.keyId()))),
     sealed_for_grantee: b64e(await seal(b64d(grantee.public_encryption_key), message, grantInfo(grantId, grantee.key_id))),
     signature: b64e(signature),
     expires_at: expiresAt ? isoUtc(expiresAt) : null,
     wraps,
-    field_wraps: await fieldWraps(keys, head, grantId, grantee, fields),
+    field_wraps: await fieldWraps(keys, head, grantId, grantee, scope.fields, team),
   });
-  return { id: grantId, grantee: grantee.handle, safetyCode: person.code, firstContact: first, documents: wraps.length };
+  return { id: grantId, documents: wraps.length };
+}
+
+/**
+ * Gives `handle` standing access. The caller must have shown the safety code (lookupPerson)
+ * and had the owner confirm it; this pins the key and refuses a changed one.
+ * scope: { ids, types, fields }; options: { purpose, expiresAt: Date|null }.
+ */
+export async function createGrant(handle, scope, options) {
+  const chosen = grantScope(scope, options.purpose);
+  const person = await lookupPerson(handle);
+  const grantee = person.keys;
+  const first = await checkPin(grantee.handle, grantee);
+  const given = await give(grantee, { grantee: grantee.handle }, { grantee_handle: grantee.handle }, chosen, options);
+  return { id: given.id, grantee: grantee.handle, safetyCode: person.code, firstContact: first, documents: given.documents };
+}
+
+/**
+ * create_org_grant: standing access for an organisation's team, readable by its members of the
+ * day. `team`: the organisation's current key as teams.js verifiedTeam checked it (the owner
+ * compared its safety code); every key is sealed to the team key, signed key by key.
+ */
+export async function createOrgGrant(team, scope, options) {
+  const chosen = grantScope(scope, options.purpose);
+  const grantee = {
+    handle: team.handle,
+    key_id: team.keyId,
+    public_encryption_key: b64e(team.publicEncryptionKey),
+  };
+  const named = { grantee: team.handle, grantee_org: team.id, grantee_org_name: team.displayName };
+  const given = await give(grantee, named, { grantee_org: team.handle }, chosen, options, true);
+  return { id: given.id, grantee: team.handle, documents: given.documents };
 }
 
 /**

@@ -4,7 +4,7 @@
 import { getJson } from "./api.js";
 import { canonicalJson, concat, sha256Hex, utf8 } from "./crypto/encoding.js";
 import { grantsGiven } from "./grants.js";
-import { language, t } from "./i18n.js";
+import { locale, t } from "./i18n.js";
 import { listLinks } from "./links.js";
 import { mandatesGiven } from "./proxy.js";
 import { openRequest } from "./requests.js";
@@ -156,7 +156,7 @@ function parseDetails(entry) {
 
 export function formatWhen(at) {
   const date = new Date(at);
-  return new Intl.DateTimeFormat(language(), {
+  return new Intl.DateTimeFormat(locale(), {
     weekday: "long",
     day: "numeric",
     month: "short",

@@ -560,6 +560,96 @@ export async function downloadItem(opened, item, { onProgress, signal } = {}) {
   return new Blob(parts, { type: safeMediaType(item.meta?.media_type) });
 }
 
+// --- streaming saves (the service worker web/src/link-sw.js) -----------------------------------
+
+const WORKER_URL = "/static/js/link-sw.js";
+const WORKER_SCOPE = "/static/js/link-download/";
+/** Files above this size are not kept in the page: Save streams them to disk (when it can). */
+export const KEEP_IN_PAGE_MAX = 16 * 1000 * 1000;
+
+/** Whether this browser can save a shared file as it downloads, through the service worker. */
+export function canStream() {
+  return Boolean(globalThis.isSecureContext && navigator.serviceWorker && globalThis.ReadableStream);
+}
+
+let workerReady = null;
+
+async function linkWorker() {
+  workerReady ??= (async () => {
+    const registration = await navigator.serviceWorker.register(WORKER_URL, { scope: WORKER_SCOPE });
+    const worker = registration.installing || registration.waiting || registration.active;
+    if (worker && worker.state !== "activated") {
+      await new Promise((resolve) => {
+        const changed = () => {
+          if (worker.state === "activated" || worker.state === "redundant") {
+            worker.removeEventListener("statechange", changed);
+            resolve();
+          }
+        };
+        worker.addEventListener("statechange", changed);
+        changed();
+      });
+    }
+    const active = registration.active;
+    if (!active) throw new Error("the service worker did not start");
+    return active;
+  })();
+  try {
+    return await workerReady;
+  } catch (error) {
+    workerReady = null;
+    throw error;
+  }
+}
+
+/**
+ * Saves one shared file as it downloads: the service worker fetches it with the link's download
+ * token, checks its SHA-256 and decrypts it (age STREAM: each chunk authenticated), and the
+ * browser writes it to disk as it comes. Resolves once the browser has the whole, checked file;
+ * rejects with LinkIntegrityError("link.file_damaged") if any byte was changed: the download
+ * then fails and its last part is never written.
+ */
+export async function streamItem(opened, item, name, { onProgress } = {}) {
+  const worker = await linkWorker();
+  const id = b64e(crypto.getRandomValues(new Uint8Array(18)));
+  const channel = new MessageChannel();
+  const job = {
+    path: `/api/v1/links/files/${item.document_id}/versions/${item.version}`,
+    token: opened.token,
+    size: Number(item.blob_size),
+    sha256: item.blob_sha256,
+    identity: item.identity,
+    name,
+  };
+  const frame = document.createElement("iframe");
+  frame.hidden = true;
+  frame.title = name;
+  try {
+    await new Promise((resolve, reject) => {
+      channel.port1.onmessage = (event) => {
+        const message = event.data || {};
+        if (message.type === "ready") {
+          frame.src = `${WORKER_SCOPE}${id}`;
+          document.body.append(frame);
+        } else if (message.type === "progress") {
+          onProgress?.(message.done, message.total);
+        } else if (message.type === "done") {
+          resolve();
+        } else if (message.type === "failed") {
+          if (message.damaged) reject(new LinkIntegrityError("link.file_damaged"));
+          else if (message.status) reject(Object.assign(new PlainError("errors.network"), { status: message.status }));
+          else reject(new PlainError("errors.network"));
+        }
+      };
+      worker.postMessage({ type: "save", id, job }, [channel.port2]);
+    });
+  } finally {
+    channel.port1.close();
+    // The frame holds the download until the browser has it all; then it can go.
+    setTimeout(() => frame.remove(), 1000);
+  }
+}
+
 /** A file name that cannot climb out of a folder or hide an extension. */
 export function safeFileName(meta, used = new Set()) {
   const original = String(meta?.file_name || "document");

@@ -262,3 +262,63 @@ export async function refuse(requestId, { reason = "" } = {}) {
 export async function closeRequest(requestId) {
   return postJson(`/requests/${requestId}/close`, {});
 }
+
+// --- the worker's side: asking ------------------------------------------------------------
+
+export const MAX_TYPES = 40;
+export const MAX_DUE_DAYS = 365;
+
+/** check_types: the asked types, cleaned; an unknown type is refused. */
+export function checkTypes(types) {
+  const cleaned = [...new Set(types.map((x) => String(x).trim().toLowerCase()).filter(Boolean))].sort();
+  if (!cleaned.length) throw new PlainError("request_new.types_needed");
+  if (cleaned.length > MAX_TYPES) throw new PlainError("request_new.too_many_types", { n: MAX_TYPES });
+  for (const type of cleaned) if (!(type in DOCUMENT_TYPES)) throw new PlainError("request_new.type_unknown");
+  return cleaned;
+}
+
+/**
+ * create_request: the worker asks a person for documents. The descriptor is signed by the
+ * worker and sealed to the person and to the worker. The caller showed the person's safety code
+ * (grants.lookupPerson) and the worker confirmed it; this pins the key (KeyChanged otherwise).
+ * Returns { id, owner, due }.
+ */
+export async function createRequest(person, { types, purpose, due = null, message = "" }) {
+  const { keys, account } = session();
+  const wanted = checkTypes(types);
+  const cleanPurpose = String(purpose || "").trim();
+  if (!cleanPurpose) throw new PlainError("request_new.purpose_needed");
+  const cleanMessage = String(message || "").trim();
+  if (cleanPurpose.length > MAX_TEXT || cleanMessage.length > MAX_TEXT) throw new PlainError("request_new.too_long", { n: MAX_TEXT });
+  const day = due || addDays(today(), 30);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new PlainError("request_new.due_needed");
+  if (day < today()) throw new PlainError("request_new.due_past");
+  if (day > addDays(today(), MAX_DUE_DAYS)) throw new PlainError("request_new.due_far"); // the server's limit
+  const owner = person.keys;
+  if (owner.handle === account.handle) throw new PlainError("request_new.not_yourself");
+  await checkPin(owner.handle, owner);
+  const requestId = crypto.randomUUID().replaceAll("-", "");
+  const descriptor = statement(KIND.DOCUMENT_REQUEST, {
+    request_id: requestId,
+    requester: account.handle,
+    requester_key_id: await keys.keyId(),
+    owner: owner.handle,
+    owner_key_id: owner.key_id,
+    purpose: cleanPurpose,
+    types: wanted,
+    message: cleanMessage,
+    due: day,
+    created_at: isoNowSeconds(),
+  });
+  const [signed, signature] = sign(keys.signingSeed, descriptor);
+  await postJson("/requests", {
+    request_id: requestId,
+    owner_handle: owner.handle,
+    owner_key_id: owner.key_id,
+    sealed_for_owner: b64e(await seal(b64d(owner.public_encryption_key), signed, requestInfo(requestId, owner.key_id))),
+    sealed_for_requester: b64e(await seal(keys.publicEncryptionKey, signed, requestInfo(requestId, await keys.keyId()))),
+    signature: b64e(signature),
+    due_at: isoUtc(endOfDay(day)),
+  });
+  return { id: requestId, owner: owner.handle, due: day };
+}

@@ -3,7 +3,7 @@
 //   page("documents", mount)
 // where mount(main, ctx) may return a cleanup function, run when the person leaves the page
 // (revoke blob: URLs, stop the camera...). ctx = { navigate, signal, params, session }.
-import { request } from "./api.js";
+import { getJson, request } from "./api.js";
 import { loadMessages } from "./i18n.js";
 import { clearSession, getSession, onSessionChange } from "./session.js";
 import { announce } from "./ui.js";
@@ -27,6 +27,7 @@ export function page(name, mount) {
 
 function start() {
   document.addEventListener("click", onClick);
+  document.addEventListener("keydown", onMenuKey);
   document.addEventListener("submit", onLanguageSubmit);
   window.addEventListener("popstate", () => navigate(location.pathname + location.search, { history: false }));
   onSessionChange(updateChrome);
@@ -64,6 +65,48 @@ function updateChrome(session) {
   for (const node of document.querySelectorAll("[data-without-session]")) node.hidden = !!session;
   const handle = document.querySelector("[data-handle]");
   if (handle) handle.textContent = session?.account?.handle ?? "";
+  showOrgEntries(session);
+}
+
+// The inbox is for members of an organisation: asked once per unlocked account (GET /orgs).
+let orgs = { account: null, member: false, pending: null };
+
+function showOrgEntries(session) {
+  const account = session?.account?.id ?? null;
+  const apply = () => {
+    const show = !!account && orgs.account === account && orgs.member;
+    for (const node of document.querySelectorAll("[data-needs-org]")) node.hidden = !show;
+  };
+  apply();
+  if (!account || orgs.account === account) return;
+  orgs = { account, member: false, pending: null };
+  const asked = orgs;
+  asked.pending = getJson("/orgs")
+    .then((list) => {
+      asked.member = Array.isArray(list) && list.length > 0;
+    })
+    .catch(() => {})
+    .finally(() => {
+      if (orgs === asked) apply();
+    });
+}
+
+/** The folded menu (below about 600 px): a button with aria-expanded opens the nav below it. */
+function setMenu(open, { focusButton = false } = {}) {
+  const button = document.querySelector("[data-menu-toggle]");
+  const nav = button && document.getElementById(button.getAttribute("aria-controls"));
+  if (!nav) return;
+  button.setAttribute("aria-expanded", String(open));
+  nav.classList.toggle("open", open);
+  if (focusButton) button.focus();
+}
+
+function onMenuKey(event) {
+  if (event.key !== "Escape") return;
+  const button = document.querySelector("[data-menu-toggle]");
+  if (button?.getAttribute("aria-expanded") !== "true") return;
+  const inside = event.target instanceof Element && event.target.closest(".site-header");
+  setMenu(false, { focusButton: !!inside });
 }
 
 function isSoftLink(anchor, event) {
@@ -82,6 +125,11 @@ function isSoftLink(anchor, event) {
 }
 
 function onClick(event) {
+  const toggle = event.target.closest?.("[data-menu-toggle]");
+  if (toggle) {
+    setMenu(toggle.getAttribute("aria-expanded") !== "true");
+    return;
+  }
   const anchor = event.target.closest?.("a[href]");
   if (isSoftLink(anchor, event)) {
     event.preventDefault();
@@ -157,7 +205,10 @@ export async function navigate(path, { replace = false, history = true } = {}) {
   }
   document.title = next.title;
   document.documentElement.lang = next.documentElement.lang;
+  document.documentElement.dir = next.documentElement.dir || "ltr";
   document.querySelector("header").replaceWith(next.querySelector("header"));
+  swapChrome(next); // quick exit row, footer, skip link: the whole chrome follows the language
+  updateChrome(getSession()); // before the next paint: no flash of the hidden menu
   const main = document.querySelector("main[data-page]");
   main.replaceWith(nextMain);
   window.scrollTo(0, 0);
@@ -172,6 +223,18 @@ export async function navigate(path, { replace = false, history = true } = {}) {
     await mountCurrent();
   } else if (nextMain.dataset.module) {
     await import(nextMain.dataset.module); // registers and mounts itself
+  }
+}
+
+// Besides <header> and <main>, the parts of every page that carry words: after a language
+// switch the whole page speaks the new language, footer and quick-exit box included.
+const CHROME = [".skip-link", "[data-quick-exit-box]", "footer"];
+
+function swapChrome(next) {
+  for (const selector of CHROME) {
+    const current = document.querySelector(selector);
+    const incoming = next.querySelector(selector);
+    if (current && incoming) current.replaceWith(incoming);
   }
 }
 

@@ -78,10 +78,13 @@ async function createUpload(headers, signal, onWait) {
   return created.headers.get("location");
 }
 
-/** Sends `blob` to the upload at `location` in chunks, resuming after drops. */
-async function sendChunks(location, blob, { chunkBytes, onSent, onWait, signal }) {
-  const total = blob.size;
-  let offset = 0;
+/**
+ * Sends bytes [start, end) of `blob` (the upload's bytes from its first) to the upload at
+ * `location` in chunks, resuming after drops from wherever the server says it is.
+ */
+async function sendChunks(location, blob, { chunkBytes, onSent, onWait, signal, start = 0, end: last = blob.size }) {
+  const total = last;
+  let offset = start;
   let attempt = 0;
   while (offset < total) {
     const end = Math.min(offset + chunkBytes, total);
@@ -232,6 +235,72 @@ export function partsUploader({ sizeHint, parallel = PARTS, chunkBytes = CHUNK_B
       // The server joins the parts in this order, so the signed hash of the whole holds.
       const final = await createUpload({ "Upload-Concat": `final;${locations.join(" ")}` }, signal, onWait);
       return final.replace(/\/+$/, "").split("/").pop();
+    },
+  };
+}
+
+/**
+ * One upload of `total` bytes (known in advance) fed while its bytes are still being made
+ * (encrypted): each chunk goes up as soon as it is complete, while the next one is made. One
+ * PATCH at a time (tus appends in order); `push` waits for the PATCH before, which holds the
+ * maker back by one chunk. Every byte is kept until the upload is done, so a resume from any
+ * offset the server names can be served. onProgress(sent, total, { waiting }).
+ */
+export function streamUploader({ total, chunkBytes = CHUNK_BYTES, onProgress, signal }) {
+  let pending = [];
+  const segments = []; // one Blob per send: joined by reference, never copied again
+  let made = 0;
+  let queued = 0;
+  let sent = 0;
+  let failure = null;
+  const report = (waiting) => onProgress?.(sent, total, { waiting });
+  const onWait = () => report(true);
+  const created = createUpload({ "Upload-Length": String(total) }, signal, onWait);
+  let sending = created;
+  sending.catch((error) => (failure ??= error));
+
+  function send() {
+    const start = queued;
+    const end = made;
+    queued = made;
+    segments.push(new Blob(pending));
+    pending = [];
+    const blob = new Blob(segments, { type: "application/octet-stream" });
+    sending = sending.then(async () => {
+      const location = await created;
+      await sendChunks(location, blob, {
+        chunkBytes,
+        signal,
+        onWait,
+        start,
+        end,
+        onSent: (offset) => {
+          sent = offset;
+          report(false);
+        },
+      });
+    });
+    sending.catch((error) => (failure ??= error));
+  }
+
+  report(false);
+  return {
+    async push(chunk) {
+      if (failure) throw failure;
+      pending.push(chunk);
+      made += chunk.length;
+      if (made > total) throw new Error(`more than the ${total} bytes announced`);
+      if (made - queued >= chunkBytes) {
+        await sending.catch(() => {});
+        if (failure) throw failure;
+        send();
+      }
+    },
+    async finish() {
+      if (made !== total) throw new Error(`${made} of the ${total} bytes announced were made`);
+      if (queued < made) send();
+      await sending;
+      return (await created).replace(/\/+$/, "").split("/").pop();
     },
   };
 }

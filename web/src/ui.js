@@ -99,3 +99,17 @@ export class PlainError extends Error {
     this.vars = vars;
   }
 }
+
+/**
+ * Shows a recovery key ("WR1-ABCD-EFGH-...") as whole groups that wrap only between groups, in
+ * fixed columns, so it can be copied by hand. The text stays the key itself (copy and paste,
+ * screen readers): each group keeps its dash.
+ */
+export function showRecoveryKey(node, text) {
+  const groups = text.split("-");
+  node.replaceChildren(
+    ...groups.map((group, index) =>
+      el("span", { class: "group" }, index < groups.length - 1 ? `${group}-` : group),
+    ),
+  );
+}

@@ -20,7 +20,7 @@ import { BadSignature, sign, verify } from "./crypto/signing.js";
 import { documentKeyInfo, openSealed, profileFieldInfo, seal } from "./crypto/wrap.js";
 import { KIND, statement } from "./protocol.js";
 import { getSession, setSession } from "./session.js";
-import { downloadBlob, partsFor, partsUploader, uploadBlob, WrongSize } from "./tus.js";
+import { downloadBlob, partsFor, partsUploader, streamUploader, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
 import {
   checkDocument,
@@ -114,6 +114,35 @@ export async function login(handle, passphrase, { newSaltOk = false } = {}) {
   setSession(keys, started.account);
   await pinKdf(handle, creds.salt, creds.opslimit, creds.memlimit);
   // The owner's signed head, checked against what this device saw (vaulthead.js).
+  await checkOwnHead();
+  return started.account;
+}
+
+/**
+ * The organisation's sign-in showed this page a one-time code (like oidc.login_with_code): the
+ * passphrase still opens the wallet. The salt and cost come with the code and are checked like
+ * a normal login's; the code plus the passphrase proof buy the session; the keys unlock here.
+ */
+export async function loginWithOidcCode(code, passphrase, { newSaltOk = false } = {}) {
+  const params = await postJson("/auth/oidc/exchange/params", { code: code.trim() });
+  const handle = String(params.handle).trim().toLowerCase();
+  const salt = b64d(params.kdf.salt);
+  await checkKdfPin(handle, salt, params.kdf.opslimit, params.kdf.memlimit, { newSaltOk });
+  const creds = await deriveCredentials(passphrase, salt, params.kdf.opslimit, params.kdf.memlimit);
+  const started = await postJson("/auth/oidc/exchange", { code: code.trim(), auth_key: b64e(creds.authKey) });
+  // The pin was checked for the handle the server named first: it must be the same one.
+  if (String(started.account.handle).trim().toLowerCase() !== handle) throw new IntegrityFailure("errors.keys_swapped");
+  await adoptToken(started.token);
+  let keys;
+  try {
+    keys = await AccountKeys.unlock(creds.kek, b64d(started.account.keys_by_passphrase));
+  } catch (error) {
+    if (error instanceof WrongKey) throw new IntegrityFailure("errors.keys_swapped");
+    throw error;
+  }
+  checkServedKeys(keys, started.account);
+  setSession(keys, started.account);
+  await pinKdf(handle, creds.salt, creds.opslimit, creds.memlimit);
   await checkOwnHead();
   return started.account;
 }
@@ -381,26 +410,28 @@ export async function encryptFile(file, recipient) {
 }
 
 /**
- * Encrypts `file` and uploads the ciphertext at once, in parallel parts, each sent while the
- * next is encrypted. The SHA-256 is of the whole ciphertext, in order: what the server joins.
+ * Encrypts `file` and uploads the ciphertext at once: the encryption runs in a Web Worker
+ * (crypto/encrypt-job.js) while the chunks already made go up, in one upload or in parallel
+ * parts (tus.js). The SHA-256 is of the whole ciphertext, in order: what the server joins.
  */
 async function encryptWhileUploading(file, recipient, { signal, onProgress }) {
-  const age = await loadAge();
-  const { createSHA256 } = await import("./crypto/wasm.js");
-  const hasher = await createSHA256();
-  hasher.init();
-  const uploader = partsUploader({ sizeHint: file.size, signal, onProgress });
-  const reader = (await age.encryptStream(file.stream(), recipient)).getReader();
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    hasher.update(value);
-    size += value.length;
-    await uploader.push(value);
+  const { encryptJob } = await import("./crypto/encrypt-job.js");
+  const job = await encryptJob(file, recipient, { signal });
+  const uploader =
+    partsFor(job.size) > 1
+      ? partsUploader({
+          sizeHint: job.size,
+          signal,
+          onProgress: (done, made, state) => onProgress(done, Math.max(made, job.size), state),
+        })
+      : streamUploader({ total: job.size, signal, onProgress });
+  try {
+    for await (const chunk of job.chunks) await uploader.push(chunk);
+    const uploadId = await uploader.finish();
+    return { uploadId, ...(await job.finished) };
+  } finally {
+    job.stop();
   }
-  const uploadId = await uploader.finish();
-  return { uploadId, sha256: hasher.digest("hex"), size };
 }
 
 // Other parts (standing grants) register here to wrap each new version for their grantees,
@@ -452,22 +483,11 @@ export async function uploadDocument(file, meta, { replace = null, onProgress, s
     documentKeyInfo(documentId, version, keyId),
   );
   onProgress?.("encrypt", 0, file.size, {});
-  let encrypted;
-  let uploadId;
-  if (partsFor(file.size) > 1) {
-    // A big file: its parts go up while the next ones are encrypted (tus.js partsUploader).
-    ({ uploadId, ...encrypted } = await encryptWhileUploading(file, recipient, {
-      signal,
-      onProgress: (done, made, state) => onProgress?.("upload", done, Math.max(made, file.size), state),
-    }));
-  } else {
-    encrypted = await encryptFile(file, recipient);
-    onProgress?.("encrypt", file.size, file.size, {});
-    uploadId = await uploadBlob(encrypted.blob, {
-      signal,
-      onProgress: (done, total, state) => onProgress?.("upload", done, total, state),
-    });
-  }
+  // The chunks go up while the next ones are encrypted, in one upload or in parallel parts.
+  const { uploadId, ...encrypted } = await encryptWhileUploading(file, recipient, {
+    signal,
+    onProgress: (done, total, state) => onProgress?.("upload", done, total, state),
+  });
   const [manifest, signature] = sign(
     keys.signingSeed,
     statement(KIND.DOCUMENT_VERSION, {

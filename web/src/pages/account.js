@@ -5,6 +5,8 @@ import { WeakKdf } from "../crypto/kdf.js";
 import { ownSafetyCode } from "../grants.js";
 import { t } from "../i18n.js";
 import { MIN_STRENGTH, strength, wireShowToggle } from "../passphrase.js";
+import { isKiosk } from "../kiosk.js";
+import { currentLook, setLook } from "../look.js";
 import { clearSession, takePendingRecovery } from "../session.js";
 import { page, requireSession } from "../shell.js";
 import { announce, busy, clearError, el, messageFor, showError } from "../ui.js";
@@ -19,6 +21,18 @@ page("account", async (main, ctx) => {
   if (!requireSession(ctx)) return undefined;
   main.querySelector("[data-own-code]").textContent = await ownSafetyCode();
   main.querySelector("[data-sheet-link]").hidden = !takePendingRecovery();
+
+  // The tab's look is this device's; a public computer forgets it anyway, so it is not offered.
+  const lookBox = main.querySelector("[data-look-box]");
+  if (isKiosk()) lookBox.hidden = true;
+  const lookForm = lookBox.querySelector("form[data-look]");
+  const lookSelect = lookForm.querySelector("#look");
+  lookSelect.value = currentLook();
+  lookForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await setLook(lookSelect.value);
+    lookForm.querySelector("[data-look-status]").textContent = t(lookSelect.value ? "look.set" : "look.unset");
+  });
 
   const form = main.querySelector("form[data-passphrase]");
   const current = form.querySelector("#current-passphrase");

@@ -69,6 +69,20 @@ page("document", async (main, ctx) => {
       let view;
       if (blob.type.startsWith("image/")) {
         view = el("img", { src: url, alt: t("document.image_of", { name }) });
+      } else if (blob.type === "application/pdf" && navigator.pdfViewerEnabled === false) {
+        // Chrome on Android (and some other browsers) cannot show a PDF inside a page: offer
+        // to open it in the phone's PDF app, or to save it.
+        view = el(
+          "div",
+          { class: "pdf-fallback", dataset: { pdfFallback: "" } },
+          el("p", { text: t("document.pdf_no_viewer") }),
+          el(
+            "div",
+            { class: "actions" },
+            el("a", { class: "button primary", href: url, target: "_blank", rel: "noopener", dataset: { pdfOpen: "" } }, t("document.pdf_open")),
+            el("button", { type: "button", dataset: { pdfSave: "" }, onclick: () => save(version) }, t("document.pdf_save")),
+          ),
+        );
       } else if (blob.type === "application/pdf" || blob.type === "text/plain") {
         view = el("iframe", { src: url, title: name });
       } else {

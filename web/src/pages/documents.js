@@ -7,6 +7,7 @@ import { fetchEntries, render, sinceLastLogin, verifyChain } from "../journal.js
 import { getJson } from "../api.js";
 import { getSession, onSessionChange } from "../session.js";
 import { listDocuments } from "../vault.js";
+import { drawEmergencyNotice } from "../emergency_notice.js";
 
 // The summary of this login, computed once (the whole journal is read for it), like the
 // CLI's banner at `wallet login`: what people acting for the owner did since the previous
@@ -128,6 +129,7 @@ page("documents", async (main, ctx) => {
     list.replaceChildren(...documents.map(item));
     main.querySelector("[data-empty]").hidden = documents.length > 0;
     status.textContent = documents.length ? t(documents.length === 1 ? "documents.count_one" : "documents.count", { n: documents.length }) : "";
+    await drawEmergencyNotice(main, ctx);
     await drawSummary(main, ctx);
   } catch (error) {
     status.textContent = "";

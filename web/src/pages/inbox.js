@@ -9,7 +9,7 @@ import { b64d, fromUtf8 } from "../crypto/encoding.js";
 import { verify } from "../crypto/signing.js";
 import { openSealed } from "../crypto/wrap.js";
 import { checkPin, grantInfo } from "../grants.js";
-import { formatDate, t } from "../i18n.js";
+import { formatDate, locale, t } from "../i18n.js";
 import { infoBytes, KIND, LABELS } from "../protocol.js";
 import { page, requireSession } from "../shell.js";
 import { teamKey } from "../teams.js";
@@ -147,7 +147,7 @@ function linkCard(link) {
     "li",
     { dataset: { link: link.link_id } },
     el("h3", { text: t("inbox.link_from", { handle: link.owner_handle }) }),
-    el("p", { class: "details", text: t("inbox.link_until", { time: new Date(link.download_until).toLocaleTimeString() }) }),
+    el("p", { class: "details", text: t("inbox.link_until", { time: new Date(link.download_until).toLocaleTimeString(locale()) }) }),
   );
 }
 

@@ -1,4 +1,5 @@
 // Loaded on every page by base.html, next to the page's own module (same chunks, same memory):
+// - the neutral tab title and icon chosen on this device (web/src/look.js);
 // - on a public computer (kiosk cookie), the idle countdown, "End session" and the wipe;
 // - the language remembered per account: a sealed profile field "language" (the server cannot
 //   read it: a language can hint at where someone comes from). After login the wallet switches
@@ -6,16 +7,20 @@
 //   choice lasts for the session only and the wipe forgets it.
 import { language } from "../i18n.js";
 import { isKiosk, startKiosk } from "../kiosk.js";
+import { watchLook } from "../look.js";
 import { getSession, onSessionChange } from "../session.js";
 import { navigate } from "../shell.js";
 import { profile, setProfileField } from "../vault.js";
 
-const LANGUAGES = ["fr", "nl", "de", "en"];
+// The languages offered are the ones in the language menu (web/i18n.py finds them).
+const LANGUAGES = [...document.querySelectorAll("#language-select option")].map((option) => option.value);
 export const LANGUAGE_FIELD = "language";
 // Pages that must not be reloaded under the person's feet (a recovery sheet is shown once).
 const KEEP = new Set(["login", "register", "recovery_sheet"]);
 
 if (isKiosk()) startKiosk();
+// The neutral tab title and icon the person chose on this device, if any (web/src/look.js).
+watchLook();
 
 const currentPage = () => document.querySelector("main[data-page]")?.dataset.page ?? "";
 

@@ -3,8 +3,17 @@
 // (one use), lists the documents and lets the person view, save or print them.
 // The secret after # stays in this browser: it is never sent, and the page has no referrer.
 import { safetyCode } from "../grants.js";
-import { formatBytes, language, t } from "../i18n.js";
-import { downloadItem, openLink, parseLinkLocation, previewLink, safeFileName } from "../links.js";
+import { formatBytes, locale, t } from "../i18n.js";
+import {
+  canStream,
+  downloadItem,
+  KEEP_IN_PAGE_MAX,
+  openLink,
+  parseLinkLocation,
+  previewLink,
+  safeFileName,
+  streamItem,
+} from "../links.js";
 import { Refused } from "../vaulthead.js";
 import { page } from "../shell.js";
 import { announce, el, messageFor } from "../ui.js";
@@ -33,7 +42,7 @@ function readLink() {
 export function formatMoment(value) {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return "";
-  return new Intl.DateTimeFormat(language(), { dateStyle: "full", timeStyle: "short" }).format(date);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "full", timeStyle: "short" }).format(date);
 }
 
 const STATE_KEYS = {
@@ -227,19 +236,24 @@ function showOpened(main, ctx, opened, urls) {
 
   // One after the other, in the background: the download token lasts 15 minutes, and once
   // a file is here the person can view it again without the server.
+  // A large file is not kept in the page when the browser can stream it: Save then writes it
+  // to disk as it downloads (streamItem), and View or Print fetch it only when asked.
+  const streamed = (row) => canStream() && Number(row.item.blob_size) > KEEP_IN_PAGE_MAX;
   let chain = Promise.resolve();
-  for (const row of rows) {
-    if (!opened.files.has(row.item.document_id)) {
-      const job = chain.then(() =>
-        downloadItem(opened, row.item, {
-          onProgress: (done, total) => {
-            row.state.textContent = t("link.file_progress", { percent: Math.floor((done / Math.max(total, 1)) * 100) });
-          },
-        }),
-      );
-      opened.files.set(row.item.document_id, job);
-      chain = job.catch(() => undefined);
-    }
+  const fetchInPage = (row) => {
+    const job = chain.then(() =>
+      downloadItem(opened, row.item, {
+        onProgress: (done, total) => {
+          row.state.textContent = t("link.file_progress", { percent: Math.floor((done / Math.max(total, 1)) * 100) });
+        },
+      }),
+    );
+    opened.files.set(row.item.document_id, job);
+    chain = job.catch(() => undefined);
+    watchFile(row);
+    return job;
+  };
+  const watchFile = (row) => {
     opened.files
       .get(row.item.document_id)
       .then(() => {
@@ -250,11 +264,19 @@ function showOpened(main, ctx, opened, urls) {
         row.state.textContent = problem?.i18n ? t(problem.i18n) : redeemMessage(problem);
         row.li.dataset.failed = "1";
       });
+  };
+  for (const row of rows) {
+    if (!opened.files.has(row.item.document_id) && streamed(row)) {
+      row.state.textContent = "";
+      continue;
+    }
+    if (opened.files.has(row.item.document_id)) watchFile(row);
+    else fetchInPage(row);
   }
 
   const blobOf = async (row) => {
     fileStatus.textContent = t("link.file_preparing", { name: row.title });
-    const blob = await opened.files.get(row.item.document_id);
+    const blob = await (opened.files.get(row.item.document_id) ?? fetchInPage(row));
     fileStatus.textContent = "";
     const url = URL.createObjectURL(blob);
     urls.add(url);
@@ -279,6 +301,10 @@ function showOpened(main, ctx, opened, urls) {
     }
   };
   const save = async (row) => {
+    if (!opened.files.has(row.item.document_id) && streamed(row)) {
+      await saveStreamed(row);
+      return;
+    }
     try {
       const { url } = await blobOf(row);
       const anchor = el("a", { href: url, download: row.name, hidden: true });
@@ -288,6 +314,28 @@ function showOpened(main, ctx, opened, urls) {
       announce(t("link.saved", { name: row.name }));
     } catch (problem) {
       fail(problem);
+    }
+  };
+  const saveStreamed = async (row) => {
+    const [, saveButton] = row.buttons;
+    saveButton.disabled = true;
+    delete row.li.dataset.failed;
+    delete row.li.dataset.saved;
+    try {
+      await streamItem(opened, row.item, row.name, {
+        onProgress: (done, total) => {
+          row.state.textContent = t("link.file_progress", { percent: Math.floor((done / Math.max(total, 1)) * 100) });
+        },
+      });
+      row.state.textContent = t("link.saved", { name: row.name });
+      row.li.dataset.saved = "1";
+      announce(t("link.saved", { name: row.name }));
+    } catch (problem) {
+      row.state.textContent = problem?.i18n ? t(problem.i18n) : redeemMessage(problem);
+      row.li.dataset.failed = "1";
+      fail(problem);
+    } finally {
+      saveButton.disabled = false;
     }
   };
   const print = async (row) => {

@@ -1,32 +1,41 @@
 // Login with the wallet name and passphrase, or recovery with the printed recovery key.
+import { getJson } from "../api.js";
 import { RecoveryKeyError } from "../crypto/recovery.js";
 import { WeakKdf } from "../crypto/kdf.js";
 import { t } from "../i18n.js";
 import { KdfRefused } from "../kdfpins.js";
+import { isKiosk } from "../kiosk.js";
 import { MIN_STRENGTH, strength, wireShowToggle } from "../passphrase.js";
 import { page } from "../shell.js";
-import { busy, clearError, messageFor, showError } from "../ui.js";
+import { announce, busy, clearError, messageFor, showError } from "../ui.js";
 import { login, recover } from "../vault.js";
 
-async function startScan(main, ctx) {
+// Two scans: "Scan my wallet card" fills in the wallet name only (a recovery sheet's code shown
+// by mistake gives its name and nothing else), and, on the person's own device only, "Scan the
+// code on my recovery sheet" fills in the recovery form. A public computer never offers the
+// second one: a recovery key must not be shown to a kiosk's camera.
+async function startScan(main, ctx, { recovery = false } = {}) {
   const box = main.querySelector("[data-scanner]");
   const status = main.querySelector("[data-scan-status]");
   const video = box.querySelector("video");
   const { scanWalletQr } = await import("../scan.js");
   box.hidden = false;
+  box.scrollIntoView({ block: "nearest" });
   status.textContent = t("scan.reading");
   const scanner = scanWalletQr(video, { signal: ctx.signal });
   box.querySelector("[data-scan-stop]").onclick = () => scanner.stop();
   try {
     const found = await scanner.result;
-    const recoverBox = main.querySelector("[data-recover-box]");
-    if (found.recoveryKey && recoverBox.open) {
+    if (recovery && found.recoveryKey && !isKiosk()) {
       main.querySelector("#recover-handle").value = found.handle;
       main.querySelector("#recovery-key").value = found.recoveryKey;
       status.textContent = t("scan.found_recovery");
       main.querySelector("#new-passphrase").focus();
+    } else if (recovery) {
+      main.querySelector("#recover-handle").value = found.handle;
+      status.textContent = t("scan.found_handle", { handle: found.handle });
+      main.querySelector("#recovery-key").focus();
     } else {
-      // A recovery sheet scanned to log in: only the wallet name is kept.
       main.querySelector("#handle").value = found.handle;
       status.textContent = t("scan.found_handle", { handle: found.handle });
       main.querySelector("#passphrase").focus();
@@ -52,8 +61,22 @@ function explain(error) {
 page("login", (main, ctx) => {
   const form = main.querySelector("form[data-login]");
   main.querySelector("[data-scan]").addEventListener("click", () => startScan(main, ctx));
+  if (isKiosk()) {
+    main.querySelector("[data-scan-recovery-box]").hidden = true;
+    main.querySelector("[data-kiosk-recovery-note]").hidden = false;
+  } else {
+    main
+      .querySelector("[data-scan-recovery]")
+      .addEventListener("click", () => startScan(main, ctx, { recovery: true }));
+  }
   const next = safeNext(ctx.params.get("next"));
   if (ctx.params.get("next")) main.querySelector("[data-locked-notice]").hidden = false;
+  // Workers whose organisation signs them in (the passphrase still opens the wallet).
+  getJson("/auth/oidc")
+    .then((status) => {
+      if (status.enabled && !ctx.signal.aborted) main.querySelector("[data-oidc-start]").hidden = false;
+    })
+    .catch(() => {});
   wireShowToggle(form);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -113,7 +136,14 @@ page("login", (main, ctx) => {
         await recover(handle, key, pass.value);
         pass.value = "";
         again.value = "";
-        await ctx.navigate("/documents", { replace: true });
+        recoverForm.querySelector("#recovery-key").value = "";
+        // Say it plainly before going on: the passphrase is changed.
+        status.textContent = "";
+        recoverForm.hidden = true;
+        const done = main.querySelector("[data-recovered]");
+        done.hidden = false;
+        done.querySelector("[data-recovered-title]").focus();
+        announce(t("recovery.changed"));
       } catch (error) {
         status.textContent = "";
         showError(recoverForm, error?.status === 401 ? t("recovery.wrong") : explain(error));

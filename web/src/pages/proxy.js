@@ -16,6 +16,7 @@ import {
   termsOf,
 } from "../proxy.js";
 import { page, requireSession } from "../shell.js";
+import { listDocuments } from "../vault.js";
 import { announce, busy, clearError, el, messageFor, showError } from "../ui.js";
 
 function stateBadge(state) {
@@ -127,6 +128,25 @@ function wireGive(main, reload, urls) {
     safety.hidden = true;
   });
   const checked = (name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
+  // Single documents a mandate may name (scope.documents), besides whole procedures.
+  listDocuments()
+    .then((documents) => {
+      if (!form.isConnected) return; // the person left the page meanwhile
+      form.querySelector("[data-mandate-docs]").replaceChildren(
+        ...documents.map((doc) =>
+          el(
+            "label",
+            {},
+            el("input", { type: "checkbox", name: "mandate_documents", value: doc.id }),
+            ` ${doc.meta.title || doc.meta.file_name || t("documents.untitled")}`,
+          ),
+        ),
+      );
+      form.querySelector("[data-mandate-docs-box]").hidden = documents.length === 0;
+    })
+    .catch(() => {
+      form.querySelector("[data-mandate-docs-box]").hidden = true;
+    });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearError(form);
@@ -140,7 +160,9 @@ function wireGive(main, reload, urls) {
       return;
     }
     if (!codeOk.checked) return fail("grant.compare_first", "#mandate-code-ok");
-    if (!checked("categories").length) return fail("mandate.scope_needed", 'input[name="categories"]');
+    if (!checked("categories").length && !checked("mandate_documents").length) {
+      return fail("mandate.scope_needed", 'input[name="categories"]');
+    }
     if (!checked("actions").length) return fail("mandate.actions_needed", 'input[name="actions"]');
     if (!purpose) return fail("mandate.purpose_needed", "#mandate-purpose");
     await busy(form, async () => {
@@ -148,6 +170,7 @@ function wireGive(main, reload, urls) {
       try {
         const created = await createMandate(person.keys.handle, {
           categories: checked("categories"),
+          documentIds: checked("mandate_documents"),
           actions: checked("actions"),
           duration: form.querySelector("#mandate-duration").value,
           purpose,

@@ -41,12 +41,23 @@ page("register", async (main, ctx) => {
   };
   pass.addEventListener("input", rate);
 
+  // Errors about the name show next to the name, not at the foot of the form.
+  const handleError = form.querySelector("[data-handle-error]");
+  const showHandleError = (message) => {
+    handleError.textContent = message;
+    handleError.hidden = !message;
+    if (message) handle.setAttribute("aria-invalid", "true");
+    else handle.removeAttribute("aria-invalid");
+  };
+  handle.addEventListener("input", () => showHandleError(""));
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearError(form);
+    showHandleError("");
     const name = handle.value.trim().toLowerCase();
     if (name.length < 3 || name.length > 40 || !HANDLE.test(name)) {
-      showError(form, t("register.bad_handle"));
+      showHandleError(t("register.bad_handle_plain"));
       handle.focus();
       return;
     }
@@ -71,8 +82,10 @@ page("register", async (main, ctx) => {
       } catch (error) {
         status.textContent = "";
         if (error instanceof WeakKdf) showError(form, t("errors.weak_kdf"));
-        else showError(form, messageFor(error, { 409: "register.taken", 422: "register.bad_handle" }));
-        if (error instanceof ApiError && error.status === 409) handle.focus();
+        else if (error instanceof ApiError && error.status === 409) showHandleError(t("register.taken"));
+        else if (error instanceof ApiError && error.status === 422) showHandleError(t("register.bad_handle_plain"));
+        else showError(form, messageFor(error));
+        if (error instanceof ApiError && [409, 422].includes(error.status)) handle.focus();
       }
     });
   });

@@ -16,7 +16,7 @@ import { revokeMandate } from "../proxy.js";
 import { MIN_STRENGTH, strength } from "../passphrase.js";
 import { getSession } from "../session.js";
 import { page, requireSession } from "../shell.js";
-import { busy, clearError, el, messageFor, showError } from "../ui.js";
+import { busy, clearError, el, messageFor, showError, showRecoveryKey } from "../ui.js";
 import { coveredChange, HEADER, markRevoked, ownHead } from "../vaulthead.js";
 
 const STEPS = ["access", "passphrase", "recovery_key"];
@@ -170,7 +170,7 @@ page("safety", async (main, ctx) => {
         form.hidden = true;
         result.hidden = false;
         result.querySelector("[data-ended]").textContent = t("safety.ended", ended);
-        result.querySelector("[data-recovery-key]").textContent = sheet;
+        showRecoveryKey(result.querySelector("[data-recovery-key]"), sheet);
         result.querySelector("h2").focus();
       } catch (error) {
         status.textContent = "";
@@ -196,7 +196,7 @@ page("safety", async (main, ctx) => {
         sheetForm.hidden = true;
         const box = main.querySelector("[data-sheet-result]");
         box.hidden = false;
-        box.querySelector("[data-new-sheet-key]").textContent = sheet;
+        showRecoveryKey(box.querySelector("[data-new-sheet-key]"), sheet);
       } catch (error) {
         showError(sheetForm, messageFor(error, { 401: "account.wrong_passphrase" }));
       }

@@ -3,9 +3,8 @@ import { page } from "../shell.js";
 import { getSession } from "../session.js";
 
 page("start", (main) => {
-  // Someone already unlocked in this tab goes straight on with a clear link.
-  if (getSession()) {
-    const primary = main.querySelector(".actions a.primary");
-    if (primary) primary.setAttribute("href", "/documents");
-  }
+  // Someone already unlocked in this tab is not offered to create a wallet: one way on.
+  const signedIn = Boolean(getSession());
+  for (const node of main.querySelectorAll("[data-signed-out]")) node.hidden = signedIn;
+  for (const node of main.querySelectorAll("[data-signed-in]")) node.hidden = !signedIn;
 });

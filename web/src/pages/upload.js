@@ -31,6 +31,15 @@ page("upload", async (main, ctx) => {
     const title = form.querySelector("#title");
     if (file && !title.value && !replace) title.value = file.name.replace(/\.[^.]+$/, "");
   };
+  const type = form.querySelector("#type");
+  const typeError = form.querySelector("[data-type-error]");
+  const showTypeError = (message) => {
+    typeError.textContent = message;
+    typeError.hidden = !message;
+    if (message) type.setAttribute("aria-invalid", "true");
+    else type.removeAttribute("aria-invalid");
+  };
+  type.addEventListener("change", () => showTypeError(""));
   camera.addEventListener("change", pick(camera, picker));
   picker.addEventListener("change", pick(picker, camera));
   cancel.addEventListener("click", () => running?.abort());
@@ -45,6 +54,12 @@ page("upload", async (main, ctx) => {
       picker.focus();
       return;
     }
+    // The kind is asked, never guessed: a request for an ID card must find the ID card.
+    if (!type.value) {
+      showTypeError(t("upload.type_needed"));
+      type.focus();
+      return;
+    }
     running = new AbortController();
     progressBox.hidden = false;
     cancel.hidden = false;
@@ -57,7 +72,7 @@ page("upload", async (main, ctx) => {
         const result = await uploadDocument(
           cleaned,
           {
-            type: form.querySelector("#type").value,
+            type: type.value,
             title: form.querySelector("#title").value.trim(),
             expiry_date: form.querySelector("#expiry").value || null,
           },
@@ -100,7 +115,7 @@ page("upload", async (main, ctx) => {
     main.querySelector("h1").textContent = t("upload.new_version");
     try {
       const current = (await versions(replace)).versions.at(-1);
-      form.querySelector("#type").value = current.meta.type || "other";
+      type.value = current.meta.type || "other";
       form.querySelector("#title").value = current.meta.title || "";
       form.querySelector("#expiry").value = current.meta.expiry_date || "";
     } catch (error) {
