@@ -10,7 +10,14 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PageProblems, axe_violations, menu_link, screenshot
+from tests.browser.conftest import (
+    PageProblems,
+    axe_violations,
+    login,
+    menu_link,
+    register,
+    screenshot,
+)
 from tests.browser.test_oidc_provider import (  # noqa: F401 (module fixtures)
     CALLBACK,
     at_provider_pages,
@@ -92,3 +99,58 @@ def test_the_oidc_sign_in_opens_the_wallet_in_the_browser(
     assert not unexpected, unexpected
     assert all("127.0.0.1" not in url for url in off_machine.refused)
     context.close()
+
+
+def test_a_worker_links_and_unlinks_the_work_account_from_the_account_page(
+    browser: Browser,
+    oidc_server: LiveServer,  # noqa: F811
+    provider: NodeProvider,  # noqa: F811
+) -> None:
+    """`wallet oidc link|status|unlink` on /account: the link runs through the provider's own
+    pages, the account page then names the provider, and unlinking ends it on the server."""
+    server = oidc_server
+    handle = "worker-dock-4"
+    vault, _recovery = Vault.create_account(ApiClient(server.url), handle, TEST_PASSPHRASE)
+    context, off_machine = fresh_browser(browser, server)
+    page = context.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    login(page, handle)
+    menu_link(page, "My account").click()
+    page.wait_for_url("**/account")
+    box = page.locator("[data-oidc-box]")
+    expect(box).to_be_visible()
+    expect(box.locator("[data-oidc-state]")).to_have_text(
+        "No work account is linked to this wallet."
+    )
+    box.get_by_role("button", name="Link my work account").click()
+    # Its own work login: this module's other test links "worker-7" to another wallet.
+    at_provider_pages(page, "account-link", work_login="worker-dock")
+    expect(page.locator("h1")).to_have_text("Sign-in linked")
+    assert vault.api.api("GET", "/auth/oidc/link").json()["linked"] is True
+
+    # The linked page leads back to the account page, which now names the provider.
+    login(page, handle)
+    menu_link(page, "My account").click()
+    page.wait_for_url("**/account")
+    expect(box.locator("[data-oidc-state]")).to_contain_text(f"at {provider.url} since")
+    screenshot(page, "account-oidc-linked")
+    no_sideways_scroll(page)
+    box.get_by_role("button", name="Unlink my work account").click()
+    expect(box.locator("[data-oidc-state]")).to_contain_text("Unlinked.")
+    expect(box.get_by_role("button", name="Link my work account")).to_be_visible()
+    assert vault.api.api("GET", "/auth/oidc/link").json()["linked"] is False
+    unexpected = [e for e in problems.errors if "Failed to load resource" not in e]
+    assert not unexpected, unexpected
+    assert all("127.0.0.1" not in url for url in off_machine.refused)
+    context.close()
+
+
+def test_the_account_page_offers_no_work_sign_in_when_the_server_has_none(page: Page) -> None:
+    handle = "plain-owner-8"
+    register(page, handle)
+    menu_link(page, "My account").click()
+    page.wait_for_url("**/account")
+    page.locator("main[data-page=account][data-ready]").wait_for(state="attached")
+    expect(page.locator("[data-own-code]")).not_to_be_empty()
+    expect(page.locator("[data-oidc-box]")).to_be_hidden()

@@ -90,12 +90,12 @@ def fresh_browser(browser: Browser, server: LiveServer) -> tuple[BrowserContext,
     return context, off_machine
 
 
-def at_provider_pages(page: Page, name: str) -> None:
-    """Signs in on oidc-provider's own login page, then consents."""
+def at_provider_pages(page: Page, name: str, work_login: str = WORK_LOGIN) -> None:
+    """Signs in on oidc-provider's own login page (any login is its subject), then consents."""
     login = page.locator("input[name=login]")
     login.wait_for()
     screenshot(page, f"oidc-provider-{name}-login")
-    login.fill(WORK_LOGIN)
+    login.fill(work_login)
     page.locator("input[name=password]").fill("the work password")
     page.get_by_role("button", name="Sign-in").click()
     consent = page.get_by_role("button", name="Continue")

@@ -3,14 +3,14 @@
 import { changePassphrase, deleteAccount } from "../account.js";
 import { WeakKdf } from "../crypto/kdf.js";
 import { ownSafetyCode } from "../grants.js";
-import { t } from "../i18n.js";
+import { formatDate, t } from "../i18n.js";
 import { MIN_STRENGTH, strength, wireShowToggle } from "../passphrase.js";
 import { isKiosk } from "../kiosk.js";
 import { currentLook, setLook } from "../look.js";
 import { clearSession, takePendingRecovery } from "../session.js";
 import { page, requireSession } from "../shell.js";
 import { announce, busy, clearError, el, messageFor, showError } from "../ui.js";
-import { request } from "../api.js";
+import { getJson, postJson, request } from "../api.js";
 
 const LEVELS = ["strength.0", "strength.1", "strength.2", "strength.3", "strength.4"];
 
@@ -33,6 +33,8 @@ page("account", async (main, ctx) => {
     await setLook(lookSelect.value);
     lookForm.querySelector("[data-look-status]").textContent = t(lookSelect.value ? "look.set" : "look.unset");
   });
+
+  wireOidcLink(main.querySelector("[data-oidc-box]"), ctx).catch(() => undefined);
 
   const form = main.querySelector("form[data-passphrase]");
   const current = form.querySelector("#current-passphrase");
@@ -125,3 +127,45 @@ page("account", async (main, ctx) => {
     for (const input of main.querySelectorAll("input[type=password], input[data-was-password]")) input.value = "";
   };
 });
+
+// The organisation's sign-in (`wallet oidc link|status|unlink`): shown only when the server has
+// one, and not on a public computer, where a work account must not be bound to a wallet.
+async function wireOidcLink(box, ctx) {
+  const server = await getJson("/auth/oidc");
+  if (!server.enabled || isKiosk() || ctx.signal.aborted) return;
+  const state = box.querySelector("[data-oidc-state]");
+  const linkButton = box.querySelector("[data-oidc-link]");
+  const unlinkButton = box.querySelector("[data-oidc-unlink]");
+  const show = async () => {
+    const linked = await getJson("/auth/oidc/link");
+    const parts = linked.linked
+      ? [t("oidc.linked", { issuer: linked.issuer, date: formatDate(linked.linked_at) })]
+      : [t("oidc.not_linked")];
+    if (linked.linked && linked.last_login_at) parts.push(t("oidc.last_used", { date: formatDate(linked.last_login_at) }));
+    state.textContent = parts.join(" ");
+    linkButton.hidden = linked.linked;
+    unlinkButton.hidden = !linked.linked;
+  };
+  await show();
+  box.hidden = false;
+  linkButton.addEventListener("click", async () => {
+    clearError(box);
+    try {
+      const started = await postJson("/auth/oidc/link/start", {});
+      window.location.assign(started.authorization_url);
+    } catch (error) {
+      showError(box, messageFor(error));
+    }
+  });
+  unlinkButton.addEventListener("click", async () => {
+    clearError(box);
+    try {
+      await request("DELETE", "/auth/oidc/link");
+      await show();
+      announce(t("oidc.unlinked"));
+      state.textContent = t("oidc.unlinked");
+    } catch (error) {
+      showError(box, messageFor(error));
+    }
+  });
+}
