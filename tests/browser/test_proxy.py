@@ -59,9 +59,13 @@ def test_acting_for_someone_keeps_the_banner_until_stopped(
     docs = page.locator("[data-acting-docs]")
     expect(docs).to_contain_text(f"Lease-{tag}")
     assert f"Private-{tag}" not in page.content()  # outside the mandate's scope
+    # What the proxy did (`wallet proxy actions`): listing the papers does not count.
+    expect(page.locator("[data-done-empty]")).to_have_text("You did nothing for this person yet.")
     page.get_by_role("button", name=f"Show Lease-{tag}").click()
     frame = page.frame_locator("[data-viewer] iframe")
     expect(frame.locator("body")).to_contain_text(f"Lease-{tag} content")
+    expect(page.locator("[data-done-list]")).to_contain_text(f"You opened “Lease-{tag}”.")
+    expect(page.locator("[data-done-empty]")).to_be_hidden()
     assert axe_violations(page) == []
     screenshot(page, "proxy-acting")
 
@@ -160,6 +164,7 @@ def test_proxy_adds_a_paper_for_the_owner(
     form.get_by_role("button", name="Lock and add it for this person").click()
     expect(form.locator("[data-add-status]")).to_contain_text("Added to the wallet of")
     expect(page.locator("[data-acting-docs]")).to_contain_text("Rent receipt June")
+    expect(page.locator("[data-done-list]")).to_contain_text("You added “Rent receipt June”.")
     assert axe_violations(page) == []
 
     # The owner's own client opens it: sealed to the owner, signed by the proxy, in scope.

@@ -14,6 +14,7 @@ import {
   startActing,
   termsOf,
 } from "../proxy.js";
+import { getJson } from "../api.js";
 import { page, requireSession } from "../shell.js";
 import { announce, busy, clearError, el, messageFor, showError } from "../ui.js";
 
@@ -58,15 +59,34 @@ page("proxy_for", async (main, ctx) => {
       viewer.hidden = false;
       announce(t("meeting.shown", { name }));
       usedUp(mandate);
+      refreshDone(mandate);
     } catch (error) {
       viewStatus.textContent = "";
       if (error?.name !== "AbortError") showError(main, messageFor(error));
     }
   }
 
+  // What this proxy did under the mandate (`wallet proxy actions`), with the papers' names where
+  // this page knows them. Listing the papers is routine and left out.
+  const titles = new Map();
+  async function listDone(mandate) {
+    const actions = await getJson(`/mandates/${encodeURIComponent(mandate.id)}/actions`, { signal: ctx.signal });
+    const shown = actions.filter((action) => action.event !== "mandate_listed").reverse();
+    main.querySelector("[data-done-list]").replaceChildren(
+      ...shown.map((action) => {
+        const name = titles.get(action.subject_id);
+        const key = `proxy.did.${action.event.replace(/^mandate_/, "")}${name ? "_named" : ""}`;
+        return el("li", { text: t("proxy.did.line", { date: formatDate(action.at), what: t(key, { name }) }) });
+      }),
+    );
+    main.querySelector("[data-done-empty]").hidden = shown.length > 0;
+  }
+  const refreshDone = (mandate) => listDone(mandate).catch(() => undefined);
+
   async function listPapers(mandate) {
     const docs = mandate.actions.includes("view") ? await actingDocuments() : [];
     if (ctx.signal.aborted) return;
+    for (const doc of docs) titles.set(doc.id, doc.meta.title || doc.meta.file_name || t("documents.untitled"));
     main.querySelector("[data-share-docs]").replaceChildren(
       ...docs.map((doc) =>
         el(
@@ -124,6 +144,7 @@ page("proxy_for", async (main, ctx) => {
           addStatus.textContent = t("proxy.added", { owner: mandate.owner.handle });
           if (mandate.kind === "once") usedUp(mandate);
           else await listPapers(mandate);
+          refreshDone(mandate);
         } catch (error) {
           addStatus.textContent = "";
           showError(form, messageFor(error));
@@ -156,6 +177,7 @@ page("proxy_for", async (main, ctx) => {
           form.hidden = true;
           await showLink(section, link);
           usedUp(mandate);
+          refreshDone(mandate);
         } catch (error) {
           shareStatus.textContent = "";
           showError(form, messageFor(error));
@@ -208,6 +230,7 @@ page("proxy_for", async (main, ctx) => {
       ...[terms.what, terms.why, terms.until].map((line) => el("li", { text: line })),
     );
     await listPapers(mandate);
+    await refreshDone(mandate);
     if (ctx.signal.aborted) return revokeAll;
     wireAdd(mandate);
     wireShare(mandate);
