@@ -226,7 +226,7 @@ def test_the_public_view_names_the_office_its_code_and_its_admins(wallet_app: Wa
     assert unknown.json()["code"] == "not_found"
     page = http.get(f"/o/{team.handle}")
     assert page.status_code == 200 and 'data-page="org_public"' in page.text
-    assert http.get("/o/Not_A_Handle!").status_code == 404
+    assert http.get("/o/Not_A_Handle!").status_code == 422  # as /orgs/{org} answers
 
 
 def test_cli_role_and_show_for_outsiders(cli_env: dict[str, str], tmp_path: Path) -> None:
