@@ -385,3 +385,71 @@ def test_an_admin_deleting_while_the_other_steps_down_leaves_one(server: LiveSer
                 assert db.get(Organisation, team.org_id) is not None
         finally:
             engine.dispose()
+
+
+# --- migration 0014: copies sealed before it get their sealer's keys -----------------------
+
+
+def test_migration_0014_keeps_the_sealers_keys_of_existing_copies(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import MetaData, insert
+
+    from tests.conftest import fresh_database
+    from wallet.db import alembic_config, migrate
+
+    def row(table: Any, **given: object) -> dict[str, object]:
+        values: dict[str, object] = {}
+        for column in table.columns:
+            if column.name in given or column.nullable:
+                continue
+            kind = column.type.python_type
+            values[column.name] = {
+                bytes: secrets.token_bytes(32),
+                int: 1,
+                bool: False,
+                datetime: datetime.now(UTC),
+            }.get(kind, secrets.token_hex(8)[: getattr(column.type, "length", None) or 16])
+        return {**values, **given}
+
+    with fresh_database(tmp_path) as database:
+        command.upgrade(alembic_config(database.url), "0013")
+        engine = make_engine(database.url)
+        tables = MetaData()
+        tables.reflect(engine)
+        account, org, member = (
+            tables.tables["account"],
+            tables.tables["organisation"],
+            tables.tables["org_member"],
+        )
+        admin = row(account, id="admin", handle="anna-admin")
+        with engine.begin() as db:
+            db.execute(insert(account).values(admin))
+            db.execute(insert(account).values(row(account, id="bob", handle="bob")))
+            db.execute(insert(account).values(row(account, id="carl", handle="carl")))
+            db.execute(insert(org).values(row(org, id="org", handle="cpas-x")))
+            db.execute(
+                insert(member).values(
+                    row(member, org_id="org", account_id="bob", sealed_by="admin")
+                )
+            )
+            # Sealed by an admin who deleted their account before 0014: nothing to copy.
+            db.execute(
+                insert(member).values(
+                    row(member, org_id="org", account_id="carl", sealed_by="gone")
+                )
+            )
+        engine.dispose()
+        migrate(database.url)
+        engine = make_engine(database.url)
+        try:
+            with Session(engine) as db:
+                rows = {m.account_id: m for m in db.exec(select(OrgMember)).all()}
+        finally:
+            engine.dispose()
+        bob, carl = rows["bob"], rows["carl"]
+        assert (bob.sealer_handle, bob.sealer_key_id) == ("anna-admin", admin["key_id"])
+        assert bob.sealer_public_encryption_key == admin["public_encryption_key"]
+        assert bob.sealer_public_signing_key == admin["public_signing_key"]
+        assert carl.sealer_handle is None and carl.sealer_public_signing_key is None
