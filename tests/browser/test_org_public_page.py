@@ -11,9 +11,10 @@ import secrets
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import axe_violations, login, screenshot
+from tests.browser.test_account_page import open_account
 from tests.browser.test_org_pages import new_account, no_sideways_scroll
 from tests.browser.test_sharing_flows import go
-from tests.conftest import LiveServer
+from tests.conftest import TEST_PASSPHRASE, LiveServer
 from wallet.client import organisations as orglib
 from wallet.client.contacts import PinStore
 from wallet.client.grants import create_org_grant
@@ -108,3 +109,15 @@ def test_the_last_admin_is_told_to_name_another_first(page: Page, web_server: Li
     page.get_by_role("link", name="The organisation's public page: its admins").click()
     page.wait_for_url(f"**/o/{created.handle}")
     shows_the_office(page, created, [handle])
+
+    # Deleting the account is refused the same way, and deletes nothing.
+    open_account(page)
+    removal = page.locator("form[data-delete]")
+    removal.locator("#delete-understood").check()
+    removal.locator("#delete-passphrase").fill(TEST_PASSPHRASE)
+    removal.locator("button[type=submit]").click()
+    expect(removal.locator("[data-error]")).to_have_text(
+        "An organisation always keeps an admin. Make another member admin first, then try again."
+    )
+    screenshot(page, "account-delete-last-admin")
+    assert orglib.org_detail(admin, created.handle)["role"] == "admin"
