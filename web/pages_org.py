@@ -2,6 +2,8 @@
 
 - `/orgs` (the organisations this person works in, and a new one), `/orgs/{org}` (members and
   roles: add, remove with a new team key, make admin or worker; admins only change anything);
+- `/o/{org}` (an organisation's public page: its name, team safety code and admins, for an
+  owner to check an office before giving it access);
 - `/requests/new` (a worker asks a person for documents, from the inbox);
 - `/grants/org` (an owner gives an organisation's team standing access);
 - `/backup` (the owner's full export, as one zip of age files built in the browser).
@@ -34,6 +36,14 @@ def org_page(
     request: Request, org: Annotated[str, PathParam(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 ) -> HTMLResponse:
     return render(request, "org.html", "org", org=org)
+
+
+@router.get("/o/{org}")
+def org_public_page(
+    request: Request, org: Annotated[str, PathParam(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+) -> HTMLResponse:
+    """Anyone with an account checks an office before trusting it: name, safety code, admins."""
+    return render(request, "org_public.html", "org_public", org=org)
 
 
 @router.get("/requests/new")

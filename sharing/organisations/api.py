@@ -24,6 +24,7 @@ from sharing.organisations.schemas import (
     WrapOut,
 )
 from wallet.accounts.schemas import PublicKeys
+from wallet.crypto.safety_code import safety_code
 from wallet.deps import DB, FullCaller
 from wallet.types import Ref
 
@@ -61,14 +62,18 @@ def my_orgs(caller: FullCaller, db: DB) -> list[OrgSummary]:
 
 @router.get("/orgs/{org}/public", response_model=OrgPublic)
 def public_org(org: Ref, caller: FullCaller, db: DB) -> OrgPublic:
-    """An organisation's name and team public keys, to give it access (names are public)."""
-    found, keys = service.public_org(db, org)
+    """An organisation's name, team public keys, safety code and admins' handles: what anyone
+    with an account may check before giving it access (names are public)."""
+    found, keys, admins = service.public_org(db, org)
+    current = keys[-1]
     return OrgPublic(
         id=found.id,
         handle=found.handle,
         display_name=found.display_name,
         epoch=found.epoch,
         team_keys=[_team_key(k) for k in keys],
+        safety_code=safety_code(current.public_encryption_key, current.public_signing_key),
+        admins=admins,
     )
 
 
@@ -91,7 +96,7 @@ def org_detail(org: Ref, caller: FullCaller, db: DB) -> OrgOut:
             sealed_team_key=me.sealed_team_key,
             statement=me.seal_statement,
             signature=me.seal_signature,
-            sealed_by=PublicKeys.of(sealer),
+            sealed_by=sealer,
         ),
     )
 

@@ -56,6 +56,16 @@ class OrgMember(SQLModel, table=True):
     team_key_id: str = Field(max_length=32)
     sealed_team_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     sealed_by: str = Field(max_length=32)  # the admin's account id
+    # The sealing admin's public keys as they signed: the member can still check the seal
+    # after that admin deleted their account (empty only on rows sealed before 0014).
+    sealer_handle: str | None = Field(default=None, max_length=40)
+    sealer_key_id: str | None = Field(default=None, max_length=32)
+    sealer_public_encryption_key: bytes | None = Field(
+        default=None, sa_column=Column(LargeBinary, nullable=True)
+    )
+    sealer_public_signing_key: bytes | None = Field(
+        default=None, sa_column=Column(LargeBinary, nullable=True)
+    )
     seal_statement: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     seal_signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     added_at: datetime = Field(default_factory=utcnow)

@@ -79,13 +79,19 @@ class TeamKeyOut(BaseModel):
 
 
 class OrgPublic(BaseModel):
-    """What anyone may know of an organisation: its name and its chain of team keys."""
+    """What anyone may know of an organisation: its name, its chain of team keys, its safety
+    code and its admins, so an owner can check an office before trusting it."""
 
     id: str
     handle: str
     display_name: str
     epoch: int
     team_keys: list[TeamKeyOut]
+    safety_code: str = Field(
+        description="The current team key's safety code, to read aloud with the office. "
+        "A client computes its own from team_keys and trusts only that one."
+    )
+    admins: list[str] = Field(description="The handles of its admins, who add and remove staff.")
 
 
 class MemberOut(BaseModel):

@@ -29,6 +29,7 @@ from sharing.organisations.schemas import (
 )
 from wallet import tx
 from wallet.accounts.models import Account
+from wallet.accounts.schemas import PublicKeys
 from wallet.accounts.service import find_by_handle
 from wallet.crypto.encoding import canonical_json
 from wallet.crypto.signing import BadSignature, verify
@@ -51,6 +52,21 @@ ROTATION_STALE = (
     "shared with it). Nothing was changed. Run the command again."
 )
 ROLES = ("admin", "worker")
+LAST_ADMIN = (
+    "{handle} is the last admin of {org}. An organisation always keeps an admin. Make another "
+    "member admin first ('wallet org member role {org} HANDLE admin'), then try again."
+)
+LAST_ADMIN_DELETING = (
+    "You are the last admin of {orgs}. Nothing was deleted. Make another member admin first "
+    "('wallet org member role ORG HANDLE admin'), then delete your account."
+)
+
+
+class LastAdmin(Conflict):
+    """An organisation would be left with members but no admin: nobody could add, remove or
+    change the team key any more."""
+
+    code = "last_admin"
 
 
 # --- names and lookups ---------------------------------------------------------------------
@@ -83,14 +99,16 @@ def find_org(db: Session, ref: str) -> Organisation | None:
     return org
 
 
-def public_org(db: Session, ref: str) -> tuple[Organisation, list[OrgTeamKey]]:
+def public_org(db: Session, ref: str) -> tuple[Organisation, list[OrgTeamKey], list[str]]:
+    """Name, team keys and admins' handles: what anyone may check before trusting an office.
+    Workers stay unnamed: nobody learns from it who works where, only who answers for it."""
     org = find_org(db, ref)
     if org is None:
         raise NotFound(UNKNOWN_ORG)
     keys = db.exec(
         select(OrgTeamKey).where(OrgTeamKey.org_id == org.id).order_by(col(OrgTeamKey.epoch))
     ).all()
-    return org, list(keys)
+    return org, list(keys), admin_handles(db, org.id)
 
 
 def current_team_key(db: Session, org: Organisation) -> OrgTeamKey:
@@ -131,6 +149,27 @@ def lock_org(db: Session, org_id: str) -> None:
     wallet.tx.lock_owner, and taken after it)."""
     db.execute(
         update(Organisation).where(col(Organisation.id) == org_id).values(epoch=Organisation.epoch)
+    )
+
+
+def admin_count(db: Session, org_id: str) -> int:
+    return db.exec(
+        select(func.count())
+        .select_from(OrgMember)
+        .where(OrgMember.org_id == org_id)
+        .where(OrgMember.role == "admin")
+    ).one()
+
+
+def admin_handles(db: Session, org_id: str) -> list[str]:
+    return list(
+        db.exec(
+            select(Account.handle)
+            .join(OrgMember, col(OrgMember.account_id) == col(Account.id))
+            .where(OrgMember.org_id == org_id)
+            .where(OrgMember.role == "admin")
+            .order_by(col(Account.handle))
+        ).all()
     )
 
 
@@ -220,6 +259,10 @@ def _member_row(
         team_key_id=team_key_id,
         sealed_team_key=copy.sealed_team_key,
         sealed_by=admin.id,
+        sealer_handle=admin.handle,
+        sealer_key_id=admin.key_id,
+        sealer_public_encryption_key=admin.public_encryption_key,
+        sealer_public_signing_key=admin.public_signing_key,
         seal_statement=copy.statement,
         seal_signature=copy.signature,
     )
@@ -285,7 +328,7 @@ def my_orgs(db: Session, account: Account) -> list[tuple[Organisation, str, int]
 
 def org_detail(
     db: Session, account: Account, ref: str
-) -> tuple[Organisation, OrgMember, OrgTeamKey, list[tuple[OrgMember, Account]], Account]:
+) -> tuple[Organisation, OrgMember, OrgTeamKey, list[tuple[OrgMember, Account]], PublicKeys]:
     org, me = member_org(db, account, ref)
     members = db.exec(
         select(OrgMember, Account)
@@ -293,14 +336,32 @@ def org_detail(
         .where(OrgMember.org_id == org.id)
         .order_by(col(OrgMember.added_at))
     ).all()
-    sealer = db.get(Account, me.sealed_by)
+    return org, me, current_team_key(db, org), list(members), sealer_keys(db, me)
+
+
+def sealer_keys(db: Session, member: OrgMember) -> PublicKeys:
+    """The public keys that signed this member's copy: kept with the copy, so the copy still
+    opens after the sealing admin deleted their account."""
+    if (
+        member.sealer_handle
+        and member.sealer_key_id
+        and member.sealer_public_encryption_key
+        and member.sealer_public_signing_key
+    ):
+        return PublicKeys(
+            handle=member.sealer_handle,
+            key_id=member.sealer_key_id,
+            public_encryption_key=member.sealer_public_encryption_key,
+            public_signing_key=member.sealer_public_signing_key,
+        )
+    sealer = db.get(Account, member.sealed_by)
     if sealer is None:
-        # The admin who sealed this copy deleted their account: the copy cannot be checked.
+        # Sealed before the keys were kept (0014) by an admin who then left: nothing to check.
         raise Conflict(
             "Your copy of the team key was sealed by an account that no longer exists. "
             "Ask an admin to add you again."
         )
-    return org, me, current_team_key(db, org), list(members), sealer
+    return PublicKeys.of(sealer)
 
 
 def add_member(db: Session, admin: Account, ref: str, data: MemberAdd) -> OrgMember:
@@ -335,15 +396,10 @@ def change_role(
         raise NotFound(f"{handle} is not a member of {org.handle}.")
     if member.role == data.role:
         return org, member
-    if member.role == "admin":
-        admins = db.exec(
-            select(func.count())
-            .select_from(OrgMember)
-            .where(OrgMember.org_id == org.id)
-            .where(OrgMember.role == "admin")
-        ).one()
-        if admins <= 1:
-            raise Invalid("The last admin cannot become a worker. Make another member admin first.")
+    if member.role == "admin" and admin_count(db, org.id) <= 1:
+        # Counted under the organisation's lock: two admins demoting each other at once
+        # cannot both pass.
+        raise LastAdmin(LAST_ADMIN.format(handle=account.handle, org=org.handle))
     member.role = data.role
     db.add(member)
     _event(db, org.id, "role_changed", admin.id, account.id, {"role": data.role})
@@ -424,7 +480,7 @@ def rotate(db: Session, admin: Account, ref: str, data: Rotation) -> tuple[Organ
             raise NotFound(f"{data.remove} is not a member of {org.handle}.")
         admins = [m for m, _ in members if m.role == "admin"]
         if removed[0].role == "admin" and len(admins) == 1:
-            raise Invalid("The last admin cannot leave. Add another admin first.")
+            raise LastAdmin(LAST_ADMIN.format(handle=removed[1].handle, org=org.handle))
     staying = {a.handle: (m, a) for m, a in members if removed is None or m.id != removed[0].id}
 
     previous = current_team_key(db, org)
@@ -494,6 +550,10 @@ def rotate(db: Session, admin: Account, ref: str, data: Rotation) -> tuple[Organ
         member.member_key_id = account.key_id
         member.sealed_team_key = copy.sealed_team_key
         member.sealed_by = admin.id
+        member.sealer_handle = admin.handle
+        member.sealer_key_id = admin.key_id
+        member.sealer_public_encryption_key = admin.public_encryption_key
+        member.sealer_public_signing_key = admin.public_signing_key
         member.seal_statement = copy.statement
         member.seal_signature = copy.signature
         db.add(member)
@@ -535,3 +595,32 @@ def rotate(db: Session, admin: Account, ref: str, data: Rotation) -> tuple[Organ
         details={"epoch": new_epoch, "grants": len(grants), "documents": len(wrap_ids)},
     )
     return org, len(data.document_wraps) + len(data.field_wraps) + len(data.grants)
+
+
+# --- before an account is deleted (registered at app composition, wallet/server/hooks.py) --
+
+
+def check_account_deletion(db: Session, account: Account) -> None:
+    """Refuses to delete the last admin of an organisation that has other members. Runs in the
+    deletion's transaction, under the owner's lock then each organisation's (the order of
+    wallet.tx), so two admins deleting their accounts at once cannot both pass."""
+    tx.lock_owner(db, account.id)
+    org_ids = sorted(
+        db.exec(
+            select(OrgMember.org_id)
+            .where(OrgMember.account_id == account.id)
+            .where(OrgMember.role == "admin")
+        ).all()
+    )
+    blocked: list[str] = []
+    for org_id in org_ids:
+        lock_org(db, org_id)
+        members = db.exec(
+            select(func.count()).select_from(OrgMember).where(OrgMember.org_id == org_id)
+        ).one()
+        # Alone in it, nobody is left without an admin: the organisation just has no members.
+        if members > 1 and admin_count(db, org_id) <= 1:
+            org = db.get(Organisation, org_id)
+            blocked.append(org.handle if org else org_id)
+    if blocked:
+        raise LastAdmin(LAST_ADMIN_DELETING.format(orgs=", ".join(blocked)))

@@ -21,6 +21,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from storage.base import BlobStore
 from storage.cleanup import delete_blobs_quietly, discard_uploads_quietly
+from wallet.accounts import deletion
 from wallet.accounts.models import Account, AuthSession, LoginThrottle
 from wallet.accounts.schemas import AccountCreate, PassphraseChange, RecoveryKeyChange
 from wallet.crypto.wrap import key_id
@@ -562,6 +563,8 @@ def delete_account(db: Session, store: BlobStore, account: Account, auth_key: by
     """Crypto-shredding: keys, wraps and blobs are gone; nothing can be decrypted afterwards."""
     if not secret_matches(account.auth_hash, auth_key):
         raise Unauthorized("Your passphrase is not right. Nothing was deleted.")
+    # Other domains' rules (an organisation's last admin), in this transaction and its locks.
+    deletion.run_checks(db, account)
     blob_keys = list(
         db.exec(select(DocumentVersion.blob_key).where(DocumentVersion.owner_id == account.id))
     )

@@ -8,6 +8,7 @@ import typer
 
 from wallet.cli.common import echo_safety_code, friendly, listed, own_vault, pins, say
 from wallet.client import organisations as orglib
+from wallet.client.api import ApiError
 from wallet.client.contacts import safety_code
 from wallet.crypto.encoding import b64d
 
@@ -46,9 +47,21 @@ def org_ls(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @org_app.command("show")
 @friendly
 def org_show(org: str) -> None:
-    """Members, roles and the team safety code."""
+    """Name, team safety code and admins; members also see every member and role."""
     vault = own_vault()
-    detail = orglib.org_detail(vault, org)
+    try:
+        detail = orglib.org_detail(vault, org)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        # Not a member: what anyone may check before trusting the office.
+        public = orglib.verified_team(vault, org, pins=pins())
+        say(f"{public.display_name} ({public.handle})")
+        say(f"Team safety code: {public.safety_code}")
+        say(f"Admins: {', '.join(public.admins) or 'none'}")
+        if public.first_contact:
+            say("First time with this organisation: compare the code with the office.")
+        return
     team = orglib.open_team_key(vault, detail, pins())
     say(f"{detail['display_name']} ({detail['handle']}), you are {detail['role']}")
     say(

@@ -3,32 +3,18 @@ compared face to face with a twelve-digit safety code."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from wallet.client.vault import IntegrityFailure, Vault
 from wallet.crypto.encoding import b64d
+from wallet.crypto.safety_code import fingerprint, safety_code
 from wallet.crypto.wrap import key_id
-from wallet.protocol import labels
 
 
 class KeyChanged(IntegrityFailure):
     """The server served another key for a person this client already knows."""
-
-
-def fingerprint(public_encryption_key: bytes, public_signing_key: bytes) -> str:
-    return hashlib.sha256(
-        labels.SAFETY_CODE.encode() + public_encryption_key + public_signing_key
-    ).hexdigest()
-
-
-def safety_code(public_encryption_key: bytes, public_signing_key: bytes) -> str:
-    """Twelve digits two people read aloud to each other to check they see the same keys."""
-    number = int(fingerprint(public_encryption_key, public_signing_key)[:16], 16) % 10**12
-    digits = f"{number:012d}"
-    return " ".join(digits[i : i + 4] for i in range(0, 12, 4))
 
 
 def own_safety_code(vault: Vault) -> str:

@@ -420,6 +420,8 @@ class VerifiedTeam:
     public_encryption_key: bytes
     public_signing_key: bytes
     first_contact: bool
+    # Who answers for the office (as the server says: check them with the office).
+    admins: tuple[str, ...] = ()
 
     @property
     def safety_code(self) -> str:
@@ -475,6 +477,7 @@ def verified_team(
         b64d(current["public_encryption_key"]),
         b64d(current["public_signing_key"]),
         first,
+        tuple(public.get("admins", ())),
     )
 
 

@@ -59,6 +59,7 @@ from wallet.logging import configure_logging
 from wallet.oidc.api import router as oidc_router
 from wallet.profile.api import router as profile_router
 from wallet.safety.api import router as safety_router
+from wallet.server import hooks
 from wallet.server.admission import AdmissionMiddleware
 from wallet.server.apidocs import install as install_api_docs
 from wallet.server.budget import background_limits, request_limits
@@ -275,6 +276,7 @@ def prepare_database(settings: Settings) -> None:
 def create_app(settings: Settings | None = None, *, migrate_empty: bool = True) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
+    hooks.install()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -374,7 +374,7 @@ const teamPins = new Map();
  * this owner trusts (`anchorKeyId`, or the one pinned this session). The first time, the current
  * key is taken and its safety code must be compared with the office (`firstContact`).
  * Returns { id, handle, displayName, keyId, publicEncryptionKey, publicSigningKey, safetyCode,
- * firstContact }.
+ * firstContact, admins }.
  */
 export async function verifiedTeam(org, { anchorKeyId = null, acceptNew = false } = {}) {
   const wanted = org.trim().toLowerCase();
@@ -402,6 +402,8 @@ export async function verifiedTeam(org, { anchorKeyId = null, acceptNew = false 
     publicSigningKey,
     safetyCode: await safetyCode(publicEncryptionKey, publicSigningKey),
     firstContact: first,
+    // Who answers for the office, as the server says (the public page shows them).
+    admins: pub.admins ?? [],
   };
 }
 

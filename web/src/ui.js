@@ -45,6 +45,7 @@ export function messageFor(error, overrides = {}) {
       return t("errors.too_many", { seconds: error.retryAfter ?? 60 });
     }
     if (error.status === 503) return t("errors.unavailable");
+    if (error.code === "last_admin") return t("errors.last_admin");
     if (error.status === 409) return t("errors.conflict");
   }
   if (error?.i18n) return t(error.i18n, error.vars);

@@ -39,6 +39,7 @@ page("grant_org", async (main, ctx) => {
     }
     main.querySelector("[data-team-name]").textContent = t("org_grant.team", { name: team.displayName, handle: team.handle });
     main.querySelector("[data-safety-code]").textContent = team.safetyCode;
+    main.querySelector("[data-org-page]").href = `/o/${encodeURIComponent(team.handle)}`;
     safety.hidden = false;
     announce(t("grant.code_shown", { code: team.safetyCode }));
     return true;

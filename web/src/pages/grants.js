@@ -63,7 +63,14 @@ page("grants", async (main, ctx) => {
     return el(
       "li",
       { dataset: { grantId: grant.id, state: grant.state } },
-      el("div", {}, el("span", { class: "title", text: name }), el("span", { class: "details", text: describe(grant) })),
+      el(
+        "div",
+        {},
+        el("span", { class: "title", text: name }),
+        el("span", { class: "details", text: describe(grant) }),
+        grant.organisation &&
+          el("a", { class: "details", href: `/o/${encodeURIComponent(grant.organisation.handle)}`, text: t("org.public_page") }),
+      ),
       end ? el("div", { class: "file-actions" }, end) : null,
     );
   }
