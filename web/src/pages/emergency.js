@@ -22,6 +22,8 @@ import { getSession } from "../session.js";
 import { page, requireSession } from "../shell.js";
 import { announce, busy, clearError, el, messageFor, PlainError, showError } from "../ui.js";
 
+// A button's name starts with its visible words (WCAG 2.5.3), then says whose it is.
+const named = (key, who) => `${t(key)} (${who})`;
 const explain = (error) => (error?.i18n ? t(error.i18n, error.vars) : messageFor(error));
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
@@ -93,7 +95,7 @@ page("emergency", async (main, ctx) => {
     );
     const actions = el("div", { class: "file-actions" });
     if (row.state === "waiting" || row.state === "released") {
-      const refuse = el("button", { type: "button", class: "danger", dataset: { refuse: "" }, text: t("emergency.refuse"), "aria-label": t("emergency.refuse_named", { who }) });
+      const refuse = el("button", { type: "button", class: "danger", dataset: { refuse: "" }, text: t("emergency.refuse"), "aria-label": named("emergency.refuse", who) });
       refuse.addEventListener("click", async () => {
         refuse.disabled = true;
         try {
@@ -108,7 +110,7 @@ page("emergency", async (main, ctx) => {
       actions.append(refuse);
     }
     if (row.state !== "ended") {
-      const end = el("button", { type: "button", dataset: { end: "" }, text: t("emergency.end"), "aria-label": t("emergency.end_named", { who }) });
+      const end = el("button", { type: "button", dataset: { end: "" }, text: t("emergency.end"), "aria-label": named("emergency.end", who) });
       end.addEventListener("click", async () => {
         end.disabled = true;
         try {
@@ -120,7 +122,7 @@ page("emergency", async (main, ctx) => {
           showError(main, explain(error));
         }
       });
-      const sheet = el("button", { type: "button", dataset: { sheetFor: "" }, text: t("emergency.sheet"), "aria-label": t("emergency.sheet_named", { who }) });
+      const sheet = el("button", { type: "button", dataset: { sheetFor: "" }, text: t("emergency.sheet"), "aria-label": named("emergency.sheet", who) });
       sheet.addEventListener("click", () => fillSheet(main, row));
       actions.append(sheet, end);
     }
@@ -290,7 +292,7 @@ page("emergency", async (main, ctx) => {
     );
     const actions = el("div", { class: "file-actions" });
     if (row.state === "standby") {
-      const ask = el("button", { type: "button", class: "primary", dataset: { ask: "" }, text: t("emergency.ask"), "aria-label": t("emergency.ask_named", { owner }) });
+      const ask = el("button", { type: "button", class: "primary", dataset: { ask: "" }, text: t("emergency.ask"), "aria-label": named("emergency.ask", owner) });
       ask.addEventListener("click", async () => {
         ask.disabled = true;
         try {
@@ -312,7 +314,7 @@ page("emergency", async (main, ctx) => {
       timers.add(timer);
     } else if (row.state === "released") {
       item.append(el("span", { class: "details", text: t("emergency.open_since", { when: formatDate(row.release_at) }) }));
-      const open = el("button", { type: "button", class: "primary", dataset: { open: "" }, text: t("emergency.open"), "aria-label": t("emergency.open_named", { owner }) });
+      const open = el("button", { type: "button", class: "primary", dataset: { open: "" }, text: t("emergency.open"), "aria-label": named("emergency.open", owner) });
       open.addEventListener("click", async () => {
         open.disabled = true;
         await readPapers(row);
