@@ -280,3 +280,49 @@ def test_take_over_sets_a_new_passphrase_and_ends_the_owners_session(
     again = Vault.login(ApiClient(web_server.url), owner_handle, NEW_PASSPHRASE)
     events = [e["event"] for e in fetch_entries(again)]
     assert "emergency_taken_over" in events
+
+
+@pytest.mark.parametrize(
+    ("lang", "left"),
+    [("fr", "Encore 3 jours."), ("ar", "بقيت 3 أيام."), ("de", "Noch 3 Tage.")],
+)
+def test_both_sides_in_other_languages_fit_a_phone(
+    browser: Browser, web_server: LiveServer, lang: str, left: str
+) -> None:
+    owner = new_vault(web_server, "owner")
+    helper = new_vault(web_server, "aide")
+    added = emergencylib.add(
+        owner, helper.account["handle"], access="takeover", wait_days=3, pins=PinStore(None)
+    )
+    emergencylib.request(helper, added.id)
+    context = new_context(browser, web_server)
+    context.add_cookies([{"name": "wallet_lang", "value": lang, "url": web_server.url}])
+    problems = PageProblems()
+    try:
+        tab = context.new_page()
+        problems.watch(tab)
+        login(tab, owner.account["handle"])
+        open_emergency(tab)
+        expect(tab.locator("html")).to_have_attribute("lang", lang)
+        expect(tab.locator("[data-given] li[data-state=waiting] [data-refuse]")).to_be_visible()
+        tab.locator("#em-handle").fill(helper.account["handle"])
+        tab.locator("[data-check]").click()
+        expect(tab.locator("[data-safety-code]")).to_be_visible()
+        tab.locator("[data-sheet-for]").click()
+        expect(tab.locator("[data-sheet-helper]")).to_have_text(helper.account["handle"])
+        width = tab.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert width[0] <= width[1], width
+        assert axe_violations(tab) == []
+        screenshot(tab, f"emergency-owner-{lang}")
+
+        tab.context.clear_cookies()
+        context.add_cookies([{"name": "wallet_lang", "value": lang, "url": web_server.url}])
+        login(tab, helper.account["handle"])
+        open_emergency(tab)
+        expect(tab.locator("[data-received] [data-countdown]")).to_contain_text(left)
+        width = tab.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert width[0] <= width[1], width
+        screenshot(tab, f"emergency-helper-{lang}")
+        no_errors(problems)
+    finally:
+        context.close()

@@ -89,7 +89,7 @@ page("emergency", async (main, ctx) => {
     const item = el(
       "li",
       { dataset: { emergencyId: row.id, state: row.state } },
-      el("span", { class: "title", text: who }),
+      el("span", { class: "title handle", text: who }),
       el("span", { class: "details", text: `${t(`emergency.access.${row.access}`)} · ${t("emergency.wait_days", { n: row.wait_days })}` }),
       el("span", { class: "details", dataset: { stateText: "" }, text: ownerStateText(row) }),
     );
@@ -287,7 +287,7 @@ page("emergency", async (main, ctx) => {
     const item = el(
       "li",
       { dataset: { emergencyId: row.id, state: row.state } },
-      el("span", { class: "title", text: owner }),
+      el("span", { class: "title handle", text: owner }),
       el("span", { class: "details", text: offer }),
     );
     const actions = el("div", { class: "file-actions" });
