@@ -172,6 +172,22 @@ def test_owner_sets_up_helper_asks_and_owner_refuses_in_one_tap(
     assert refused.value.status == 409
     assert "emergency_refused" in [e["event"] for e in fetch_entries(owner)]
 
+    # The owner ends it in one tap, under a new signed head: the helper can no longer ask.
+    page.locator("[data-given] li[data-state=standby]").get_by_role(
+        "button", name=f"End ({helper_handle})"
+    ).click()
+    expect(page.locator("[data-done]")).to_contain_text(f"{helper_handle} can no longer ask")
+    expect(page.locator("[data-given] li[data-state=ended]")).to_have_count(1)
+    expect(page.locator("[data-given] li[data-state=ended] button")).to_have_count(0)
+    assert [row["state"] for row in emergencylib.given(owner)] == ["ended"]
+    assert emergencylib.received(helper) == []
+    with pytest.raises(ApiError) as ended:
+        emergencylib.request(helper, made["id"])
+    assert ended.value.status == 404
+    # The owner's signed head lists it with the revoked grants (read afresh, not cached).
+    fresh = Vault.login(ApiClient(web_server.url), owner.account["handle"], TEST_PASSPHRASE)
+    assert fresh.is_revoked("grants", made["id"])
+
 
 def test_after_the_wait_the_helper_opens_a_paper_whose_bytes_match(
     page: Page, web_server: LiveServer, tmp_path: Path

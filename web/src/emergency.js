@@ -20,7 +20,7 @@ import { getSession } from "./session.js";
 import { downloadBlob, WrongSize } from "./tus.js";
 import { PlainError } from "./ui.js";
 import { safeMediaType } from "./vault.js";
-import { checkCounterpart, checkOwnerListing, coveredChange, HEADER, markRevoked, ownHead } from "./vaulthead.js";
+import { checkCounterpart, checkOwnerListing, coveredChange, HEADER, markRevoked, ownHead, refusal } from "./vaulthead.js";
 
 export const ACCESS = ["view", "takeover"];
 export const MIN_WAIT_DAYS = 1;
@@ -124,7 +124,9 @@ export async function givenArrangements() {
   const head = await ownHead();
   const rows = await getJson("/emergency");
   for (const row of rows) signedTerms(row, keys.publicSigningKey);
-  const { rows: marked } = markRevoked(head, "grants", rows);
+  const { rows: marked, revived } = markRevoked(head, "grants", rows);
+  // Shown ended whatever the server says; one it shows running again is journalled once.
+  if (revived) await refusal("changed");
   return marked.map((row) => (row.revokedByHead ? { ...row, state: "ended" } : row)).reverse();
 }
 
