@@ -342,3 +342,73 @@ def test_both_sides_in_other_languages_fit_a_phone(
         no_errors(problems)
     finally:
         context.close()
+
+
+def test_the_page_refuses_an_arrangement_the_owner_ended_that_the_server_revives(
+    page: Page, web_server: LiveServer, tmp_path: Path
+) -> None:
+    owner = new_vault(web_server, "owner")
+    helper = new_vault(web_server, "niece")
+    source = tmp_path / "lease.txt"
+    source.write_text("lease content", encoding="utf-8")
+    owner.upload(source, "lease", "Lease", media_type="text/plain")
+    added = emergencylib.add(
+        owner, helper.account["handle"], access="view", wait_days=1, pins=PinStore(None)
+    )
+    emergencylib.request(helper, added.id)
+    move_request_back(web_server, added.id, timedelta(days=1))
+    with database(web_server.database.url) as db:
+        row = db.get(EmergencyAccess, added.id)
+        assert row is not None
+        kept = bytes(row.sealed)  # what an operator could keep aside
+    emergencylib.end(owner, added.id)
+    # The operator puts the row back as it was, keys included.
+    with database(web_server.database.url) as db:
+        row = db.get(EmergencyAccess, added.id)
+        assert row is not None
+        row.revoked_at = None
+        row.sealed = kept
+        db.add(row)
+        db.commit()
+
+    login(page, helper.account["handle"])
+    open_emergency(page)
+    page.locator(f"[data-received] li[data-emergency-id='{added.id}'] [data-open]").click()
+    expect(page.locator("main > [data-error]")).to_contain_text("The owner took this access back")
+    expect(page.locator("[data-reader]")).to_be_hidden()
+    expect(page.locator("[data-papers] li")).to_have_count(0)
+
+
+def test_an_arrangement_made_in_the_browser_opens_in_the_python_client(
+    page: Page, web_server: LiveServer, tmp_path: Path
+) -> None:
+    """The browser seals and signs exactly as the CLI does: the Python client opens a take-over
+    arrangement made on the page, reads a paper and could lock the keys again."""
+    owner = new_vault(web_server, "owner")
+    helper = new_vault(web_server, "brother")
+    source = tmp_path / "card.txt"
+    source.write_text("identity card", encoding="utf-8")
+    document_id, _ = owner.upload(source, "id_card", "Card", media_type="text/plain")
+    login(page, owner.account["handle"])
+    open_emergency(page)
+    form = page.locator("form[data-add]")
+    form.locator("#em-handle").fill(helper.account["handle"])
+    form.locator("[data-check]").click()
+    form.locator("input[name=access][value=takeover]").check()
+    form.locator("#em-wait").select_option("30")
+    form.locator("#em-same").check()
+    form.locator("[data-submit]").click()
+    expect(page.locator("[data-given] li[data-state=standby]")).to_contain_text("Wait: 30 days")
+    [made] = emergencylib.given(owner)
+    assert (made["access"], made["wait_days"]) == ("takeover", 30)
+
+    emergencylib.request(helper, made["id"])
+    move_request_back(web_server, made["id"], timedelta(days=30))
+    opened = emergencylib.open_keys(helper, made["id"], PinStore(None))
+    assert opened.access == "takeover"
+    assert opened.keys.public_signing_key == owner.keys.public_signing_key
+    assert opened.keys.public_encryption_key == owner.keys.public_encryption_key
+    reader = emergencylib.owner_vault(helper, made["id"], PinStore(None))
+    out = tmp_path / "out.txt"
+    reader.download(document_id, out)
+    assert out.read_text(encoding="utf-8") == "identity card"
