@@ -148,6 +148,10 @@ def test_owner_sets_up_helper_asks_and_owner_refuses_in_one_tap(
         received = tab.locator(f"[data-received] li[data-emergency-id='{made['id']}']")
         expect(received).to_contain_text(owner.account["handle"])
         expect(received).to_contain_text("wait 3 days")
+        owner_code = safety_code(
+            b64d(owner.account["public_encryption_key"]), b64d(owner.account["public_signing_key"])
+        )
+        expect(received.locator("[data-owner-code]")).to_have_text(owner_code)
         received.get_by_role("button", name="Ask for access").click()
         expect(tab.locator("[data-done]")).to_contain_text("can refuse it")
         countdown = tab.locator("[data-received] [data-countdown]")

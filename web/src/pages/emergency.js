@@ -14,7 +14,8 @@ import {
   refuseRequest,
   takeOver,
 } from "../emergency.js";
-import { lookupPerson, ownSafetyCode } from "../grants.js";
+import { b64d } from "../crypto/encoding.js";
+import { lookupPerson, ownSafetyCode, safetyCode } from "../grants.js";
 import { formatBytes, formatDate, t } from "../i18n.js";
 import { safeFileName } from "../links.js";
 import { MIN_STRENGTH, strength } from "../passphrase.js";
@@ -281,14 +282,18 @@ page("emergency", async (main, ctx) => {
     }
   }
 
-  function helperItem(row) {
+  async function helperItem(row) {
     const owner = row.owner.handle;
     const offer = t(`emergency.received_${row.access}`, { owner, n: row.wait_days });
+    // The owner's key as the server shows it: compared aloud, like a grant's (pins last for
+    // this tab's session only).
+    const code = await safetyCode(b64d(row.owner.public_encryption_key), b64d(row.owner.public_signing_key));
     const item = el(
       "li",
       { dataset: { emergencyId: row.id, state: row.state } },
       el("span", { class: "title handle", text: owner }),
       el("span", { class: "details", text: offer }),
+      el("span", { class: "details" }, `${t("emergency.their_code")} `, el("strong", { class: "safety-code-inline", dataset: { ownerCode: "" }, text: code })),
     );
     const actions = el("div", { class: "file-actions" });
     if (row.state === "standby") {
@@ -331,7 +336,10 @@ page("emergency", async (main, ctx) => {
     timers.clear();
     const rows = await receivedArrangements();
     if (ctx.signal.aborted) return;
-    receivedList.replaceChildren(...rows.map(helperItem));
+    const items = [];
+    for (const row of rows) items.push(await helperItem(row));
+    if (ctx.signal.aborted) return;
+    receivedList.replaceChildren(...items);
     main.querySelector("[data-received-none]").hidden = rows.length > 0;
   }
 
