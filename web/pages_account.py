@@ -29,3 +29,10 @@ def wallet_card(request: Request) -> HTMLResponse:
 def safety(request: Request) -> HTMLResponse:
     """The emergency reset (web/src/pages/safety.js does every step in the browser)."""
     return render(request, "safety.html", "safety")
+
+
+@router.get("/emergency")
+def emergency(request: Request) -> HTMLResponse:
+    """Emergency access: trusted people, their requests, and for a helper the owner's papers
+    (web/src/pages/emergency.js does every key step in the browser)."""
+    return render(request, "emergency.html", "emergency")

@@ -171,6 +171,7 @@ OWNER_PAGES = (
     ("/proxy", "proxy"),
     ("/account", "account"),
     ("/safety", "safety"),
+    ("/emergency", "emergency"),
 )
 PUBLIC_PAGES = (
     ("/", "start"),

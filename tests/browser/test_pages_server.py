@@ -21,6 +21,7 @@ OWNER_PAGES = [
     "/documents/new",
     "/documents/" + "ab" * 16,
     "/profile",
+    "/emergency",
 ]
 HTML = {"accept": "text/html"}
 

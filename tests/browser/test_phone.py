@@ -37,6 +37,7 @@ from tests.browser.conftest import (
 from tests.browser.test_inbox import new_worker
 from tests.browser.test_kiosk import owner_with_documents
 from tests.conftest import TEST_PASSPHRASE, LiveServer
+from wallet.client import emergency as emergencylib
 from wallet.client.contacts import PinStore
 from wallet.client.grants import create_org_grant
 from wallet.client.links import create_link
@@ -67,6 +68,7 @@ OWNER_PAGES: list[tuple[str, str | None]] = [
     ("/proxy", None),
     ("/account", None),
     ("/safety", None),
+    ("/emergency", "form[data-add] input"),
 ]
 
 MEASURE = """() => {
@@ -160,6 +162,10 @@ def make_world(web_server: LiveServer, tmp: Path) -> World:
         owner, team.handle, purpose="Suivi", document_ids=[ids[1]], pins=PinStore(tmp / "p.json")
     )
     link = create_link(owner, [ids[1]], uses=3, purpose="Logement", public_url=web_server.url)
+    # The proxy is also the owner's trusted person: both sides of /emergency have a row.
+    emergencylib.add(
+        owner, proxy.account["handle"], access="view", wait_days=7, pins=PinStore(None)
+    )
     mandate_id = getattr(mandate, "id", None) or mandate["id"]
     return World(owner, ids[0], proxy, str(mandate_id), worker, link.url)
 
@@ -257,6 +263,8 @@ def test_proxy_and_worker_pages_on_a_phone(
     phone.check("proxy-received")
     soft_goto(page, f"/proxy/for/{world.mandate_id}")
     phone.check("proxy-acting")
+    soft_goto(page, "/emergency")
+    phone.check("emergency-helper")
     failures = phone.close()
 
     phone = Phone(browser, web_server, lang)

@@ -1,7 +1,7 @@
 // Emergency access (sharing/emergency): a request by the owner's trusted person is shown on
 // the documents page at every login, with a one-tap refusal (like `wallet login` and
-// `wallet ls` in the CLI). Ending an arrangement, which needs the owner's signed head, is in
-// the CLI (`wallet emergency end`) and the emergency reset.
+// `wallet ls` in the CLI). Setting up and ending arrangements is on /emergency
+// (web/src/pages/emergency.js), in the CLI (`wallet emergency end`) and in the emergency reset.
 import { getJson, request } from "./api.js";
 import { formatDate, t } from "./i18n.js";
 import { el, messageFor } from "./ui.js";

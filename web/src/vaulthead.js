@@ -476,3 +476,28 @@ export async function checkCounterpart(kind, id, served, { ownerHandle, ownerSig
   }
   if ((served?.revoked || []).includes(id)) throw await refuse("changed", { taken: kind, journal });
 }
+
+/**
+ * The owner's head and listing as their emergency helper reads them (web/src/emergency.js),
+ * like the Python client's owner vault: `served` is { head, profile, revoked } from
+ * /emergency/{id}/vault/head, checked with the OWNER's signing key and pinned as the newest
+ * head this device saw for that owner; `rows` (each current manifest already checked against
+ * the owner's signature) must be exactly the documents the owner left.
+ */
+export async function checkOwnerListing(served, rows, { ownerHandle, ownerSigningKey, ownerKeyId }) {
+  const current = getSession();
+  if (!served?.head) throw await refuse("unsigned", { journal: false });
+  const head = await signedHead(served.head, ownerSigningKey, ownerHandle, ownerKeyId);
+  if (!head) throw await refuse("unsigned", { journal: false });
+  const revoked = Object.fromEntries(REVOKED_KINDS.map((kind) => [kind, new Set(served.revoked?.[kind] || [])]));
+  if ((await idsDigest(revoked.mandates)) !== head.statement.revoked_mandates_sha256) {
+    throw await refuse("changed", { journal: false });
+  }
+  if (current) {
+    const problem = await pinOwner(current.keys, current.account.handle, ownerHandle, head);
+    if (problem) throw await refuse(problem, { journal: false });
+  }
+  const checked = { ...head, profile: { ...(served.profile || {}) }, revoked };
+  await checkDocuments(checked, rows);
+  return checked;
+}
