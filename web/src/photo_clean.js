@@ -1,20 +1,23 @@
 // Photos lose their hidden details (where they were taken, the phone's make, model and serial
 // number, the time) on this device, before encryption: the browser decodes the picture with its
 // orientation applied (createImageBitmap, imageOrientation "from-image") and its own encoder
-// writes pixels only, through a canvas. No EXIF, XMP or IPTC byte of the original is copied.
+// writes pixels only, through a canvas (at most 2,000 px on its longest side). No EXIF, XMP or
+// IPTC byte of the original is copied.
 // Some phone browsers strip them and some do not, so the page never relies on them.
 // PDFs lose their document information (Author, Creator, Producer, Title, dates...) and their XMP
 // metadata, for the document and each page, with pdf-lib (loaded only when a PDF is chosen); the
 // pages are written back as they are. A PDF with none of these, a signed one (its signature
 // would break; its details are the issuer's) and one that cannot be read as a PDF are sent byte
 // for byte. The Python twin is wallet/client/photos.py.
+// Pages put together into one PDF (capture.js) go through the same decoding, then shrinkPhoto:
+// at most 2,000 px on the longest side, JPEG at quality 0.8, turned as the person chose.
 import { PlainError } from "./ui.js";
 
 const QUALITY = 0.92;
 const HEIF_BRANDS = new Set(["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1", "avif"]);
 
 // The kind of picture by its first bytes (a file's declared type may be empty or wrong).
-async function sniff(file) {
+export async function sniff(file) {
   const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
   const ascii = (from, to) => String.fromCharCode(...head.slice(from, to));
   if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return "image/jpeg";
@@ -24,24 +27,38 @@ async function sniff(file) {
   return null;
 }
 
-function encode(picture, type) {
-  if (typeof OffscreenCanvas !== "undefined") {
-    const canvas = new OffscreenCanvas(picture.width, picture.height);
-    canvas.getContext("2d").drawImage(picture.image, 0, 0);
-    return canvas.convertToBlob({ type, quality: QUALITY });
-  }
+export const PAGE_LONGEST = 2000;
+export const PAGE_QUALITY = 0.8;
+
+function canvasOf(width, height) {
+  if (typeof OffscreenCanvas !== "undefined") return new OffscreenCanvas(width, height);
   const canvas = document.createElement("canvas");
-  canvas.width = picture.width;
-  canvas.height = picture.height;
-  canvas.getContext("2d").drawImage(picture.image, 0, 0);
+  canvas.width = width;
+  canvas.height = height;
+  return canvas;
+}
+
+// A photo larger than PAGE_LONGEST on its longest side (a phone camera's 12 MP) is made that
+// size, and a JPEG is written at PAGE_QUALITY: a 12 MP photo costs a few hundred KB, not 4 MB.
+function encode(picture, type) {
+  const scale = Math.min(1, PAGE_LONGEST / Math.max(picture.width, picture.height));
+  const width = Math.max(1, Math.round(picture.width * scale));
+  const height = Math.max(1, Math.round(picture.height * scale));
+  const quality = scale < 1 && type === "image/jpeg" ? PAGE_QUALITY : QUALITY;
+  const canvas = canvasOf(width, height);
+  const context = canvas.getContext("2d");
+  context.imageSmoothingEnabled = true;
+  context.imageSmoothingQuality = "high";
+  context.drawImage(picture.image, 0, 0, width, height);
+  if (canvas.convertToBlob) return canvas.convertToBlob({ type, quality });
   return new Promise((resolve, reject) =>
-    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("encode"))), type, QUALITY),
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("encode"))), type, quality),
   );
 }
 
 // createImageBitmap is stricter than <img> with some files an <img> shows (a PNG with a
 // sloppy checksum): those are decoded through an <img>, which also applies the orientation.
-async function decode(file) {
+export async function decode(file) {
   try {
     const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
     return { width: bitmap.width, height: bitmap.height, image: bitmap, close: () => bitmap.close() };
@@ -57,6 +74,45 @@ async function decode(file) {
     } finally {
       URL.revokeObjectURL(url);
     }
+  }
+}
+
+function toJpeg(canvas, quality) {
+  if (canvas.convertToBlob) return canvas.convertToBlob({ type: "image/jpeg", quality });
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("encode"))), "image/jpeg", quality),
+  );
+}
+
+/**
+ * A photo made small for a page: upright (as the browser shows it), turned by `rotation`
+ * degrees clockwise (0, 90, 180, 270), at most `longest` px on its longest side, encoded as a
+ * JPEG by the browser: pixels only, no byte of the original's metadata. Returns
+ * { blob, width, height } (the size after turning). A photo that cannot be decoded is refused.
+ */
+export async function shrinkPhoto(file, { rotation = 0, longest = PAGE_LONGEST, quality = PAGE_QUALITY } = {}) {
+  const picture = await decode(file);
+  try {
+    const scale = Math.min(1, longest / Math.max(picture.width, picture.height));
+    const w = Math.max(1, Math.round(picture.width * scale));
+    const h = Math.max(1, Math.round(picture.height * scale));
+    const sideways = rotation === 90 || rotation === 270;
+    const canvas = canvasOf(sideways ? h : w, sideways ? w : h);
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#fff"; // a transparent PNG becomes white paper, not black
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.imageSmoothingEnabled = true;
+    context.imageSmoothingQuality = "high";
+    context.translate(canvas.width / 2, canvas.height / 2);
+    context.rotate((rotation * Math.PI) / 180);
+    context.drawImage(picture.image, -w / 2, -h / 2, w, h);
+    const blob = await toJpeg(canvas, quality);
+    return { blob, width: canvas.width, height: canvas.height };
+  } catch (error) {
+    if (error instanceof PlainError) throw error;
+    throw new PlainError("upload.photo_unreadable");
+  } finally {
+    picture.close();
   }
 }
 
