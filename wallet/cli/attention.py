@@ -66,8 +66,7 @@ def ics(
         Path | None, typer.Option("-o", "--output", help="Where to write the .ics file.")
     ] = None,
 ) -> None:
-    """Write a document's expiry date as a calendar file (.ics), with reminders 30 days and 1
-    day before, for your phone's calendar."""
+    """Write a document's expiry date as a calendar file (.ics) for your phone's calendar."""
     doc = next((d for d in own_vault().list_documents() if d.id == document_id), None)
     if doc is None:
         fail(f"No document {document_id}. Check the id with 'wallet ls'.")
