@@ -11,6 +11,7 @@ import json
 import secrets
 import shutil
 import subprocess
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -338,3 +339,31 @@ def test_cli_reminders_marks_warnings_and_calendar(
     ):
         forms = encoded_forms(secret) | {secret.encode()}
         assert [s.name for s in stored if any(f in s.data for f in forms)] == [], secret
+
+
+def test_figure_attention_for_1000_documents_and_50_grants_in_python() -> None:
+    """The rules on 1,000 documents, 50 grants and 50 mandates: prints the time (the figure of
+    issue 15); the browser's is timed in tests/browser/test_attention_page.py."""
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    documents = [
+        {
+            "id": f"d{n}",
+            "title": f"Paper {n}",
+            "expiry_date": f"20{26 + n % 5}-0{1 + n % 9}-1{n % 10}",
+        }
+        for n in range(1000)
+    ]
+    ends = [
+        {"id": f"g{n}", "to": "w", "expires_at": f"2026-12-{10 + n % 18}T10:00:00+00:00"}
+        for n in range(50)
+    ]
+    started = time.perf_counter()
+    for _ in range(20):
+        items = rules.summarise(
+            documents=documents, grants=ends, mandates=ends, zone=BRUSSELS, now=now
+        )
+    elapsed = (time.perf_counter() - started) / 20
+    assert items and elapsed < 1.0
+    print(
+        f"\nattention summary in Python, 1000 documents + 50 grants + 50 mandates: {elapsed * 1000:.2f} ms"
+    )

@@ -11,7 +11,6 @@ import secrets
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 from icalendar import Calendar
 from playwright.sync_api import Browser, Page, expect

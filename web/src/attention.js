@@ -14,14 +14,16 @@ export const KINDS = ["paper_expired", "request_waiting", "paper_expiring", "man
 
 const DAY_MS = 86_400_000;
 
+// One formatter per time zone: making one costs far more than using it.
+const formatters = new Map();
+
 /** The calendar day (YYYY-MM-DD) it is at `now` in `timeZone` (default: this browser's). */
 export function todayIn(timeZone, now = new Date()) {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-  }).formatToParts(now);
+  const key = timeZone ?? "";
+  if (!formatters.has(key)) {
+    formatters.set(key, new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }));
+  }
+  const parts = formatters.get(key).formatToParts(now);
   const part = (type) => parts.find((p) => p.type === type).value;
   return `${part("year")}-${part("month")}-${part("day")}`;
 }

@@ -44,10 +44,13 @@ async function summary() {
 }
 
 /** A short block above the list; nothing when nothing happened. Compact on a phone. */
-async function drawSummary(main, ctx) {
+async function drawSummary(main, ctx, { requestsShown = false } = {}) {
   const box = main.querySelector("[data-summary]");
   if (!box) return;
-  const { done, waiting } = await summary();
+  const found = await summary();
+  const { done } = found;
+  // The reminders above already name each waiting request: not twice.
+  const waiting = requestsShown ? 0 : found.waiting;
   if (ctx.signal.aborted || (!done.length && !waiting)) return;
   box.setAttribute("aria-label", t("summary.label"));
   box.querySelector("[data-summary-title]").textContent = t("summary.title");
@@ -125,8 +128,8 @@ page("documents", async (main, ctx) => {
     main.querySelector("[data-empty]").hidden = documents.length > 0;
     status.textContent = documents.length ? t(documents.length === 1 ? "documents.count_one" : "documents.count", { n: documents.length }) : "";
     await drawEmergencyNotice(main, ctx);
-    await drawAttention(main, ctx, documents);
-    await drawSummary(main, ctx);
+    const reminders = await drawAttention(main, ctx, documents);
+    await drawSummary(main, ctx, { requestsShown: reminders.some((r) => r.kind === "request_waiting") });
   } catch (error) {
     status.textContent = "";
     showError(main, messageFor(error));
