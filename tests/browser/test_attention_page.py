@@ -157,7 +157,7 @@ def test_attention_in_french_and_arabic(
 def test_kiosk_prints_reminders_and_keeps_nothing(
     browser: Browser, web_server: LiveServer, tmp_path: Path
 ) -> None:
-    owner, _ids, tag = owner_with_deadlines(web_server, tmp_path)
+    owner, ids, tag = owner_with_deadlines(web_server, tmp_path)
     handle = owner.account["handle"]
     context = new_context(browser, web_server, viewport=PHONE)
     try:
@@ -165,6 +165,11 @@ def test_kiosk_prints_reminders_and_keeps_nothing(
         page.goto("/kiosk?idle=600")
         expect(page.locator("[data-kiosk-bar]")).to_be_visible()
         kiosk_login(page, handle)
+        expect(page.locator("[data-attention] [data-print-reminders]")).to_be_visible()
+        # A calendar file saved on a public computer would stay for the next person.
+        soft_goto(page, f"/documents/{ids['far']}")
+        expect(page.locator("[data-doc-title]")).to_have_text(f"far {tag}")
+        expect(page.locator("[data-ics]")).to_be_hidden()
         soft_goto(page, "/kiosk")
         block = page.locator("[data-attention]")
         expect(block.locator("li")).to_have_count(3)
