@@ -367,3 +367,24 @@ def test_figure_attention_for_1000_documents_and_50_grants_in_python() -> None:
     print(
         f"\nattention summary in Python, 1000 documents + 50 grants + 50 mandates: {elapsed * 1000:.2f} ms"
     )
+
+
+def test_login_goes_through_when_a_part_of_the_reminders_fails_its_checks(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    owner, owner_handle, worker, worker_handle = owner_and_worker(cli_env, tmp_path)
+    run_cli(worker, "request", "create", "--to", owner_handle, "--types", "id_card",
+            "--purpose", "Housing")  # fmt: skip
+    assert "Housing: waiting" in run_cli(owner, "attention").stdout  # pins the worker's key
+    # This computer now holds another key for the worker: their request cannot be trusted.
+    pins_file = Path(owner["WALLET_HOME"]) / "pins.json"
+    pins = json.loads(pins_file.read_text())
+    pins[worker_handle] = "0" * len(pins[worker_handle])
+    pins_file.write_text(json.dumps(pins))
+
+    login = run_cli(owner, "login", "--handle", owner_handle)
+    assert f"Logged in as {owner_handle}." in login.stdout
+    assert "Some reminders could not be checked (requests): see 'wallet attention'." in login.stdout
+    assert "Housing" not in login.stdout
+    failed = run_cli(owner, "attention", check=False)
+    assert failed.returncode != 0 and f"NEW key for {worker_handle}" in failed.stderr

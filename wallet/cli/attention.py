@@ -16,8 +16,13 @@ SHORT = 5  # lines of the summary shown after login; `wallet attention` shows th
 
 
 def summary(vault: Vault, *, short: bool = False) -> list[rules.Item]:
-    """Prints the summary (nothing when nothing needs attention) and returns its items."""
-    items = rules.gather(vault, pins())
+    """Prints the summary (nothing when nothing needs attention) and returns its items. The
+    short one, after login, leaves out a part that cannot be read and says so: the login itself
+    went through."""
+    skipped = rules.Skipped()
+    items = rules.gather(vault, pins(), strict=not short, skipped=skipped)
+    if skipped:
+        say(f"Some reminders could not be checked ({', '.join(skipped)}): see 'wallet attention'.")
     if not items:
         return items
     say("Needs your attention:")

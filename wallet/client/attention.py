@@ -20,7 +20,7 @@ on the device it is written to.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -31,7 +31,9 @@ from icalendar import Alarm, Calendar, Event
 from wallet.client import grants as grantlib
 from wallet.client import mandates as mandatelib
 from wallet.client import requests as requestlib
+from wallet.client.api import ApiError
 from wallet.client.contacts import PinStore
+from wallet.client.errors import VaultError
 from wallet.client.vault import Vault
 
 PAPER_DAYS = 30  # a paper expiring within this many days needs attention
@@ -203,43 +205,78 @@ def sentence(item: Item) -> str:
 # --- from the wallet ----------------------------------------------------------------------
 
 
+class Skipped(list[str]):
+    """The parts `gather` left out because they could not be read (with `strict=False`)."""
+
+
 def gather(
-    vault: Vault, pins: PinStore, *, zone: tzinfo | None = None, now: datetime | None = None
+    vault: Vault,
+    pins: PinStore,
+    *,
+    zone: tzinfo | None = None,
+    now: datetime | None = None,
+    strict: bool = True,
+    skipped: Skipped | None = None,
 ) -> list[Item]:
     """Reads the owner's documents, requests, grants and mandates (all decrypted and checked
-    here), then applies the rules."""
+    here), then applies the rules. With `strict=False` (the summary after login) a part that
+    fails its checks or cannot be fetched is left out and named in `skipped`, as the web page
+    does: `wallet attention` and the part's own command then say what is wrong."""
+
+    def part(name: str, read: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        if strict:
+            return read()
+        try:
+            return read()
+        except (ApiError, VaultError):
+            if skipped is not None:
+                skipped.append(name)
+            return []
+
     documents = [
         {"id": d.id, "title": d.title, "expiry_date": d.meta.get("expiry_date")}
         for d in vault.list_documents()
     ]
-    requests = [
-        {**r.as_dict(), "due": r.due.isoformat()} for r in requestlib.list_requests(vault, pins)
-    ]
-    grants = [
-        {
-            "id": g["id"],
-            "to": g["descriptor"].get("grantee") or (g.get("organisation") or {}).get("handle"),
-            "expires_at": g["descriptor"].get("expires_at"),
-        }
-        for g in grantlib.grants_given(vault)
-        if g.get("state") == "active"
-    ]
-    mandates = [
-        {
-            "id": m["id"],
-            "who": m["descriptor"].get("proxy"),
-            "expires_at": m["descriptor"]["expires_at"],
-        }
-        for m in mandatelib.mandates_given(vault)
-        if m.get("state") == "active"
-    ] + [
-        {
-            "id": m["id"],
-            "who": m["descriptor"].get("owner"),
-            "expires_at": m["descriptor"]["expires_at"],
-        }
-        for m in mandatelib.received(vault, pins)
-    ]
+    requests = part(
+        "requests",
+        lambda: [
+            {**r.as_dict(), "due": r.due.isoformat()} for r in requestlib.list_requests(vault, pins)
+        ],
+    )
+    grants = part(
+        "grants",
+        lambda: [
+            {
+                "id": g["id"],
+                "to": g["descriptor"].get("grantee") or (g.get("organisation") or {}).get("handle"),
+                "expires_at": g["descriptor"].get("expires_at"),
+            }
+            for g in grantlib.grants_given(vault)
+            if g.get("state") == "active"
+        ],
+    )
+    mandates = part(
+        "mandates",
+        lambda: [
+            {
+                "id": m["id"],
+                "who": m["descriptor"].get("proxy"),
+                "expires_at": m["descriptor"]["expires_at"],
+            }
+            for m in mandatelib.mandates_given(vault)
+            if m.get("state") == "active"
+        ],
+    ) + part(
+        "mandates received",
+        lambda: [
+            {
+                "id": m["id"],
+                "who": m["descriptor"].get("owner"),
+                "expires_at": m["descriptor"]["expires_at"],
+            }
+            for m in mandatelib.received(vault, pins)
+        ],
+    )
     return summarise(
         documents=documents,
         requests=requests,
