@@ -11,6 +11,7 @@ import secrets
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 from playwright.sync_api import Browser, Page, expect
@@ -243,3 +244,29 @@ def test_figure_attention_for_1000_documents_and_50_grants_in_chromium(page: Pag
     print(
         f"\nattention summary in Chromium, 1000 documents + 50 grants + 50 mandates: {result['ms']:.2f} ms"
     )
+
+
+def test_marks_follow_the_browsers_time_zone(
+    browser: Browser, web_server: LiveServer, tmp_path: Path
+) -> None:
+    """One paper whose last day is today in Pago Pago (UTC-11): there it expires today; in
+    Kiritimati (UTC+14, always a day or two ahead) it has already expired."""
+    last_day = today_in(ZoneInfo("Pacific/Pago_Pago"))
+    owner = _account(web_server, "tz")
+    path = tmp_path / "paper.txt"
+    path.write_text("paper", encoding="utf-8")
+    doc_id = owner.upload(
+        path, "id_card", "ID card", expiry_date=last_day.isoformat(), media_type="text/plain"
+    )[0]
+    for zone, expected in (
+        ("Pacific/Pago_Pago", "Expires today"),
+        ("Pacific/Kiritimati", re.compile(r"^Expired on ")),
+    ):
+        context = new_context(browser, web_server, viewport=PHONE, timezone_id=zone)
+        try:
+            page = context.new_page()
+            login(page, owner.account["handle"])
+            page.locator("main[data-page=documents][data-ready]").wait_for(state="attached")
+            expect(page.locator(f'[data-id="{doc_id}"] [data-mark]')).to_have_text(expected)
+        finally:
+            context.close()
