@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy.engine import make_url
 
 from tests.conftest import LiveServer, run_cli
 from tests.test_cli_sharing import owner_and_worker
@@ -223,15 +224,18 @@ def test_ics_of_a_paper_parses_with_icalendar() -> None:
 
 
 def _stored(server: LiveServer) -> list[Stored]:
+    """The live server's database as bytes: the SQLite file and its WAL, or a pg_dump."""
     database = server.database
     if database.path is None:
-        url = database.url.split("/")
+        url = make_url(database.url)
         dump = subprocess.run(
-            ["pg_dump", "-U", "postgres", "-h", "127.0.0.1", url[-1]],
+            ["pg_dump", "-U", "postgres", "-h", "127.0.0.1", "-p", str(url.port or 5432),
+             str(url.database)],
             capture_output=True,
             check=True,
             timeout=60,
-        ).stdout
+        ).stdout  # fmt: skip
+        assert b"CREATE TABLE public.account" in dump
         return [Stored("pg_dump", dump)]
     files = [database.path, Path(f"{database.path}-wal")]
     return [Stored(str(p), p.read_bytes()) for p in files if p.exists()]
@@ -329,6 +333,8 @@ def test_cli_reminders_marks_warnings_and_calendar(
 
     # The server learnt none of it: no expiry date, type or title in clear in its database.
     stored = _stored(live_server)
+    # The control: the scan does find what the server holds in clear (the handle).
+    assert any(owner_handle.encode() in s.data for s in stored)
     for secret in (
         canary,
         expired_day.isoformat(),
