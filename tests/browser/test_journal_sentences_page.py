@@ -82,8 +82,13 @@ def test_summary_after_login_and_journal_sentences_in_french(
     expect(box).to_contain_text("Pendant votre absence")
     expect(box).to_contain_text(f"{proxy_handle} a consulté « Bail-{tag} » pour vous.")
     expect(box).to_contain_text(f"{proxy_handle} a regardé la liste de vos documents")
-    expect(box).to_contain_text("Une demande de documents attend votre réponse.")
-    expect(box.get_by_role("link", name="Répondre")).to_have_attribute("href", "/requests")
+    # The waiting request is named once, in the reminders above (reminders.js), with its link.
+    reminders = page.locator("[data-attention]")
+    expect(reminders).to_contain_text(f"vous demande des documents (Revenu d'intégration {tag})")
+    expect(reminders.locator("[data-kind=request_waiting] a")).to_have_attribute(
+        "href", "/requests"
+    )
+    expect(box).not_to_contain_text("Une demande de documents attend votre réponse.")
     assert not HEX_RUN.search(box.inner_text())
     height = box.evaluate("e => e.getBoundingClientRect().height")
     assert height < 360, height  # compact: the list of papers stays in reach

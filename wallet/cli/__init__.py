@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from wallet.cli import (
     account,
+    attention,
     documents,
     emergency,
     grants,
@@ -88,6 +89,8 @@ app.command("rm")(documents.remove)
 app.command()(documents.export)
 app.command("journal")(journal.journal)
 app.command("inbox")(requests.inbox)
+app.command("attention")(attention.attention)
+app.command("ics")(attention.ics)
 
 app.add_typer(account.account_app, name="account")
 app.add_typer(profile.profile_app, name="profile")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from wallet.cli.attention import summary as attention_summary
 from wallet.cli.common import (
     fail,
     friendly,
@@ -92,6 +93,7 @@ def login(
     say(f"Logged in as {handle}.")
     show_banner(vault)  # what people with a mandate did for you since your last login
     emergency_notice(vault)  # a request for emergency access, at every login
+    attention_summary(vault, short=True)  # expiring papers, waiting requests, ending access
 
 
 @friendly

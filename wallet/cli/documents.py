@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from wallet.cli.common import (
     say,
 )
 from wallet.cli.emergency import notice as emergency_notice
+from wallet.client import attention as rules
 from wallet.client.export import export_wallet
 from wallet.client.vault import DocumentInfo, Vault
 from wallet.protocol.catalogue import DOCUMENT_TYPES
@@ -78,7 +80,7 @@ def upload(
         say(f"Saved. Document id: {document_id}")
 
 
-def _document_json(d: DocumentInfo) -> dict[str, Any]:
+def _document_json(d: DocumentInfo, today: date) -> dict[str, Any]:
     return {
         "id": d.id,
         "title": d.title,
@@ -91,6 +93,7 @@ def _document_json(d: DocumentInfo) -> dict[str, Any]:
         "issuer": d.meta.get("issuer"),
         "issue_date": d.meta.get("issue_date"),
         "expiry_date": d.meta.get("expiry_date"),
+        "expiry_mark": rules.mark(d.meta.get("expiry_date"), today),
         "tags": d.meta.get("tags", []),
         "file_name": d.meta.get("file_name"),
         "media_type": d.meta.get("media_type"),
@@ -105,14 +108,21 @@ def list_documents(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
     documents = vault.list_documents()
     if isinstance(vault, Vault) and not as_json:
         emergency_notice(vault)  # a request for emergency access, shown until it is answered
+    today = rules.today_in(rules.owner_zone())
     if listed(
-        [_document_json(d) for d in documents],
+        [_document_json(d, today) for d in documents],
         as_json,
         "Your wallet is empty. Add a document with 'wallet upload FILE'.",
     ):
         return
     for d in documents:
         expiry = f"  expires {d.meta['expiry_date']}" if d.meta.get("expiry_date") else ""
+        if marked := rules.mark(d.meta.get("expiry_date"), today):
+            expiry = (
+                f"  EXPIRED on {d.meta['expiry_date']}"
+                if marked == "expired"
+                else f"  {marked} ({d.meta['expiry_date']})"
+            )
         added = f"  (added by {d.added_by} on your behalf)" if d.added_by else ""
         say(
             f"{d.id}  {d.title}  [{d.type}]  v{d.version} of {d.versions}  "

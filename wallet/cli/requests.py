@@ -18,7 +18,29 @@ from wallet.cli.common import (
     say,
     split,
 )
+from wallet.client import attention as rules
 from wallet.client import requests as requestlib
+from wallet.client.vault import DocumentInfo
+
+
+def offered(documents: list[DocumentInfo]) -> None:
+    """The documents about to be given, one a line, with a warning for an expired paper: the
+    office will likely refuse it."""
+    today = rules.today_in(rules.owner_zone())
+    expired = []
+    for doc in documents:
+        marked = rules.mark(doc.meta.get("expiry_date"), today)
+        note = f"  {marked.upper() if marked == 'expired' else marked}" if marked else ""
+        say(f"    {doc.id}  {doc.title}  [{doc.type}]{note}")
+        if marked == "expired":
+            expired.append(doc)
+    for doc in expired:
+        say(
+            f"Warning: '{doc.title}' expired on {doc.meta['expiry_date']}. The office may not "
+            "accept it: give a newer one if you have it ('wallet upload FILE --replace ID').",
+            fg=typer.colors.YELLOW,
+        )
+
 
 request_app = typer.Typer(help="Ask for documents, or answer who asks you.", no_args_is_help=True)
 
@@ -85,8 +107,7 @@ def request_show(request_id: str) -> None:
             say("You have no document of these types yet.")
         else:
             say("Your documents that match:")
-            for doc in matches:
-                say(f"    {doc.id}  {doc.title}  [{doc.type}]")
+            offered(matches)
         say("Give them with 'wallet request fulfil ID', or say no with 'wallet request refuse ID'.")
 
 
@@ -118,11 +139,12 @@ def request_fulfil(
         ]
         if matches:
             say(f"These documents will be given to {request.requester}:")
-            for doc in matches:
-                say(f"    {doc.id}  {doc.title}  [{doc.type}]")
+            offered(matches)
             if not typer.confirm("Give them?", default=False):
                 say("Nothing was given.")
                 return
+    if chosen:
+        offered([d for d in vault.list_documents() if d.id in chosen])
     done = requestlib.fulfil(
         vault,
         request_id,

@@ -6,5 +6,3 @@ export { DOCUMENT_TYPES };
 
 export const categoryOf = (type) => DOCUMENT_TYPES[type] ?? "other";
 
-/** Days before the expiry date when the list starts warning. */
-export const EXPIRY_WARNING_DAYS = 60;

@@ -113,6 +113,36 @@ page("document", async (main, ctx) => {
     }
   }
 
+  // The expiry date for the phone's calendar: the file is made here, on click (the `ics`
+  // package is a chunk of its own), and holds the title and the date in clear.
+  const icsBox = main.querySelector("[data-ics-box]");
+  if (current.meta.expiry_date && /^\d{4}-\d{2}-\d{2}$/.test(current.meta.expiry_date)) {
+    const button = icsBox.querySelector("[data-ics]");
+    button.textContent = t("document.ics");
+    icsBox.querySelector("[data-ics-hint]").textContent = t("document.ics_hint");
+    button.addEventListener("click", async () => {
+      showError(main, "");
+      try {
+        const { expiryCalendar } = await import("../ics.js");
+        const text = expiryCalendar({
+          uid: `expiry-${id}@wallet`,
+          summary: t("document.ics_event", { title }),
+          description: t("document.ics_hint"),
+          day: current.meta.expiry_date,
+        });
+        const url = URL.createObjectURL(new Blob([text], { type: "text/calendar" }));
+        const link = el("a", { href: url, download: `${title.replace(/[\\/:*?"<>|]/g, "_")}.ics`, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        urls.add(url);
+      } catch (error) {
+        showError(main, messageFor(error));
+      }
+    });
+    icsBox.hidden = false;
+  }
+
   main.querySelector("[data-show]").addEventListener("click", () => show(current));
   main.querySelector("[data-download]").addEventListener("click", () => save(current));
 

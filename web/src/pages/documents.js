@@ -1,6 +1,7 @@
 // The list of documents: type pictograms, expiry warnings, newest versions.
-import { categoryOf, EXPIRY_WARNING_DAYS } from "../catalogue.js";
-import { formatBytes, formatDate, t } from "../i18n.js";
+import { expiryState as stateOn, todayIn } from "../attention.js";
+import { categoryOf } from "../catalogue.js";
+import { formatBytes, t } from "../i18n.js";
 import { page, requireSession } from "../shell.js";
 import { el, messageFor, showError } from "../ui.js";
 import { fetchEntries, render, sinceLastLogin, verifyChain } from "../journal.js";
@@ -8,6 +9,7 @@ import { getJson } from "../api.js";
 import { getSession, onSessionChange } from "../session.js";
 import { listDocuments } from "../vault.js";
 import { drawEmergencyNotice } from "../emergency_notice.js";
+import { drawAttention, expiryMark } from "../reminders.js";
 
 // The summary of this login, computed once (the whole journal is read for it), like the
 // CLI's banner at `wallet login`: what people acting for the owner did since the previous
@@ -42,10 +44,13 @@ async function summary() {
 }
 
 /** A short block above the list; nothing when nothing happened. Compact on a phone. */
-async function drawSummary(main, ctx) {
+async function drawSummary(main, ctx, { requestsShown = false } = {}) {
   const box = main.querySelector("[data-summary]");
   if (!box) return;
-  const { done, waiting } = await summary();
+  const found = await summary();
+  const { done } = found;
+  // The reminders above already name each waiting request: not twice.
+  const waiting = requestsShown ? 0 : found.waiting;
   if (ctx.signal.aborted || (!done.length && !waiting)) return;
   box.setAttribute("aria-label", t("summary.label"));
   box.querySelector("[data-summary-title]").textContent = t("summary.title");
@@ -71,18 +76,15 @@ async function drawSummary(main, ctx) {
   box.hidden = false;
 }
 
-/** "expired", "soon" or "" for an ISO date (YYYY-MM-DD), compared with today. */
-export function expiryState(expiry, today = new Date()) {
-  if (!expiry || !/^\d{4}-\d{2}-\d{2}$/.test(expiry)) return "";
-  const end = new Date(`${expiry}T23:59:59`);
-  if (end < today) return "expired";
-  const days = (end - today) / 86_400_000;
-  return days <= EXPIRY_WARNING_DAYS ? "soon" : "";
+/** "expired", "soon" or "" for an ISO date (YYYY-MM-DD), in the owner's day (attention.js). */
+export function expiryState(expiry, today = todayIn()) {
+  const found = stateOn(expiry, today);
+  return found ? (found.state === "expired" ? "expired" : "soon") : "";
 }
 
 function item(doc) {
   const type = doc.meta.type || "other";
-  const state = expiryState(doc.meta.expiry_date);
+  const mark = expiryMark(doc.meta.expiry_date);
   const title = doc.meta.title || doc.meta.file_name || t("documents.untitled");
   const details = [
     t(`types.${type}`),
@@ -106,11 +108,7 @@ function item(doc) {
         doc.addedBy
           ? el("span", { class: "details", dataset: { addedBy: "" }, text: t("documents.added_by", { proxy: doc.addedBy }) })
           : null,
-        state &&
-          el("span", {
-            class: `badge ${state}`,
-            text: t(`documents.${state}`, { date: formatDate(doc.meta.expiry_date) }),
-          }),
+        mark && el("span", { class: `badge ${mark.state}`, dataset: { mark: mark.state }, text: mark.text }),
       ),
     ),
   );
@@ -130,7 +128,8 @@ page("documents", async (main, ctx) => {
     main.querySelector("[data-empty]").hidden = documents.length > 0;
     status.textContent = documents.length ? t(documents.length === 1 ? "documents.count_one" : "documents.count", { n: documents.length }) : "";
     await drawEmergencyNotice(main, ctx);
-    await drawSummary(main, ctx);
+    const reminders = await drawAttention(main, ctx, documents);
+    await drawSummary(main, ctx, { requestsShown: reminders.some((r) => r.kind === "request_waiting") });
   } catch (error) {
     status.textContent = "";
     showError(main, messageFor(error));

@@ -1,6 +1,7 @@
 // The owner's document requests: each one in plain words, checked against the worker's
 // signature; one action gives the documents of the ticked types (a grant + the signed answer),
 // or refuses all. Answered requests show what was given and refused, and can be ended.
+import { expiryState, todayIn } from "../attention.js";
 import { safetyCode } from "../grants.js";
 import { formatDate, t } from "../i18n.js";
 import { closeRequest, defaultGrantEnd, fulfil, listRequests, refuse, suggestDocuments } from "../requests.js";
@@ -65,11 +66,26 @@ page("requests", async (main, ctx) => {
       const details = mine.length
         ? t("requests.you_have", { n: mine.length, titles: mine.map(title).join(", ") })
         : t("requests.you_have_none");
+      // A paper past its expiry date (in the owner's day): the office may refuse it.
+      const today = todayIn();
+      const expired = mine.filter((d) => expiryState(d.meta.expiry_date, today)?.state === "expired");
       return el(
         "div",
         { class: "check" },
         el("input", { type: "checkbox", id, value: type, checked: mine.length > 0, disabled: mine.length === 0, dataset: { type }, "aria-describedby": `${id}-d` }),
-        el("label", { for: id }, el("strong", { text: typeLabel(type) }), el("span", { class: "details", id: `${id}-d`, text: details })),
+        el(
+          "label",
+          { for: id },
+          el("strong", { text: typeLabel(type) }),
+          el("span", { class: "details", id: `${id}-d`, text: details }),
+          ...expired.map((d) =>
+            el("span", {
+              class: "badge expired",
+              dataset: { expiredWarning: d.id },
+              text: t("requests.expired_warning", { title: title(d), date: formatDate(`${d.meta.expiry_date}T12:00:00`) }),
+            }),
+          ),
+        ),
       );
     });
     const defaultEnd = defaultGrantEnd(request.due);
