@@ -69,7 +69,7 @@ page("grants", async (main, ctx) => {
         el("span", { class: "title", text: name }),
         el("span", { class: "details", text: describe(grant) }),
         grant.organisation &&
-          el("a", { class: "details", href: `/o/${encodeURIComponent(grant.organisation.handle)}`, text: t("org.public_page") }),
+          el("a", { class: "details tap-link", href: `/o/${encodeURIComponent(grant.organisation.handle)}`, text: t("org.public_page") }),
       ),
       end ? el("div", { class: "file-actions" }, end) : null,
     );

@@ -123,7 +123,7 @@ function teamCard(grant, descriptor) {
     "li",
     { dataset: { grant: grant.id } },
     el("h3", { text: t("inbox.from_to_team", { handle: grant.owner.handle, team: grant.organisation.display_name }) }),
-    el("p", {}, el("a", { href: `/o/${encodeURIComponent(grant.organisation.handle)}`, text: t("org.public_page") })),
+    el("p", {}, el("a", { class: "tap-link", href: `/o/${encodeURIComponent(grant.organisation.handle)}`, text: t("org.public_page") })),
     el("p", { text: t("inbox.purpose", { purpose: descriptor.purpose || "—" }) }),
     scopeText(descriptor.scope) && el("p", { text: scopeText(descriptor.scope) }),
     el("p", { class: "details", text: `${t("inbox.documents", { n: grant.documents })} · ${until(grant.expires_at)}` }),
