@@ -14,6 +14,7 @@ import { concat, sha256Hex, utf8 } from "./crypto/encoding.js";
 import { checkKdfCost } from "./crypto/kdf.js";
 import { infoBytes, LABELS } from "./protocol.js";
 import { isKiosk, onWipe } from "./kiosk.js";
+import { hasLeft } from "./leaving.js";
 import { PlainError } from "./ui.js";
 
 export const STORAGE_KEY = "wallet-kdf-pins";
@@ -51,6 +52,7 @@ function readAll() {
 }
 
 function writeAll(pins) {
+  if (hasLeft()) return;
   if (usesMemory()) {
     memory.clear();
     for (const [key, value] of Object.entries(pins)) memory.set(key, value);

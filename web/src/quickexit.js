@@ -5,6 +5,7 @@
 // session storage, IndexedDB and Cache Storage are emptied, and the page is replaced with
 // location.replace, so Back does not come back to it. A wallet page reached with Back later is
 // loaded afresh: without keys or a session it shows only the login page.
+import { markLeft } from "./leaving.js";
 import { clearSession } from "./session.js";
 
 const NEUTRAL = "https://www.wikipedia.org/";
@@ -22,6 +23,7 @@ function quiet(action) {
 
 export function quickExit() {
   const to = document.querySelector("[data-quick-exit]")?.dataset.to || NEUTRAL;
+  markLeft();
   quiet(() => clearSession());
   quiet(() => {
     document.title = "";

@@ -20,6 +20,7 @@ import { b64d, b64e, canonicalJson, concat, fromUtf8, isoNowSeconds, randomBytes
 import { hkdf } from "./crypto/kdf.js";
 import { sign, verify } from "./crypto/signing.js";
 import { isKiosk, onWipe } from "./kiosk.js";
+import { hasLeft } from "./leaving.js";
 import { checkStatement, info, infoBytes, KIND, LABELS, statement } from "./protocol.js";
 import { getSession, onSessionChange } from "./session.js";
 import { PlainError } from "./ui.js";
@@ -119,6 +120,7 @@ function readStore() {
 }
 
 function writeStore(slot, sealed) {
+  if (hasLeft()) return;
   if (usesMemory()) {
     memory.set(slot, sealed);
     return;
