@@ -141,10 +141,14 @@ page("upload", async (main, ctx) => {
     if (pages.length > 1) announce(t("capture.pages_count", { n: pages.length }));
   };
 
+  // The pages still being read: "Lock and save" pressed meanwhile waits for them, instead of
+  // finding no file (the input is emptied at once so the same photo can be chosen again).
+  let adding = Promise.resolve();
   const pick = (input) => async () => {
     const files = [...(input.files ?? [])];
     input.value = ""; // the same photo can be chosen again, and a new one adds a page
-    await addFiles(files);
+    adding = adding.catch(() => undefined).then(() => addFiles(files));
+    await adding;
   };
 
   list.addEventListener("click", (event) => {
@@ -188,6 +192,7 @@ page("upload", async (main, ctx) => {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearError(form);
+    await adding.catch(() => undefined);
     // A file picked before this script was ready still counts.
     if (!pages.length) await addFiles([...(camera.files ?? []), ...(picker.files ?? [])]);
     if (!pages.length) {
