@@ -248,7 +248,7 @@ def test_cli_reminders_marks_warnings_and_calendar(
     canary = secrets.token_hex(6)
     today = rules.today_in(rules.owner_zone())
     expired_day = today - timedelta(days=41)
-    soon_day = today + timedelta(days=9)
+    soon_day = today + timedelta(days=23)
     far_day = date(2031, 7, 19)
     paper = tmp_path / "paper.pdf"
     paper.write_bytes(b"%PDF-1.4 " + secrets.token_bytes(500))
@@ -287,19 +287,19 @@ def test_cli_reminders_marks_warnings_and_calendar(
     assert "Needs your attention:" in login
     assert f"old {canary}: expired 41 days ago" in login
     assert f"Housing {canary}: waiting for your answer" in login
-    assert f"soon {canary}: expires in 9 days" in login
+    assert f"soon {canary}: expires in 23 days" in login
     assert f"far {canary}" not in login
 
     listing = run_cli(owner, "ls").stdout
     assert f"EXPIRED on {expired_day.isoformat()}" in listing
-    assert f"expires in 9 days ({soon_day.isoformat()})" in listing
+    assert f"expires in 23 days ({soon_day.isoformat()})" in listing
     assert f"expires {far_day.isoformat()}" in listing
     marks = {
         d["title"]: d["expiry_mark"] for d in json.loads(run_cli(owner, "ls", "--json").stdout)
     }
     assert marks == {
         f"old {canary}": "expired",
-        f"soon {canary}": "expires in 9 days",
+        f"soon {canary}": "expires in 23 days",
         f"far {canary}": "",
     }
 
@@ -307,7 +307,7 @@ def test_cli_reminders_marks_warnings_and_calendar(
     assert [(i["kind"], i["days"]) for i in listed] == [
         ("paper_expired", -41),
         ("request_waiting", 30),
-        ("paper_expiring", 9),
+        ("paper_expiring", 23),
     ]
     ics = tmp_path / "reminders.ics"
     run_cli(owner, "attention", "--ics", str(ics))
